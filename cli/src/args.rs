@@ -1,0 +1,111 @@
+//! Command-line arguments shared by every command: inventory sources, connection options and
+//! output format.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hoist_core::ssh::{ConnectOptions, HostKeyPolicy};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Parser)]
+#[command(name = "hoist", version, about = "Agentless operations over SSH: inventory, ad-hoc commands, facts and a lab fleet")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// A throw-away fleet of Debian hosts on this machine (needs root)
+    Lab(crate::commands::lab::LabArgs),
+    /// Show the inventory: hosts, groups, variables
+    Inventory(crate::commands::inventory::InventoryArgs),
+    /// Run a shell command on every host matching PATTERN
+    Exec(crate::commands::exec::ExecArgs),
+    /// Check that hosts matching PATTERN answer over SSH
+    Ping(crate::commands::ping::PingArgs),
+    /// Gather facts (OS, kernel, CPU, load, memory, disks, network, uptime) in one round trip
+    Facts(crate::commands::facts::FactsArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+/// Where the inventory comes from.
+#[derive(Debug, Args)]
+pub struct InventoryOpts {
+    /// Inventory file or directory (YAML or INI); repeat to merge several
+    #[arg(short = 'i', long = "inventory", env = "HOIST_INVENTORY", value_delimiter = ',', default_value = "inventory/lab.yml")]
+    pub inventory: Vec<PathBuf>,
+}
+
+/// How to reach hosts.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    #[command(flatten)]
+    pub inventory: InventoryOpts,
+    /// Further limit the selected hosts with another pattern
+    #[arg(short = 'l', long)]
+    pub limit: Option<String>,
+    /// Hosts worked on at once
+    #[arg(short = 'f', long, default_value_t = 50)]
+    pub forks: usize,
+    /// Default remote user (inventory and ssh_config win)
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Private key file to offer (repeatable)
+    #[arg(long = "private-key", alias = "key-file")]
+    pub private_key: Vec<PathBuf>,
+    /// known_hosts file to check host keys against (repeatable; default ~/.ssh/known_hosts)
+    #[arg(long = "known-hosts")]
+    pub known_hosts: Vec<PathBuf>,
+    /// Record unknown host keys on first connection (a changed key is still refused)
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+    /// ssh_config file to read
+    #[arg(short = 'F', long = "ssh-config")]
+    pub ssh_config: Option<PathBuf>,
+    /// Seconds to wait for a connection (TCP, handshake and authentication)
+    #[arg(long, default_value_t = 10)]
+    pub connect_timeout: u64,
+    /// Seconds a command may run (default: no limit)
+    #[arg(short = 'T', long)]
+    pub timeout: Option<u64>,
+    /// Channels opened at once on one connection (OpenSSH allows 10 sessions by default)
+    #[arg(long, default_value_t = 5)]
+    pub max_channels: usize,
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+impl ConnectArgs {
+    pub fn connect_options(&self) -> ConnectOptions {
+        ConnectOptions {
+            user: self.user.clone(),
+            private_keys: self.private_key.clone(),
+            known_hosts: self.known_hosts.clone(),
+            policy: if self.accept_new_host_keys {
+                HostKeyPolicy::AcceptNew
+            } else {
+                HostKeyPolicy::Strict
+            },
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+            command_timeout: self.timeout.map(Duration::from_secs),
+            key_passphrase: std::env::var("HOIST_SSH_KEY_PASSPHRASE").ok(),
+            max_channels: self.max_channels,
+            ..ConnectOptions::default()
+        }
+    }
+
+    pub fn ssh_config_path(&self) -> PathBuf {
+        self.ssh_config.clone().unwrap_or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+                .join(".ssh/config")
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! One file per subcommand, each with its clap `Args` and a `run` function.
+
+pub mod exec;
+pub mod facts;
+pub mod inventory;
+pub mod lab;
+pub mod ping;
+mod select;
+
+use crate::args::{Cli, Command};
+use crate::diagnostic::CliError;
+
+/// Runs the chosen subcommand; returns the process exit code.
+pub async fn dispatch(cli: Cli) -> Result<u8, CliError> {
+    match cli.command {
+        Command::Lab(a) => lab::run(a),
+        Command::Inventory(a) => inventory::run(a),
+        Command::Exec(a) => exec::run(a).await,
+        Command::Ping(a) => ping::run(a).await,
+        Command::Facts(a) => facts::run(a).await,
+    }
+}

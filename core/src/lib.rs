@@ -1,0 +1,17 @@
+//! hoist-core: the engine behind the `hoist` CLI, usable without it.
+//!
+//! - [`inventory`]: Ansible-compatible inventories (YAML, INI, `group_vars/`, `host_vars/`), host
+//!   patterns and variable precedence.
+//! - [`ssh`]: the SSH transport on russh (keys, agent, `~/.ssh/config`, known_hosts, pooled
+//!   connections, become, atomic uploads).
+//! - [`facts`]: one-round-trip fact gathering and its parser.
+//! - [`adhoc`]: running one command on many hosts in parallel.
+//! - [`lab`]: the throw-away lab fleet (`hoist lab`).
+//! - [`source`]: positioned errors (file, line, column) shared by every parser.
+
+pub mod adhoc;
+pub mod facts;
+pub mod inventory;
+pub mod lab;
+pub mod source;
+pub mod ssh;

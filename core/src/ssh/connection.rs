@@ -1,0 +1,323 @@
+//! One SSH connection to one host: host-key verification, authentication, ProxyJump,
+//! multiplexed exec channels capped below the server's `MaxSessions`, keepalives, become,
+//! and atomic uploads (temp file then rename on the target).
+
+use super::auth::{KeyCache, authenticate};
+use super::config::SshConfig;
+use super::error::SshError;
+use super::known_hosts::{self, Verdict};
+use super::shell::quote;
+use super::target::{ConnectOptions, HostKeyPolicy, Target};
+use russh::ChannelMsg;
+use russh::client::{self, Handle};
+use russh::keys::{HashAlg, PublicKey, PublicKeyOrCertificate};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+
+/// What every connection of a run shares.
+pub struct ConnectContext {
+    pub ssh: SshConfig,
+    pub opts: ConnectOptions,
+    pub keys: KeyCache,
+}
+
+/// The russh client handler: verifies the server's host key against known_hosts.
+pub struct ClientHandler {
+    target: Target,
+    verdict: Arc<Mutex<Option<SshError>>>,
+}
+
+impl ClientHandler {
+    fn verify(&self, key: &PublicKey) -> Result<(), SshError> {
+        let t = &self.target;
+        let lookup = known_hosts::lookup_name(&t.address, t.port);
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        let verdict = known_hosts::check(&t.known_hosts, &t.address, t.port, key).map_err(|e| {
+            SshError::KnownHosts {
+                host: t.name.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        match verdict {
+            Verdict::Match { .. } => Ok(()),
+            Verdict::Changed { path, line } => Err(SshError::HostKeyChanged {
+                host: t.name.clone(),
+                lookup,
+                path,
+                line,
+                algo: key.algorithm().as_str().to_string(),
+                fingerprint,
+            }),
+            Verdict::Revoked { path, line } => Err(SshError::HostKeyRevoked {
+                host: t.name.clone(),
+                fingerprint,
+                path,
+                line,
+            }),
+            Verdict::Unknown if t.policy == HostKeyPolicy::AcceptNew => {
+                let file = t.known_hosts.first().ok_or_else(|| SshError::KnownHosts {
+                    host: t.name.clone(),
+                    message: "no known_hosts file to record the new key in".into(),
+                })?;
+                known_hosts::append(file, &t.address, t.port, key).map_err(|e| SshError::KnownHosts {
+                    host: t.name.clone(),
+                    message: format!("cannot record the new key in {}: {e}", file.display()),
+                })
+            }
+            Verdict::Unknown => Err(SshError::HostKeyUnknown {
+                host: t.name.clone(),
+                lookup,
+                fingerprint,
+                files: t
+                    .known_hosts
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+}
+
+impl client::Handler for ClientHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let key = match key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
+            PublicKeyOrCertificate::Certificate(c) => PublicKey::new(c.public_key().clone(), ""),
+        };
+        match self.verify(&key) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                if let Ok(mut v) = self.verdict.lock() {
+                    *v = Some(e);
+                }
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// The result of one remote command.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// Exit status; `None` when the command died from a signal.
+    pub status: Option<u32>,
+    pub signal: Option<String>,
+}
+
+impl ExecOutput {
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+    pub fn stdout_str(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+    pub fn stderr_str(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// An authenticated connection, shared by every task on that host.
+pub struct Connection {
+    pub target: Target,
+    handle: Handle<ClientHandler>,
+    channels: Semaphore,
+    command_timeout: Option<Duration>,
+    /// Keeps the jump host's connection (and its tunnel) open.
+    _jump: Option<Arc<Connection>>,
+}
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+impl Connection {
+    /// Connects (through any ProxyJump chain), verifies the host key and authenticates.
+    pub fn connect<'a>(
+        target: &'a Target,
+        ctx: &'a ConnectContext,
+    ) -> BoxFut<'a, Result<Arc<Connection>, SshError>> {
+        Box::pin(async move {
+            let secs = target.connect_timeout.as_secs();
+            let addr = format!("{}:{}", target.address, target.port);
+            match tokio::time::timeout(target.connect_timeout, Self::establish(target, ctx)).await {
+                Ok(r) => r,
+                Err(_) => Err(SshError::ConnectTimeout {
+                    host: target.name.clone(),
+                    addr,
+                    secs,
+                }),
+            }
+        })
+    }
+
+    async fn establish(target: &Target, ctx: &ConnectContext) -> Result<Arc<Connection>, SshError> {
+        let config = Arc::new(client::Config {
+            nodelay: true,
+            keepalive_interval: Some(target.keepalive),
+            keepalive_max: 3,
+            ..Default::default()
+        });
+        let verdict = Arc::new(Mutex::new(None));
+        let handler = ClientHandler {
+            target: target.clone(),
+            verdict: verdict.clone(),
+        };
+        let addr = format!("{}:{}", target.address, target.port);
+        let connect_err = |message: String| SshError::Connect {
+            host: target.name.clone(),
+            addr: addr.clone(),
+            message,
+        };
+        let (handle, jump) = match target.jump_target(&ctx.ssh, &ctx.opts) {
+            Some(jt) => {
+                let jump = Self::connect(&jt, ctx).await.map_err(|e| SshError::Jump {
+                    host: target.name.clone(),
+                    jump: jt.name.clone(),
+                    source: Box::new(e),
+                })?;
+                let ch = jump
+                    .handle
+                    .channel_open_direct_tcpip(target.address.clone(), target.port as u32, "127.0.0.1", 0)
+                    .await
+                    .map_err(|e| connect_err(format!("jump host {} could not open a tunnel: {e}", jt.name)))?;
+                let h = client::connect_stream(config, ch.into_stream(), handler).await;
+                (h, Some(jump))
+            }
+            None => {
+                let tcp = tokio::net::TcpStream::connect((target.address.as_str(), target.port))
+                    .await
+                    .map_err(|e| connect_err(e.to_string()))?;
+                let _ = tcp.set_nodelay(true);
+                (client::connect_stream(config, tcp, handler).await, None)
+            }
+        };
+        let mut handle = handle.map_err(|e| {
+            verdict
+                .lock()
+                .ok()
+                .and_then(|mut v| v.take())
+                .unwrap_or_else(|| connect_err(format!("SSH handshake failed: {e}")))
+        })?;
+        authenticate(
+            &mut handle,
+            target,
+            &ctx.keys,
+            ctx.opts.key_passphrase.as_deref(),
+            ctx.opts.use_agent,
+        )
+        .await?;
+        Ok(Arc::new(Connection {
+            target: target.clone(),
+            handle,
+            channels: Semaphore::new(ctx.opts.max_channels.max(1)),
+            command_timeout: ctx.opts.command_timeout,
+            _jump: jump,
+        }))
+    }
+
+    fn protocol(&self, e: impl std::fmt::Display) -> SshError {
+        SshError::Protocol {
+            host: self.target.name.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// Runs `command` through the login shell (wrapped in sudo when become is set), feeding it
+    /// `stdin`, and collects its output and exit status.
+    pub async fn exec(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, SshError> {
+        let (command, mut input) = super::become_::wrap(self.target.become_.as_ref(), &self.target.user, command);
+        if let Some(extra) = stdin {
+            input.extend_from_slice(extra);
+        }
+        let run = self.exec_raw(command, input);
+        match self.command_timeout {
+            Some(t) => tokio::time::timeout(t, run).await.map_err(|_| SshError::CommandTimeout {
+                host: self.target.name.clone(),
+                secs: t.as_secs(),
+            })?,
+            None => run.await,
+        }
+    }
+
+    async fn exec_raw(&self, command: String, input: Vec<u8>) -> Result<ExecOutput, SshError> {
+        let _permit = self.channels.acquire().await.map_err(|e| self.protocol(e))?;
+        let mut attempt = 0u64;
+        let mut ch = loop {
+            match self.handle.channel_open_session().await {
+                Ok(ch) => break ch,
+                // The server frees a session slot only after it processes a close: wait and retry.
+                Err(russh::Error::ChannelOpenFailure(_)) if attempt < 20 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(10 * attempt)).await;
+                }
+                Err(e) => return Err(self.protocol(format!("cannot open a channel: {e}"))),
+            }
+        };
+        ch.exec(true, command.into_bytes()).await.map_err(|e| self.protocol(e))?;
+        if !input.is_empty() {
+            ch.data(&input[..]).await.map_err(|e| self.protocol(e))?;
+        }
+        ch.eof().await.map_err(|e| self.protocol(e))?;
+        let mut out = ExecOutput::default();
+        while let Some(msg) = ch.wait().await {
+            match msg {
+                ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
+                ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
+                ChannelMsg::ExitStatus { exit_status } => out.status = Some(exit_status),
+                ChannelMsg::ExitSignal { signal_name, .. } => out.signal = Some(format!("{signal_name:?}")),
+                ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+        if out.status.is_none() && out.signal.is_none() {
+            return Err(self.protocol("the channel closed without an exit status"));
+        }
+        Ok(out)
+    }
+
+    /// Writes `data` to `dest` atomically: a temp file in the same directory, then `mv`.
+    /// `mode` is octal (e.g. `"0644"`); without it an existing file keeps its mode.
+    pub async fn upload(&self, data: &[u8], dest: &str, mode: Option<&str>) -> Result<(), SshError> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let (dir, file) = match dest.rsplit_once('/') {
+            Some(("", f)) => ("/", f),
+            Some((d, f)) => (d, f),
+            None => (".", dest),
+        };
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let tmp = format!("{dir}/.{file}.hoist-tmp.{}.{n}", std::process::id());
+        let (tq, dq) = (quote(&tmp), quote(dest));
+        let chmod = match mode {
+            Some(m) => format!("chmod {} {tq}", quote(m)),
+            None => format!("if [ -e {dq} ]; then chmod --reference={dq} {tq}; else chmod 0644 {tq}; fi"),
+        };
+        let script = format!(
+            "umask 077; cat > {tq} && {chmod} && mv -f {tq} {dq} || {{ rc=$?; rm -f {tq}; exit $rc; }}"
+        );
+        let out = self.exec(&script, Some(data)).await?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(SshError::Upload {
+                host: self.target.name.clone(),
+                path: dest.to_string(),
+                message: out.stderr_str().trim().to_string(),
+            })
+        }
+    }
+
+    /// Closes the connection politely.
+    pub async fn close(&self) {
+        let _ = self
+            .handle
+            .disconnect(russh::Disconnect::ByApplication, "", "en")
+            .await;
+    }
+}

@@ -1,0 +1,20 @@
+#!/bin/bash
+# The test command (README, .ci/run): unit and snapshot tests, CLI tests, and end-to-end tests
+# against a fresh lab fleet that this script brings up and always takes down again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "tests/run.sh needs root: the lab uses network namespaces, mounts and cgroups" >&2; exit 1; }
+command -v cargo >/dev/null || . "$HOME/.cargo/env"
+bash lab/lab.sh deps
+cargo build --bins --tests
+HOIST=./target/debug/hoist
+INV=target/lab-test.yml
+$HOIST lab down 2>/dev/null || true                    # leftovers from an interrupted run
+trap '$HOIST lab down' EXIT
+$HOIST lab up --hosts "${HOIST_TEST_HOSTS:-4}" --inventory "$INV"
+export HOIST_LAB_INVENTORY=$PWD/$INV
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
