@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "hoist", version, about = "Agentless operations over SSH: inventory, ad-hoc commands, facts and a lab fleet")]
+#[command(
+    name = "hoist",
+    version,
+    about = "Agentless operations over SSH: inventory, ad-hoc commands, facts and a lab fleet"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -37,7 +41,13 @@ pub enum Output {
 #[derive(Debug, Args)]
 pub struct InventoryOpts {
     /// Inventory file or directory (YAML or INI); repeat to merge several
-    #[arg(short = 'i', long = "inventory", env = "HOIST_INVENTORY", value_delimiter = ',', default_value = "inventory/lab.yml")]
+    #[arg(
+        short = 'i',
+        long = "inventory",
+        env = "HOIST_INVENTORY",
+        value_delimiter = ',',
+        default_value = "inventory/lab.yml"
+    )]
     pub inventory: Vec<PathBuf>,
 }
 

@@ -2,7 +2,7 @@
 //! each, results in inventory order. A host that cannot be reached is reported, not fatal.
 
 use crate::inventory::Inventory;
-use crate::ssh::{Connection, ConnectOptions, Pool, SshConfig, SshError, Target};
+use crate::ssh::{ConnectOptions, Connection, Pool, SshConfig, SshError, Target};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +17,12 @@ pub struct HostResult<T> {
 }
 
 /// Resolves connection targets for `hosts` of `inv`.
-pub fn targets(inv: &Inventory, hosts: &[String], ssh: &SshConfig, opts: &ConnectOptions) -> Vec<Target> {
+pub fn targets(
+    inv: &Inventory,
+    hosts: &[String],
+    ssh: &SshConfig,
+    opts: &ConnectOptions,
+) -> Vec<Target> {
     hosts
         .iter()
         .map(|h| {

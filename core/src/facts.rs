@@ -107,10 +107,20 @@ pub fn parse(output: &str) -> Result<Facts, String> {
     let uname = sec("uname");
     f.kernel = uname.get(1).map(|s| s.to_string()).unwrap_or_default();
     f.architecture = uname.get(2).map(|s| s.to_string()).unwrap_or_default();
-    f.hostname = sec("hostname").first().map(|s| s.trim().to_string()).unwrap_or_default();
-    f.cpus = sec("cpus").first().and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    f.hostname = sec("hostname")
+        .first()
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    f.cpus = sec("cpus")
+        .first()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
     if let Some(l) = sec("loadavg").first() {
-        let parts: Vec<f64> = l.split_whitespace().take(3).filter_map(|x| x.parse().ok()).collect();
+        let parts: Vec<f64> = l
+            .split_whitespace()
+            .take(3)
+            .filter_map(|x| x.parse().ok())
+            .collect();
         if parts.len() == 3 {
             f.load = [parts[0], parts[1], parts[2]];
         }
@@ -160,7 +170,10 @@ fn interfaces(netdev: &[&str], addr: &[&str]) -> Vec<Interface> {
         let Some((name, rest)) = line.split_once(':') else {
             continue;
         };
-        let n: Vec<u64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+        let n: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
         if n.len() < 10 {
             continue;
         }

@@ -34,7 +34,9 @@ impl Default for LabPaths {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
-    #[error("hoist lab needs root (network namespaces, mounts, cgroups); run it as root or with sudo")]
+    #[error(
+        "hoist lab needs root (network namespaces, mounts, cgroups); run it as root or with sudo"
+    )]
     NotRoot,
     #[error("lab step `{step}` failed (exit {code}); the lab was taken down again")]
     Step { step: String, code: i32 },
@@ -62,7 +64,11 @@ pub fn require_root() -> Result<(), LabError> {
         .find_map(|l| l.strip_prefix("Uid:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .unwrap_or("");
-    if euid == "0" { Ok(()) } else { Err(LabError::NotRoot) }
+    if euid == "0" {
+        Ok(())
+    } else {
+        Err(LabError::NotRoot)
+    }
 }
 
 fn script_cmd(paths: &LabPaths, args: &[&str]) -> Command {
@@ -91,7 +97,12 @@ fn step(paths: &LabPaths, args: &[&str]) -> Result<(), LabError> {
 
 /// Brings up `hosts` hosts with `packages` available from the local repository, waits for
 /// their sshd, and writes the inventory to `inventory`. On failure everything is torn down.
-pub fn up(paths: &LabPaths, hosts: usize, packages: &[String], inventory: &Path) -> Result<Vec<LabHost>, LabError> {
+pub fn up(
+    paths: &LabPaths,
+    hosts: usize,
+    packages: &[String],
+    inventory: &Path,
+) -> Result<Vec<LabHost>, LabError> {
     require_root()?;
     if !(1..=200).contains(&hosts) {
         return Err(LabError::HostCount(hosts));
@@ -111,7 +122,10 @@ pub fn up(paths: &LabPaths, hosts: usize, packages: &[String], inventory: &Path)
     }
     let list = status(paths)?;
     write_inventory(paths, &list, inventory)?;
-    std::fs::write(paths.state.join("inventory-path"), inventory.to_string_lossy().as_bytes())?;
+    std::fs::write(
+        paths.state.join("inventory-path"),
+        inventory.to_string_lossy().as_bytes(),
+    )?;
     Ok(list)
 }
 
@@ -146,7 +160,8 @@ pub fn status(paths: &LabPaths) -> Result<Vec<LabHost>, LabError> {
 
 /// The inventory text for `hosts` (Ansible-compatible, so ansible-core can use it too).
 pub fn inventory_text(paths: &LabPaths, hosts: &[LabHost]) -> String {
-    let mut s = String::from("# Written by `hoist lab up`; removed by `hoist lab down`.\nall:\n  vars:\n");
+    let mut s =
+        String::from("# Written by `hoist lab up`; removed by `hoist lab down`.\nall:\n  vars:\n");
     s.push_str("    ansible_user: root\n");
     s.push_str(&format!(
         "    ansible_ssh_private_key_file: {}\n",
@@ -156,9 +171,14 @@ pub fn inventory_text(paths: &LabPaths, hosts: &[LabHost]) -> String {
         "    ansible_ssh_common_args: \"-o UserKnownHostsFile={} -o StrictHostKeyChecking=yes\"\n",
         paths.state.join("known_hosts").display()
     ));
-    s.push_str("    ansible_python_interpreter: /usr/bin/python3\n  children:\n    lab:\n      hosts:\n");
+    s.push_str(
+        "    ansible_python_interpreter: /usr/bin/python3\n  children:\n    lab:\n      hosts:\n",
+    );
     for h in hosts {
-        s.push_str(&format!("        {}:\n          ansible_host: {}\n", h.name, h.address));
+        s.push_str(&format!(
+            "        {}:\n          ansible_host: {}\n",
+            h.name, h.address
+        ));
     }
     s
 }
@@ -171,7 +191,10 @@ pub fn write_inventory(paths: &LabPaths, hosts: &[LabHost], path: &Path) -> Resu
 
 /// Writes `data` to `path` through a temp file and a rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.tmp.{}",

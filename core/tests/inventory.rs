@@ -6,8 +6,15 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 fn fixture(kind: &str) -> PathBuf {
-    let file = if kind == "yaml" { "hosts.yml" } else { "hosts.ini" };
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/inventory").join(kind).join(file)
+    let file = if kind == "yaml" {
+        "hosts.yml"
+    } else {
+        "hosts.ini"
+    };
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/inventory")
+        .join(kind)
+        .join(file)
 }
 
 fn load(kind: &str) -> Inventory {
@@ -37,7 +44,13 @@ fn ini_and_yaml_describe_the_same_fleet() {
 #[test]
 fn precedence_follows_ansible() {
     let inv = load("yaml");
-    let v = |h: &str, k: &str| inv.host_vars(h).unwrap().get(k).cloned().unwrap_or(Value::Null);
+    let v = |h: &str, k: &str| {
+        inv.host_vars(h)
+            .unwrap()
+            .get(k)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
     // group_vars/<child> beats group_vars/<parent> beats group_vars/all beats inventory group vars
     assert_eq!(v("web01", "level"), json!("web_file"));
     // host_vars/ beats everything from groups
@@ -54,20 +67,46 @@ fn precedence_follows_ansible() {
     assert_eq!(v("web01", "pick"), json!("alpha"));
     assert_eq!(v("web01", "http_port"), json!(8080));
     assert_eq!(v("db1", "ansible_port"), json!(2222));
-    assert_eq!(v("web01", "group_names"), json!(["alpha", "beta", "prod", "web"]));
+    assert_eq!(
+        v("web01", "group_names"),
+        json!(["alpha", "beta", "prod", "web"])
+    );
     insta::assert_json_snapshot!(vars_summary(&inv));
 }
 
 #[test]
 fn patterns() {
     let inv = load("yaml");
-    let sel = |p: &str| inv.select(p).map(|h| h.join(",")).unwrap_or_else(|e| format!("ERR {e}"));
+    let sel = |p: &str| {
+        inv.select(p)
+            .map(|h| h.join(","))
+            .unwrap_or_else(|e| format!("ERR {e}"))
+    };
     let cases = [
-        "all", "*", "web", "web:db", "web,db", "prod:&alpha", "prod:!web02", "!web", "web0*",
-        "~web0[12]", "web[0]", "web[-1]", "web[1:2]", "web[01:02]", "web0[1:2]", "solo:db1", "nosuch",
-        "web:!nosuch", "web[7]",
+        "all",
+        "*",
+        "web",
+        "web:db",
+        "web,db",
+        "prod:&alpha",
+        "prod:!web02",
+        "!web",
+        "web0*",
+        "~web0[12]",
+        "web[0]",
+        "web[-1]",
+        "web[1:2]",
+        "web[01:02]",
+        "web0[1:2]",
+        "solo:db1",
+        "nosuch",
+        "web:!nosuch",
+        "web[7]",
     ];
-    let out: Vec<String> = cases.iter().map(|p| format!("{p:14} => {}", sel(p))).collect();
+    let out: Vec<String> = cases
+        .iter()
+        .map(|p| format!("{p:14} => {}", sel(p)))
+        .collect();
     insta::assert_snapshot!(out.join("\n"));
 }
 
@@ -81,8 +120,13 @@ fn load_text(name: &str, text: &str) -> Result<Inventory, InventoryError> {
 fn error_text(name: &str, text: &str) -> String {
     let e = load_text(name, text).expect_err("must fail");
     // Paths differ per run: keep the file name only.
-    e.to_string().replace(&format!("{}", std::env::temp_dir().display()), "$TMP").lines()
-        .map(|l| match l.find(name) { Some(i) if l.starts_with('$') || l.starts_with('/') => l[i..].to_string(), _ => l.to_string() })
+    e.to_string()
+        .replace(&format!("{}", std::env::temp_dir().display()), "$TMP")
+        .lines()
+        .map(|l| match l.find(name) {
+            Some(i) if l.starts_with('$') || l.starts_with('/') => l[i..].to_string(),
+            _ => l.to_string(),
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -104,14 +148,20 @@ fn bad_input_errors_name_file_line_column() {
         ("header.ini", "[web\n"),
         ("vars.ini", "[web:vars]\njustakey\n"),
     ];
-    let out: Vec<String> = cases.iter().map(|(n, t)| format!("--- {n}\n{}", error_text(n, t))).collect();
+    let out: Vec<String> = cases
+        .iter()
+        .map(|(n, t)| format!("--- {n}\n{}", error_text(n, t)))
+        .collect();
     insta::assert_snapshot!(out.join("\n"));
 }
 
 #[test]
 fn missing_source_and_cycles() {
     let e = Inventory::load(&[PathBuf::from("/nonexistent/inv.yml")]).unwrap_err();
-    assert_eq!(e.to_string(), "inventory source /nonexistent/inv.yml does not exist");
+    assert_eq!(
+        e.to_string(),
+        "inventory source /nonexistent/inv.yml does not exist"
+    );
     let e = load_text("cycle.ini", "[a:children]\nb\n[b:children]\na\n").unwrap_err();
     assert!(e.to_string().contains("is its own ancestor"), "{e}");
 }

@@ -40,15 +40,26 @@ pub async fn run(args: ExecArgs) -> Result<u8, CliError> {
                     }),
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            );
         }
         Output::Table => {
             for r in &results {
                 match &r.outcome {
                     Ok(o) => {
                         let state = if o.success() { "CHANGED" } else { "FAILED" };
-                        let rc = o.status.map(|s| s.to_string()).or(o.signal.clone()).unwrap_or_default();
-                        println!("{} | {state} | rc={rc} | {}ms >>", r.host, r.elapsed.as_millis());
+                        let rc = o
+                            .status
+                            .map(|s| s.to_string())
+                            .or(o.signal.clone())
+                            .unwrap_or_default();
+                        println!(
+                            "{} | {state} | rc={rc} | {}ms >>",
+                            r.host,
+                            r.elapsed.as_millis()
+                        );
                         print!("{}", o.stdout_str());
                         if !o.stderr.is_empty() {
                             print!("{}", o.stderr_str());
@@ -58,7 +69,11 @@ pub async fn run(args: ExecArgs) -> Result<u8, CliError> {
                         }
                     }
                     Err(e) => {
-                        let state = if e.is_unreachable() { "UNREACHABLE!" } else { "FAILED" };
+                        let state = if e.is_unreachable() {
+                            "UNREACHABLE!"
+                        } else {
+                            "FAILED"
+                        };
                         println!("{} | {state} >>\n{e}", r.host);
                     }
                 }

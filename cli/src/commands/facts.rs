@@ -24,7 +24,10 @@ pub async fn run(args: FactsArgs) -> Result<u8, CliError> {
         let out = conn.exec(facts::SCRIPT, None).await?;
         facts::parse(&out.stdout_str()).map_err(|message| SshError::Protocol {
             host: conn.target.name.clone(),
-            message: format!("fact gathering failed: {message}; stderr: {}", out.stderr_str().trim()),
+            message: format!(
+                "fact gathering failed: {message}; stderr: {}",
+                out.stderr_str().trim()
+            ),
         })
     })
     .await?;
@@ -41,7 +44,17 @@ pub async fn run(args: FactsArgs) -> Result<u8, CliError> {
             println!("{}", serde_json::to_string_pretty(&map).unwrap_or_default());
         }
         Output::Table => {
-            let mut t = table(&["HOST", "OS", "KERNEL", "CPUS", "LOAD 1/5/15", "MEMORY used/total", "ROOT DISK used/total", "NETWORK rx/tx", "UPTIME"]);
+            let mut t = table(&[
+                "HOST",
+                "OS",
+                "KERNEL",
+                "CPUS",
+                "LOAD 1/5/15",
+                "MEMORY used/total",
+                "ROOT DISK used/total",
+                "NETWORK rx/tx",
+                "UPTIME",
+            ]);
             for r in &results {
                 match &r.outcome {
                     Ok(f) => {
@@ -69,12 +82,23 @@ fn row(host: &str, f: &Facts) -> Vec<String> {
         .interfaces
         .iter()
         .filter(|i| i.name != "lo")
-        .map(|i| format!("{} {}/{}", i.name, size_kb(i.rx_bytes / 1024), size_kb(i.tx_bytes / 1024)))
+        .map(|i| {
+            format!(
+                "{} {}/{}",
+                i.name,
+                size_kb(i.rx_bytes / 1024),
+                size_kb(i.tx_bytes / 1024)
+            )
+        })
         .collect::<Vec<_>>()
         .join("\n");
     vec![
         host.to_string(),
-        if f.os.pretty_name.is_empty() { f.os.id.clone() } else { f.os.pretty_name.clone() },
+        if f.os.pretty_name.is_empty() {
+            f.os.id.clone()
+        } else {
+            f.os.pretty_name.clone()
+        },
         f.kernel.clone(),
         f.cpus.to_string(),
         format!("{:.2} {:.2} {:.2}", f.load[0], f.load[1], f.load[2]),

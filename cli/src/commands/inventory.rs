@@ -40,7 +40,9 @@ pub fn run(args: InventoryArgs) -> Result<u8, CliError> {
         InventoryAction::List { pattern } => list(&inv, &pattern, args.output)?,
         InventoryAction::Graph { group } => {
             if !inv.groups.contains_key(&group) {
-                return Err(CliError::Other(format!("no group `{group}` in the inventory")));
+                return Err(CliError::Other(format!(
+                    "no group `{group}` in the inventory"
+                )));
             }
             match args.output {
                 Output::Table => println!("{}", graph_lines(&inv, &group).join("\n")),
@@ -110,7 +112,11 @@ fn ansible_list(inv: &Inventory) -> Value {
     let mut hostvars = serde_json::Map::new();
     for h in inv.hosts.keys() {
         let mut v = inv.host_vars(h).unwrap_or_default();
-        for magic in ["inventory_hostname", "inventory_hostname_short", "group_names"] {
+        for magic in [
+            "inventory_hostname",
+            "inventory_hostname_short",
+            "group_names",
+        ] {
             v.remove(magic);
         }
         hostvars.insert(h.clone(), Value::Object(v));

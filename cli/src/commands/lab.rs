@@ -35,7 +35,11 @@ pub enum LabAction {
 pub fn run(args: LabArgs) -> Result<u8, CliError> {
     let paths = LabPaths::default();
     match args.action {
-        LabAction::Up { hosts, packages, inventory } => {
+        LabAction::Up {
+            hosts,
+            packages,
+            inventory,
+        } => {
             let list = lab::up(&paths, hosts, &packages, &inventory)?;
             print_hosts(&list);
             eprintln!(

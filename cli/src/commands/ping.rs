@@ -31,7 +31,10 @@ pub async fn run(args: PingArgs) -> Result<u8, CliError> {
                     Err(e) => json!({"host": r.host, "ping": "unreachable", "error": e.to_string(), "elapsed_ms": r.elapsed.as_millis() as u64}),
                 })
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&rows).unwrap_or_default()
+            );
         }
         Output::Table => {
             let mut t = table(&["HOST", "PING", "TIME", "DETAIL"]);
@@ -39,8 +42,15 @@ pub async fn run(args: PingArgs) -> Result<u8, CliError> {
                 let ms = format!("{}ms", r.elapsed.as_millis());
                 match &r.outcome {
                     Ok(true) => t.add_row(vec![r.host.as_str(), "pong", &ms, ""]),
-                    Ok(false) => t.add_row(vec![r.host.as_str(), "FAILED", &ms, "unexpected reply"]),
-                    Err(e) => t.add_row(vec![r.host.clone(), "UNREACHABLE".into(), ms, e.to_string()]),
+                    Ok(false) => {
+                        t.add_row(vec![r.host.as_str(), "FAILED", &ms, "unexpected reply"])
+                    }
+                    Err(e) => t.add_row(vec![
+                        r.host.clone(),
+                        "UNREACHABLE".into(),
+                        ms,
+                        e.to_string(),
+                    ]),
                 };
             }
             println!("{t}");

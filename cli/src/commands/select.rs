@@ -24,7 +24,11 @@ pub fn hosts(args: &ConnectArgs, pattern: &str) -> Result<(Inventory, Vec<String
 }
 
 /// Runs `work` on every host matching `pattern`, `--forks` at a time.
-pub async fn run_on<T, F, Fut>(args: &ConnectArgs, pattern: &str, work: F) -> Result<Vec<HostResult<T>>, CliError>
+pub async fn run_on<T, F, Fut>(
+    args: &ConnectArgs,
+    pattern: &str,
+    work: F,
+) -> Result<Vec<HostResult<T>>, CliError>
 where
     T: Send + 'static,
     F: Fn(Arc<Connection>) -> Fut + Send + Sync + 'static,
@@ -48,7 +52,9 @@ where
 
 /// The exit code for a set of results: 4 if any host was unreachable, else 2 if any failed.
 pub fn exit_code<T>(results: &[HostResult<T>], failed: impl Fn(&T) -> bool) -> u8 {
-    let unreachable = results.iter().any(|r| r.outcome.as_ref().is_err_and(|e| e.is_unreachable()));
+    let unreachable = results
+        .iter()
+        .any(|r| r.outcome.as_ref().is_err_and(|e| e.is_unreachable()));
     let any_failed = results.iter().any(|r| match &r.outcome {
         Ok(v) => failed(v),
         Err(_) => true,

@@ -15,7 +15,11 @@ fn walk(inv: &Inventory, group: &str, prefix: &str, out: &mut Vec<String>) {
     };
     let children = g.children.iter().filter(|c| {
         // `ungrouped` is shown only when it has hosts, as ansible-inventory does.
-        *c != "ungrouped" || inv.groups.get("ungrouped").is_some_and(|u| !u.hosts.is_empty())
+        *c != "ungrouped"
+            || inv
+                .groups
+                .get("ungrouped")
+                .is_some_and(|u| !u.hosts.is_empty())
     });
     for child in children {
         out.push(format!("{prefix}  |--@{child}:"));

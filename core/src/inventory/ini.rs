@@ -38,7 +38,11 @@ pub fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), Invento
         }
         if let Some(rest) = line.strip_prefix('[') {
             let Some(head) = rest.strip_suffix(']') else {
-                return Err(err(line.len(), "expected `]` to close the section header".into()).into());
+                return Err(err(
+                    line.len(),
+                    "expected `]` to close the section header".into(),
+                )
+                .into());
             };
             let (name, kind) = head.split_once(':').unwrap_or((head, "hosts"));
             check_group_name(path, text, name)?;
@@ -68,7 +72,11 @@ pub fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), Invento
                 }
                 for (tok, col) in &tokens[1..] {
                     let Some((k, v)) = tok.split_once('=') else {
-                        return Err(err(*col, format!("expected `key=value` after the host name, found `{tok}`")).into());
+                        return Err(err(
+                            *col,
+                            format!("expected `key=value` after the host name, found `{tok}`"),
+                        )
+                        .into());
                     };
                     vars.insert(k.to_string(), literal(v));
                 }
@@ -79,14 +87,24 @@ pub fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), Invento
             }
             Section::Vars(group) => {
                 let Some((k, v)) = line.split_once('=') else {
-                    return Err(err(0, format!("expected `key=value` in [{group}:vars], found `{line}`")).into());
+                    return Err(err(
+                        0,
+                        format!("expected `key=value` in [{group}:vars], found `{line}`"),
+                    )
+                    .into());
                 };
                 let v = unquote(v.trim());
-                inv.group_mut(group).vars.insert(k.trim().to_string(), Value::String(v));
+                inv.group_mut(group)
+                    .vars
+                    .insert(k.trim().to_string(), Value::String(v));
             }
             Section::Children(group) => {
                 if tokens.len() != 1 {
-                    return Err(err(tokens[1].1, format!("expected one group name per line in [{group}:children]")).into());
+                    return Err(err(
+                        tokens[1].1,
+                        format!("expected one group name per line in [{group}:children]"),
+                    )
+                    .into());
                 }
                 check_group_name(path, text, line)?;
                 inv.add_child(group, line);

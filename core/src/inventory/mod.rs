@@ -153,7 +153,11 @@ impl Inventory {
             self.check_acyclic(g, &mut Vec::new())?;
         }
         // Top-level groups hang under `all`; `ungrouped` goes last, as ansible-inventory shows it.
-        for g in names.iter().filter(|g| *g != "ungrouped").chain(["ungrouped".to_string()].iter()) {
+        for g in names
+            .iter()
+            .filter(|g| *g != "ungrouped")
+            .chain(["ungrouped".to_string()].iter())
+        {
             if g != "all" && self.parents_of(g).is_empty() {
                 self.add_child("all", g);
             }
@@ -204,7 +208,11 @@ impl Inventory {
             .collect()
     }
 
-    fn collect_group_hosts<'a>(&'a self, group: &str, seen: &mut std::collections::HashSet<&'a str>) {
+    fn collect_group_hosts<'a>(
+        &'a self,
+        group: &str,
+        seen: &mut std::collections::HashSet<&'a str>,
+    ) {
         if let Some(g) = self.groups.get(group) {
             seen.extend(g.hosts.iter().map(String::as_str));
             for c in &g.children {

@@ -7,7 +7,9 @@ use super::{Inventory, range};
 /// A pattern that names nothing, or cannot be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PatternError {
-    #[error("host pattern `{pattern}`: `{term}` is neither a group nor a host of the inventory{hint}")]
+    #[error(
+        "host pattern `{pattern}`: `{term}` is neither a group nor a host of the inventory{hint}"
+    )]
     Unknown {
         pattern: String,
         term: String,
@@ -64,7 +66,8 @@ impl Inventory {
             return Ok(self.hosts.keys().map(String::as_str).collect());
         }
         if let Some(re) = term.strip_prefix('~') {
-            let re = regex::Regex::new(re).map_err(|e| invalid(format!("bad regex `{re}`: {e}")))?;
+            let re =
+                regex::Regex::new(re).map_err(|e| invalid(format!("bad regex `{re}`: {e}")))?;
             return Ok(self
                 .hosts
                 .keys()
@@ -83,7 +86,10 @@ impl Inventory {
         {
             let hosts = self.hosts_of_group(group);
             return slice(&hosts, sub).ok_or_else(|| {
-                invalid(format!("subscript `[{sub}]` is out of range for group `{group}` ({} hosts)", hosts.len()))
+                invalid(format!(
+                    "subscript `[{sub}]` is out of range for group `{group}` ({} hosts)",
+                    hosts.len()
+                ))
             });
         }
         if term.contains('*') || term.contains('?') {
@@ -91,7 +97,12 @@ impl Inventory {
             for g in self.groups.keys().filter(|g| glob(term, g)) {
                 out.extend(self.hosts_of_group(g));
             }
-            out.extend(self.hosts.keys().map(String::as_str).filter(|h| glob(term, h)));
+            out.extend(
+                self.hosts
+                    .keys()
+                    .map(String::as_str)
+                    .filter(|h| glob(term, h)),
+            );
             return Ok(out);
         }
         if range::has_range(term) {

@@ -57,10 +57,7 @@ impl Inventory {
         vars.insert("inventory_hostname".into(), Value::from(host));
         let short = host.split('.').next().unwrap_or(host);
         vars.insert("inventory_hostname_short".into(), Value::from(short));
-        vars.insert(
-            "group_names".into(),
-            Value::from(self.group_names(host)),
-        );
+        vars.insert("group_names".into(), Value::from(self.group_names(host)));
         Some(vars)
     }
 }

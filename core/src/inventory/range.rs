@@ -28,7 +28,9 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
     let (start, end) = (parts[0], parts[1]);
     let items: Vec<String> = if let (Ok(a), Ok(b)) = (start.parse::<u64>(), end.parse::<u64>()) {
         if a > b {
-            return Err(format!("host range `[{body}]` in `{name}` starts after it ends"));
+            return Err(format!(
+                "host range `[{body}]` in `{name}` starts after it ends"
+            ));
         }
         let width = if start.starts_with('0') && start.len() > 1 {
             start.len()
@@ -98,7 +100,11 @@ mod tests {
 
     #[test]
     fn errors() {
-        assert!(expand("web[3:1]").unwrap_err().contains("starts after it ends"));
+        assert!(
+            expand("web[3:1]")
+                .unwrap_err()
+                .contains("starts after it ends")
+        );
         assert!(expand("web[1:").unwrap_err().contains("unclosed"));
         assert!(expand("web[a:9]").unwrap_err().contains("single letters"));
         assert!(expand("web[1:4:0]").unwrap_err().contains("positive"));

@@ -46,9 +46,8 @@ fn add_group(
         inv.group_mut(name).vars.extend(vars.0);
     }
     for (pattern, vars) in group.hosts.map(|h| h.0).unwrap_or_default() {
-        let names = range::expand(&pattern).map_err(|msg| {
-            SourceError::new(path, find_pos(text, &pattern), msg).with_text(text)
-        })?;
+        let names = range::expand(&pattern)
+            .map_err(|msg| SourceError::new(path, find_pos(text, &pattern), msg).with_text(text))?;
         let vars: Vars = vars.map(|v| v.0.into_iter().collect()).unwrap_or_default();
         for host in names {
             inv.add_host(&host, name, vars.clone());
@@ -65,7 +64,9 @@ fn add_group(
 pub(super) fn check_group_name(path: &Path, text: &str, name: &str) -> Result<(), SourceError> {
     let valid = !name.is_empty()
         && !name.starts_with(|c: char| c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if valid {
         Ok(())
     } else {

@@ -65,7 +65,9 @@ impl KeyCache {
 }
 
 fn default_keys() -> Vec<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
     ["id_ed25519", "id_ecdsa", "id_rsa"]
         .iter()
         .map(|k| home.join(".ssh").join(k))
@@ -80,7 +82,12 @@ pub async fn authenticate(
     passphrase: Option<&str>,
     use_agent: bool,
 ) -> Result<(), SshError> {
-    let rsa_hash: Option<HashAlg> = handle.best_supported_rsa_hash().await.ok().flatten().flatten();
+    let rsa_hash: Option<HashAlg> = handle
+        .best_supported_rsa_hash()
+        .await
+        .ok()
+        .flatten()
+        .flatten();
     let mut tried: Vec<String> = Vec::new();
     let mut needs_passphrase = None;
     let protocol = |e: russh::Error| SshError::Protocol {
@@ -113,19 +120,21 @@ pub async fn authenticate(
             Loaded::Missing => {}
         }
     }
-    if use_agent && !target.identities_only && std::env::var_os("SSH_AUTH_SOCK").is_some() {
-        if let Ok(mut agent) = AgentClient::connect_env().await {
-            let identities = agent.request_identities().await.unwrap_or_default();
-            for id in identities {
-                let public = id.public_key().into_owned();
-                let res = handle
-                    .authenticate_publickey_with(&target.user, public, rsa_hash, &mut agent)
-                    .await;
-                if matches!(res, Ok(AuthResult::Success)) {
-                    return Ok(());
-                }
-                tried.push(format!("agent key {}", id.comment()));
+    if use_agent
+        && !target.identities_only
+        && std::env::var_os("SSH_AUTH_SOCK").is_some()
+        && let Ok(mut agent) = AgentClient::connect_env().await
+    {
+        let identities = agent.request_identities().await.unwrap_or_default();
+        for id in identities {
+            let public = id.public_key().into_owned();
+            let res = handle
+                .authenticate_publickey_with(&target.user, public, rsa_hash, &mut agent)
+                .await;
+            if matches!(res, Ok(AuthResult::Success)) {
+                return Ok(());
             }
+            tried.push(format!("agent key {}", id.comment()));
         }
     }
     if let Some(path) = needs_passphrase {

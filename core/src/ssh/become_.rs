@@ -14,7 +14,10 @@ pub fn wrap(become_: Option<&Become>, login_user: &str, command: &str) -> (Strin
                     format!("sudo -H -S -p '' -u {} -- {inner}", quote(&b.user)),
                     format!("{p}\n").into_bytes(),
                 ),
-                None => (format!("sudo -H -n -u {} -- {inner}", quote(&b.user)), Vec::new()),
+                None => (
+                    format!("sudo -H -n -u {} -- {inner}", quote(&b.user)),
+                    Vec::new(),
+                ),
             }
         }
         _ => (command.to_string(), Vec::new()),
@@ -27,15 +30,24 @@ mod tests {
 
     #[test]
     fn wraps_only_when_needed() {
-        let b = Become { user: "root".into(), password: None };
+        let b = Become {
+            user: "root".into(),
+            password: None,
+        };
         assert_eq!(wrap(Some(&b), "root", "id -u").0, "id -u");
         assert_eq!(
             wrap(Some(&b), "deploy", "id -u").0,
             "sudo -H -n -u root -- /bin/sh -c 'id -u'"
         );
-        let p = Become { user: "root".into(), password: Some("pw".into()) };
+        let p = Become {
+            user: "root".into(),
+            password: Some("pw".into()),
+        };
         let (cmd, input) = wrap(Some(&p), "deploy", "echo 'x'");
-        assert_eq!(cmd, r"sudo -H -S -p '' -u root -- /bin/sh -c 'echo '\''x'\'''");
+        assert_eq!(
+            cmd,
+            r"sudo -H -S -p '' -u root -- /bin/sh -c 'echo '\''x'\'''"
+        );
         assert_eq!(input, b"pw\n");
     }
 }

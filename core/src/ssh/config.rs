@@ -138,8 +138,9 @@ impl SshConfig {
                         c.connect_timeout = c.connect_timeout.or(first.and_then(|p| p.parse().ok()))
                     }
                     "serveraliveinterval" => {
-                        c.server_alive_interval =
-                            c.server_alive_interval.or(first.and_then(|p| p.parse().ok()))
+                        c.server_alive_interval = c
+                            .server_alive_interval
+                            .or(first.and_then(|p| p.parse().ok()))
                     }
                     _ => {}
                 }
@@ -150,7 +151,11 @@ impl SshConfig {
         if let Some(h) = &c.hostname {
             c.hostname = Some(expand_tokens(h, host, None, None));
         }
-        c.identity_files = c.identity_files.iter().map(|p| PathBuf::from(expand(&p.to_string_lossy()))).collect();
+        c.identity_files = c
+            .identity_files
+            .iter()
+            .map(|p| PathBuf::from(expand(&p.to_string_lossy())))
+            .collect();
         c.user_known_hosts_files = c
             .user_known_hosts_files
             .iter()
@@ -269,7 +274,9 @@ fn shell_words(s: &str) -> Vec<String> {
 }
 
 fn home() -> PathBuf {
-    std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"))
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 /// Expands `~` and OpenSSH's `%h`, `%r`, `%p`, `%%` tokens.
@@ -308,7 +315,10 @@ fn include_paths(pattern: &str) -> Vec<PathBuf> {
     } else {
         home().join(".ssh").join(p)
     };
-    let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
     if !name.contains('*') && !name.contains('?') {
         return vec![p];
     }
@@ -340,7 +350,10 @@ mod tests {
         assert_eq!(c.hostname.as_deref(), Some("web1.example.com"));
         assert_eq!(c.user.as_deref(), Some("deploy"));
         assert_eq!(c.port, Some(2222));
-        assert_eq!(c.identity_files, vec![PathBuf::from("/k/global"), PathBuf::from("/k/web")]);
+        assert_eq!(
+            c.identity_files,
+            vec![PathBuf::from("/k/global"), PathBuf::from("/k/web")]
+        );
         assert_eq!(c.proxy_jump.as_deref(), Some("bastion"));
         assert_eq!(c.user_known_hosts_files.len(), 2);
         let c9 = cfg.resolve("web9");

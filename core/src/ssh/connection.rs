@@ -4,7 +4,7 @@
 
 use super::auth::{KeyCache, authenticate};
 use super::config::SshConfig;
-use super::error::SshError;
+use super::error::{KeyMismatch, SshError};
 use super::known_hosts::{self, Verdict};
 use super::shell::quote;
 use super::target::{ConnectOptions, HostKeyPolicy, Target};
@@ -44,14 +44,16 @@ impl ClientHandler {
         })?;
         match verdict {
             Verdict::Match { .. } => Ok(()),
-            Verdict::Changed { path, line } => Err(SshError::HostKeyChanged {
-                host: t.name.clone(),
-                lookup,
-                path,
-                line,
-                algo: key.algorithm().as_str().to_string(),
-                fingerprint,
-            }),
+            Verdict::Changed { path, line } => {
+                Err(SshError::HostKeyChanged(Box::new(KeyMismatch {
+                    host: t.name.clone(),
+                    lookup,
+                    path,
+                    line,
+                    algo: key.algorithm().as_str().to_string(),
+                    fingerprint,
+                })))
+            }
             Verdict::Revoked { path, line } => Err(SshError::HostKeyRevoked {
                 host: t.name.clone(),
                 fingerprint,
@@ -63,9 +65,11 @@ impl ClientHandler {
                     host: t.name.clone(),
                     message: "no known_hosts file to record the new key in".into(),
                 })?;
-                known_hosts::append(file, &t.address, t.port, key).map_err(|e| SshError::KnownHosts {
-                    host: t.name.clone(),
-                    message: format!("cannot record the new key in {}: {e}", file.display()),
+                known_hosts::append(file, &t.address, t.port, key).map_err(|e| {
+                    SshError::KnownHosts {
+                        host: t.name.clone(),
+                        message: format!("cannot record the new key in {}: {e}", file.display()),
+                    }
                 })
             }
             Verdict::Unknown => Err(SshError::HostKeyUnknown {
@@ -86,7 +90,10 @@ impl ClientHandler {
 impl client::Handler for ClientHandler {
     type Error = russh::Error;
 
-    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+    async fn check_server_key(
+        &mut self,
+        key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
         let key = match key {
             PublicKeyOrCertificate::PublicKey { key, .. } => key.clone(),
             PublicKeyOrCertificate::Certificate(c) => PublicKey::new(c.public_key().clone(), ""),
@@ -184,9 +191,19 @@ impl Connection {
                 })?;
                 let ch = jump
                     .handle
-                    .channel_open_direct_tcpip(target.address.clone(), target.port as u32, "127.0.0.1", 0)
+                    .channel_open_direct_tcpip(
+                        target.address.clone(),
+                        target.port as u32,
+                        "127.0.0.1",
+                        0,
+                    )
                     .await
-                    .map_err(|e| connect_err(format!("jump host {} could not open a tunnel: {e}", jt.name)))?;
+                    .map_err(|e| {
+                        connect_err(format!(
+                            "jump host {} could not open a tunnel: {e}",
+                            jt.name
+                        ))
+                    })?;
                 let h = client::connect_stream(config, ch.into_stream(), handler).await;
                 (h, Some(jump))
             }
@@ -232,22 +249,31 @@ impl Connection {
     /// Runs `command` through the login shell (wrapped in sudo when become is set), feeding it
     /// `stdin`, and collects its output and exit status.
     pub async fn exec(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, SshError> {
-        let (command, mut input) = super::become_::wrap(self.target.become_.as_ref(), &self.target.user, command);
+        let (command, mut input) =
+            super::become_::wrap(self.target.become_.as_ref(), &self.target.user, command);
         if let Some(extra) = stdin {
             input.extend_from_slice(extra);
         }
         let run = self.exec_raw(command, input);
         match self.command_timeout {
-            Some(t) => tokio::time::timeout(t, run).await.map_err(|_| SshError::CommandTimeout {
-                host: self.target.name.clone(),
-                secs: t.as_secs(),
-            })?,
+            Some(t) => {
+                tokio::time::timeout(t, run)
+                    .await
+                    .map_err(|_| SshError::CommandTimeout {
+                        host: self.target.name.clone(),
+                        secs: t.as_secs(),
+                    })?
+            }
             None => run.await,
         }
     }
 
     async fn exec_raw(&self, command: String, input: Vec<u8>) -> Result<ExecOutput, SshError> {
-        let _permit = self.channels.acquire().await.map_err(|e| self.protocol(e))?;
+        let _permit = self
+            .channels
+            .acquire()
+            .await
+            .map_err(|e| self.protocol(e))?;
         let mut attempt = 0u64;
         let mut ch = loop {
             match self.handle.channel_open_session().await {
@@ -260,7 +286,9 @@ impl Connection {
                 Err(e) => return Err(self.protocol(format!("cannot open a channel: {e}"))),
             }
         };
-        ch.exec(true, command.into_bytes()).await.map_err(|e| self.protocol(e))?;
+        ch.exec(true, command.into_bytes())
+            .await
+            .map_err(|e| self.protocol(e))?;
         if !input.is_empty() {
             ch.data(&input[..]).await.map_err(|e| self.protocol(e))?;
         }
@@ -271,7 +299,9 @@ impl Connection {
                 ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),
                 ChannelMsg::ExtendedData { data, ext: 1 } => out.stderr.extend_from_slice(&data),
                 ChannelMsg::ExitStatus { exit_status } => out.status = Some(exit_status),
-                ChannelMsg::ExitSignal { signal_name, .. } => out.signal = Some(format!("{signal_name:?}")),
+                ChannelMsg::ExitSignal { signal_name, .. } => {
+                    out.signal = Some(format!("{signal_name:?}"))
+                }
                 ChannelMsg::Close => break,
                 _ => {}
             }
@@ -284,7 +314,12 @@ impl Connection {
 
     /// Writes `data` to `dest` atomically: a temp file in the same directory, then `mv`.
     /// `mode` is octal (e.g. `"0644"`); without it an existing file keeps its mode.
-    pub async fn upload(&self, data: &[u8], dest: &str, mode: Option<&str>) -> Result<(), SshError> {
+    pub async fn upload(
+        &self,
+        data: &[u8],
+        dest: &str,
+        mode: Option<&str>,
+    ) -> Result<(), SshError> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let (dir, file) = match dest.rsplit_once('/') {
             Some(("", f)) => ("/", f),
@@ -296,7 +331,9 @@ impl Connection {
         let (tq, dq) = (quote(&tmp), quote(dest));
         let chmod = match mode {
             Some(m) => format!("chmod {} {tq}", quote(m)),
-            None => format!("if [ -e {dq} ]; then chmod --reference={dq} {tq}; else chmod 0644 {tq}; fi"),
+            None => format!(
+                "if [ -e {dq} ]; then chmod --reference={dq} {tq}; else chmod 0644 {tq}; fi"
+            ),
         };
         let script = format!(
             "umask 077; cat > {tq} && {chmod} && mv -f {tq} {dq} || {{ rc=$?; rm -f {tq}; exit $rc; }}"

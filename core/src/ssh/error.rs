@@ -2,33 +2,56 @@
 
 use std::path::PathBuf;
 
+/// Where a known_hosts file disagrees with the key a server offers.
+#[derive(Debug, Clone)]
+pub struct KeyMismatch {
+    pub host: String,
+    pub lookup: String,
+    pub path: PathBuf,
+    pub line: usize,
+    pub algo: String,
+    pub fingerprint: String,
+}
+
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SshError {
     #[error("{host}: cannot connect to {addr}: {message}")]
-    Connect { host: String, addr: String, message: String },
+    Connect {
+        host: String,
+        addr: String,
+        message: String,
+    },
     #[error("{host}: no answer from {addr} within {secs}s (connect timeout)")]
-    ConnectTimeout { host: String, addr: String, secs: u64 },
+    ConnectTimeout {
+        host: String,
+        addr: String,
+        secs: u64,
+    },
     #[error("{host}: command timed out after {secs}s")]
     CommandTimeout { host: String, secs: u64 },
     #[error(
-        "{host}: HOST KEY CHANGED: {path}:{line} lists a different {algo} key for {lookup} (server offers {fingerprint}); \
-         this may be an attack. If the change is expected, remove that line (ssh-keygen -R '{lookup}' -f {path})"
+        "{}: HOST KEY CHANGED: {}:{} lists a different {} key for {} (server offers {}); this may be an attack. \
+         If the change is expected, remove that line (ssh-keygen -R '{}' -f {})",
+        .0.host, .0.path.display(), .0.line, .0.algo, .0.lookup, .0.fingerprint, .0.lookup, .0.path.display()
     )]
-    HostKeyChanged {
+    HostKeyChanged(Box<KeyMismatch>),
+    #[error("{host}: host key {fingerprint} is revoked ({path}:{line})")]
+    HostKeyRevoked {
         host: String,
-        lookup: String,
+        fingerprint: String,
         path: PathBuf,
         line: usize,
-        algo: String,
-        fingerprint: String,
     },
-    #[error("{host}: host key {fingerprint} is revoked ({path}:{line})")]
-    HostKeyRevoked { host: String, fingerprint: String, path: PathBuf, line: usize },
     #[error(
         "{host}: unknown host key for {lookup} ({fingerprint}); not in {files}. \
          Add it to a known_hosts file, or pass --accept-new-host-keys to record it on first use"
     )]
-    HostKeyUnknown { host: String, lookup: String, fingerprint: String, files: String },
+    HostKeyUnknown {
+        host: String,
+        lookup: String,
+        fingerprint: String,
+        files: String,
+    },
     #[error("{host}: cannot read known_hosts: {message}")]
     KnownHosts { host: String, message: String },
     #[error("private key file {path} does not exist")]
@@ -42,7 +65,11 @@ pub enum SshError {
     #[error("private key {path} cannot be read: {message}")]
     KeyFile { path: PathBuf, message: String },
     #[error("{host}: authentication refused for user {user} (tried: {tried})")]
-    AuthRefused { host: String, user: String, tried: String },
+    AuthRefused {
+        host: String,
+        user: String,
+        tried: String,
+    },
     #[error("{host}: SSH error: {message}")]
     Protocol { host: String, message: String },
     #[error("{host}: through jump host {jump}: {source}")]
@@ -53,12 +80,19 @@ pub enum SshError {
         source: Box<SshError>,
     },
     #[error("{host}: upload to {path} failed: {message}")]
-    Upload { host: String, path: String, message: String },
+    Upload {
+        host: String,
+        path: String,
+        message: String,
+    },
 }
 
 impl SshError {
     /// True when the host could not be reached or logged into (Ansible's UNREACHABLE).
     pub fn is_unreachable(&self) -> bool {
-        !matches!(self, SshError::CommandTimeout { .. } | SshError::Upload { .. })
+        !matches!(
+            self,
+            SshError::CommandTimeout { .. } | SshError::Upload { .. }
+        )
     }
 }

@@ -33,7 +33,12 @@ pub fn lookup_name(host: &str, port: u16) -> String {
 }
 
 /// Checks `key` for `host:port` against `files` (missing files count as empty).
-pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> std::io::Result<Verdict> {
+pub fn check(
+    files: &[PathBuf],
+    host: &str,
+    port: u16,
+    key: &PublicKey,
+) -> std::io::Result<Verdict> {
     let name = lookup_name(host, port);
     let blob = key.public_key_bytes();
     let algo = key.algorithm().as_str().to_string();
@@ -45,7 +50,9 @@ pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> std::
             Err(e) => return Err(e),
         };
         for (i, line) in text.lines().enumerate() {
-            let Some(entry) = Entry::parse(line) else { continue };
+            let Some(entry) = Entry::parse(line) else {
+                continue;
+            };
             if !entry.matches_host(&name) {
                 continue;
             }
@@ -53,10 +60,18 @@ pub fn check(files: &[PathBuf], host: &str, port: u16, key: &PublicKey) -> std::
             let same_key = B64.decode(entry.key_b64).is_ok_and(|k| k == blob);
             match entry.marker {
                 Some("@revoked") if same_key => {
-                    return Ok(Verdict::Revoked { path: here.0, line: here.1 });
+                    return Ok(Verdict::Revoked {
+                        path: here.0,
+                        line: here.1,
+                    });
                 }
                 Some(_) => continue,
-                None if same_key => return Ok(Verdict::Match { path: here.0, line: here.1 }),
+                None if same_key => {
+                    return Ok(Verdict::Match {
+                        path: here.0,
+                        line: here.1,
+                    });
+                }
                 None if entry.key_type == algo && changed.is_none() => changed = Some(here),
                 None => {}
             }
@@ -79,7 +94,10 @@ pub fn append(path: &Path, host: &str, port: u16, key: &PublicKey) -> std::io::R
         key.algorithm().as_str(),
         key.public_key_base64()
     );
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     f.write_all(line.as_bytes())
 }
 
@@ -150,7 +168,11 @@ fn hashed_match(field: &str, name: &str) -> bool {
 pub fn hash_name(salt: &[u8], name: &str) -> String {
     let mut mac = Hmac::<sha1::Sha1>::new_from_slice(salt).expect("HMAC takes any key length");
     mac.update(name.as_bytes());
-    format!("|1|{}|{}", B64.encode(salt), B64.encode(mac.finalize().into_bytes()))
+    format!(
+        "|1|{}|{}",
+        B64.encode(salt),
+        B64.encode(mac.finalize().into_bytes())
+    )
 }
 
 #[cfg(test)]
@@ -176,25 +198,45 @@ mod tests {
         let (_d, f) = file(&format!(
             "# comment\n[10.0.0.*]:2222\tssh-ed25519\t{K1}\nweb,!web2 ssh-ed25519 {K1}\n"
         ));
-        assert!(matches!(check(&f, "10.0.0.7", 2222, &key(K1)).unwrap(), Verdict::Match { line: 2, .. }));
-        assert!(matches!(check(&f, "web", 22, &key(K1)).unwrap(), Verdict::Match { line: 3, .. }));
+        assert!(matches!(
+            check(&f, "10.0.0.7", 2222, &key(K1)).unwrap(),
+            Verdict::Match { line: 2, .. }
+        ));
+        assert!(matches!(
+            check(&f, "web", 22, &key(K1)).unwrap(),
+            Verdict::Match { line: 3, .. }
+        ));
         assert_eq!(check(&f, "web2", 22, &key(K1)).unwrap(), Verdict::Unknown);
-        assert_eq!(check(&f, "10.0.0.7", 22, &key(K1)).unwrap(), Verdict::Unknown);
+        assert_eq!(
+            check(&f, "10.0.0.7", 22, &key(K1)).unwrap(),
+            Verdict::Unknown
+        );
     }
 
     #[test]
     fn hashed_and_changed() {
         let hashed = hash_name(b"0123456789abcdefghij", "lab1");
         let (_d, f) = file(&format!("{hashed} ssh-ed25519 {K1}\n"));
-        assert!(matches!(check(&f, "lab1", 22, &key(K1)).unwrap(), Verdict::Match { line: 1, .. }));
-        assert!(matches!(check(&f, "lab1", 22, &key(K2)).unwrap(), Verdict::Changed { line: 1, .. }));
+        assert!(matches!(
+            check(&f, "lab1", 22, &key(K1)).unwrap(),
+            Verdict::Match { line: 1, .. }
+        ));
+        assert!(matches!(
+            check(&f, "lab1", 22, &key(K2)).unwrap(),
+            Verdict::Changed { line: 1, .. }
+        ));
         assert_eq!(check(&f, "lab2", 22, &key(K1)).unwrap(), Verdict::Unknown);
     }
 
     #[test]
     fn revoked_wins() {
-        let (_d, f) = file(&format!("@revoked * ssh-ed25519 {K1}\nh ssh-ed25519 {K1}\n"));
-        assert!(matches!(check(&f, "h", 22, &key(K1)).unwrap(), Verdict::Revoked { line: 1, .. }));
+        let (_d, f) = file(&format!(
+            "@revoked * ssh-ed25519 {K1}\nh ssh-ed25519 {K1}\n"
+        ));
+        assert!(matches!(
+            check(&f, "h", 22, &key(K1)).unwrap(),
+            Verdict::Revoked { line: 1, .. }
+        ));
     }
 
     #[test]
@@ -203,6 +245,9 @@ mod tests {
         let p = d.path().join("sub/known_hosts");
         append(&p, "h", 2200, &key(K2)).unwrap();
         let f = vec![p];
-        assert!(matches!(check(&f, "h", 2200, &key(K2)).unwrap(), Verdict::Match { line: 1, .. }));
+        assert!(matches!(
+            check(&f, "h", 2200, &key(K2)).unwrap(),
+            Verdict::Match { line: 1, .. }
+        ));
     }
 }

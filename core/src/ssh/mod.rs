@@ -15,6 +15,6 @@ mod target;
 pub use auth::KeyCache;
 pub use config::SshConfig;
 pub use connection::{ConnectContext, Connection, ExecOutput};
-pub use error::SshError;
+pub use error::{KeyMismatch, SshError};
 pub use pool::Pool;
 pub use target::{Become, ConnectOptions, HostKeyPolicy, Target};

@@ -3,7 +3,8 @@
 /// Quotes `s` as one word for `/bin/sh` (single quotes, `'` written as `'\''`).
 pub fn quote(s: &str) -> String {
     if !s.is_empty()
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c))
     {
         return s.to_string();
     }

@@ -87,14 +87,18 @@ fn var_str(vars: &Vars, key: &str) -> Option<String> {
 fn var_bool(vars: &Vars, key: &str) -> bool {
     match vars.get(key) {
         Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "1" | "on"),
+        Some(Value::String(s)) => {
+            matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "1" | "on")
+        }
         Some(Value::Number(n)) => n.as_i64() == Some(1),
         _ => false,
     }
 }
 
 fn default_known_hosts() -> Vec<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/"));
     vec![home.join(".ssh/known_hosts")]
 }
 
