@@ -46,7 +46,8 @@ pub struct InventoryOpts {
         long = "inventory",
         env = "HOIST_INVENTORY",
         value_delimiter = ',',
-        default_value = "inventory/lab.yml"
+        default_value = "inventory/lab.yml",
+        global = true
     )]
     pub inventory: Vec<PathBuf>,
 }

@@ -12,6 +12,10 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = args::Cli::parse();
+    // Long paths and messages stay on one line: easier to read, grep and click.
+    let _ = miette::set_hook(Box::new(|_| {
+        Box::new(miette::MietteHandlerOpts::new().width(240).build())
+    }));
     match commands::dispatch(cli).await {
         Ok(code) => ExitCode::from(code),
         Err(err) => diagnostic::report(err),
