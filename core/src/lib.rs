@@ -7,10 +7,12 @@
 //! - [`facts`]: one-round-trip fact gathering and its parser.
 //! - [`adhoc`]: running one command on many hosts in parallel.
 //! - [`lab`]: the throw-away lab fleet (`hoist lab`).
+//! - [`glob`]: wildcard matching shared by patterns, ssh_config and known_hosts.
 //! - [`source`]: positioned errors (file, line, column) shared by every parser.
 
 pub mod adhoc;
 pub mod facts;
+pub mod glob;
 pub mod inventory;
 pub mod lab;
 pub mod source;

@@ -5,5 +5,6 @@
 mod auth;
 mod connect;
 mod hostkeys;
+mod lab;
 mod support;
 mod transport;

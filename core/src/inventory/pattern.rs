@@ -3,6 +3,7 @@
 //! (`web[0]`, `web[1:3]`, `web[-1]`) and ranges (`web[01:20]`).
 
 use super::{Inventory, range};
+use crate::glob::glob;
 
 /// A pattern that names nothing, or cannot be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -182,27 +183,4 @@ fn slice<'a>(hosts: &[&'a str], sub: &str) -> Option<Vec<&'a str>> {
             Some(hosts[a as usize..=b as usize].to_vec())
         }
     }
-}
-
-/// `*` and `?` wildcards, as fnmatch.
-pub fn glob(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
 }

@@ -2,7 +2,7 @@
 //! value obtained for an option wins, `IdentityFile` accumulates, `Include` pulls in files,
 //! `%h`/`%r`/`%p`/`%%` and `~` are expanded. `Match` blocks are not evaluated (skipped).
 
-use crate::inventory::pattern::glob;
+use crate::glob::{glob, match_list};
 use std::path::{Path, PathBuf};
 
 /// One `Host` block (or the options before the first block, which apply to every host).
@@ -169,19 +169,7 @@ fn block_matches(b: &Block, host: &str) -> bool {
     let Some(patterns) = &b.patterns else {
         return true;
     };
-    let mut matched = false;
-    for p in patterns {
-        for p in p.split(',') {
-            if let Some(neg) = p.strip_prefix('!') {
-                if glob(neg, host) {
-                    return false;
-                }
-            } else if glob(p, host) {
-                matched = true;
-            }
-        }
-    }
-    matched
+    match_list(patterns.iter().flat_map(|p| p.split(',')), host)
 }
 
 /// `Key value...` or `Key=value`, lower-cased key, quoted arguments kept whole.

@@ -1,7 +1,7 @@
 //! OpenSSH known_hosts verification: plain, hashed (`|1|salt|hash`), wildcard (`*`, `?`) and
 //! negated (`!`) host patterns, `[host]:port` entries, `@revoked` markers, spaces or tabs.
 
-use crate::inventory::pattern::glob;
+use crate::glob::match_list;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
@@ -135,17 +135,7 @@ impl<'a> Entry<'a> {
         if let Some(hashed) = self.hosts.strip_prefix("|1|") {
             return hashed_match(hashed, name);
         }
-        let mut matched = false;
-        for pat in self.hosts.split(',') {
-            if let Some(neg) = pat.strip_prefix('!') {
-                if glob(neg, name) {
-                    return false;
-                }
-            } else if glob(pat, name) {
-                matched = true;
-            }
-        }
-        matched
+        match_list(self.hosts.split(','), name)
     }
 }
 
