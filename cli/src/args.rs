@@ -27,6 +27,8 @@ pub enum Command {
     Exec(crate::commands::exec::ExecArgs),
     /// Check that hosts matching PATTERN answer over SSH
     Ping(crate::commands::ping::PingArgs),
+    /// The connection multiplexer behind `--persist` (started on demand)
+    Mux(crate::commands::mux::MuxArgs),
     /// Gather facts (OS, kernel, CPU, load, memory, disks, network, uptime) in one round trip
     Facts(crate::commands::facts::FactsArgs),
 }
@@ -87,6 +89,10 @@ pub struct ConnectArgs {
     /// Channels opened at once on one connection (OpenSSH allows 10 sessions by default)
     #[arg(long, default_value_t = 5)]
     pub max_channels: usize,
+    /// Keep connections open this many seconds after the run in a background multiplexer, so the
+    /// next run skips key exchange and authentication (like OpenSSH ControlPersist); 0 = off
+    #[arg(long, env = "HOIST_PERSIST", default_value_t = 0)]
+    pub persist: u64,
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Table)]
     pub output: Output,
@@ -107,6 +113,7 @@ impl ConnectArgs {
             command_timeout: self.timeout.map(Duration::from_secs),
             key_passphrase: std::env::var("HOIST_SSH_KEY_PASSPHRASE").ok(),
             max_channels: self.max_channels,
+            agent: std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from),
             ..ConnectOptions::default()
         }
     }

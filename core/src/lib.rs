@@ -6,6 +6,7 @@
 //!   connections, become, atomic uploads).
 //! - [`facts`]: one-round-trip fact gathering and its parser.
 //! - [`adhoc`]: running one command on many hosts in parallel.
+//! - [`mux`]: a connection multiplexer that keeps connections open between runs (ControlPersist).
 //! - [`lab`]: the throw-away lab fleet (`hoist lab`).
 //! - [`glob`]: wildcard matching shared by patterns, ssh_config and known_hosts.
 //! - [`source`]: positioned errors (file, line, column) shared by every parser.
@@ -15,5 +16,7 @@ pub mod facts;
 pub mod glob;
 pub mod inventory;
 pub mod lab;
+pub mod mux;
 pub mod source;
 pub mod ssh;
+pub mod sys;

@@ -6,5 +6,6 @@ mod auth;
 mod connect;
 mod hostkeys;
 mod lab;
+mod mux;
 mod support;
 mod transport;

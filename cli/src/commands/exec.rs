@@ -19,11 +19,7 @@ pub struct ExecArgs {
 
 pub async fn run(args: ExecArgs) -> Result<u8, CliError> {
     let command = args.command.join(" ");
-    let results = select::run_on(&args.connect, &args.pattern, move |conn| {
-        let command = command.clone();
-        async move { conn.exec(&command, None).await }
-    })
-    .await?;
+    let results = select::run_command(&args.connect, &args.pattern, &command).await?;
     match args.connect.output {
         Output::Json => {
             let rows: Vec<_> = results

@@ -6,6 +6,7 @@ use crate::args::{ConnectArgs, Output};
 use crate::diagnostic::CliError;
 use crate::output::{duration_secs, size_kb, table};
 use clap::Args;
+use hoist_core::adhoc::HostResult;
 use hoist_core::facts::{self, Facts};
 use hoist_core::ssh::SshError;
 use serde_json::json;
@@ -20,17 +21,24 @@ pub struct FactsArgs {
 }
 
 pub async fn run(args: FactsArgs) -> Result<u8, CliError> {
-    let results = select::run_on(&args.connect, &args.pattern, |conn| async move {
-        let out = conn.exec(facts::SCRIPT, None).await?;
-        facts::parse(&out.stdout_str()).map_err(|message| SshError::Protocol {
-            host: conn.target.name.clone(),
-            message: format!(
-                "fact gathering failed: {message}; stderr: {}",
-                out.stderr_str().trim()
-            ),
-        })
-    })
-    .await?;
+    let results: Vec<HostResult<Facts>> =
+        select::run_command(&args.connect, &args.pattern, facts::SCRIPT)
+            .await?
+            .into_iter()
+            .map(|r| HostResult {
+                outcome: r.outcome.and_then(|out| {
+                    facts::parse(&out.stdout_str()).map_err(|message| SshError::Protocol {
+                        host: r.host.clone(),
+                        message: format!(
+                            "fact gathering failed: {message}; stderr: {}",
+                            out.stderr_str().trim()
+                        ),
+                    })
+                }),
+                host: r.host,
+                elapsed: r.elapsed,
+            })
+            .collect();
     match args.connect.output {
         Output::Json => {
             let mut map = serde_json::Map::new();

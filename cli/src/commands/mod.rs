@@ -4,6 +4,7 @@ pub mod exec;
 pub mod facts;
 pub mod inventory;
 pub mod lab;
+pub mod mux;
 pub mod ping;
 mod select;
 
@@ -18,5 +19,6 @@ pub async fn dispatch(cli: Cli) -> Result<u8, CliError> {
         Command::Exec(a) => exec::run(a).await,
         Command::Ping(a) => ping::run(a).await,
         Command::Facts(a) => facts::run(a).await,
+        Command::Mux(a) => mux::run(a).await,
     }
 }

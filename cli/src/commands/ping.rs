@@ -5,6 +5,7 @@ use crate::args::{ConnectArgs, Output};
 use crate::diagnostic::CliError;
 use crate::output::table;
 use clap::Args;
+use hoist_core::adhoc::HostResult;
 use serde_json::json;
 
 #[derive(Debug, Args)]
@@ -17,11 +18,18 @@ pub struct PingArgs {
 }
 
 pub async fn run(args: PingArgs) -> Result<u8, CliError> {
-    let results = select::run_on(&args.connect, &args.pattern, |conn| async move {
-        let out = conn.exec("echo pong", None).await?;
-        Ok(out.success() && out.stdout_str().trim() == "pong")
-    })
-    .await?;
+    let results: Vec<HostResult<bool>> =
+        select::run_command(&args.connect, &args.pattern, "echo pong")
+            .await?
+            .into_iter()
+            .map(|r| HostResult {
+                outcome: r
+                    .outcome
+                    .map(|o| o.success() && o.stdout_str().trim() == "pong"),
+                host: r.host,
+                elapsed: r.elapsed,
+            })
+            .collect();
     match args.connect.output {
         Output::Json => {
             let rows: Vec<_> = results

@@ -1,12 +1,13 @@
 //! Shared by the commands that work on hosts: load the inventory, select hosts by pattern and
-//! `--limit`, resolve their connection targets and run work on them through one pool.
+//! `--limit`, resolve their connection targets and run one command on each, through a pool of
+//! this process or, with `--persist`, through the connection multiplexer.
 
 use crate::args::ConnectArgs;
 use crate::diagnostic::{CliError, exit};
 use hoist_core::adhoc::{self, HostResult};
 use hoist_core::inventory::Inventory;
-use hoist_core::ssh::{ConnectContext, Connection, KeyCache, Pool, SshConfig, SshError};
-use std::future::Future;
+use hoist_core::mux;
+use hoist_core::ssh::{ConnectContext, ExecOutput, KeyCache, Pool, SshConfig};
 use std::sync::Arc;
 
 /// Loads the inventory and returns the hosts matching `pattern` (and `--limit`).
@@ -23,31 +24,60 @@ pub fn hosts(args: &ConnectArgs, pattern: &str) -> Result<(Inventory, Vec<String
     Ok((inv, hosts))
 }
 
-/// Runs `work` on every host matching `pattern`, `--forks` at a time.
-pub async fn run_on<T, F, Fut>(
+/// Runs `command` on every host matching `pattern`, `--forks` at a time.
+pub async fn run_command(
     args: &ConnectArgs,
     pattern: &str,
-    work: F,
-) -> Result<Vec<HostResult<T>>, CliError>
-where
-    T: Send + 'static,
-    F: Fn(Arc<Connection>) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<T, SshError>> + Send + 'static,
-{
+    command: &str,
+) -> Result<Vec<HostResult<ExecOutput>>, CliError> {
     let (inv, hosts) = hosts(args, pattern)?;
     let ssh_path = args.ssh_config_path();
     let ssh = SshConfig::load(&ssh_path)
         .map_err(|e| CliError::Other(format!("cannot read {}: {e}", ssh_path.display())))?;
     let opts = args.connect_options();
     let targets = adhoc::targets(&inv, &hosts, &ssh, &opts);
+    if args.persist > 0 {
+        return through_mux(args.persist, ssh, opts, targets, args.forks, command).await;
+    }
     let pool = Arc::new(Pool::new(ConnectContext {
         ssh,
         opts,
         keys: KeyCache::default(),
     }));
-    let results = adhoc::run_each(pool.clone(), targets, args.forks, work).await;
+    let command = command.to_string();
+    let results = adhoc::run_each(pool.clone(), targets, args.forks, move |conn| {
+        let command = command.clone();
+        async move { conn.exec(&command, None).await }
+    })
+    .await;
     pool.close_all().await;
     Ok(results)
+}
+
+async fn through_mux(
+    persist: u64,
+    ssh: SshConfig,
+    opts: hoist_core::ssh::ConnectOptions,
+    targets: Vec<hoist_core::ssh::Target>,
+    forks: usize,
+    command: &str,
+) -> Result<Vec<HostResult<ExecOutput>>, CliError> {
+    let socket = mux::default_socket();
+    let req = mux::Request::Run {
+        ssh,
+        opts: Box::new(opts),
+        targets,
+        forks,
+        command: command.to_string(),
+    };
+    let reply = mux::request(&socket, &req, || super::mux::spawn(&socket, persist))
+        .await
+        .map_err(|e| CliError::Other(format!("connection multiplexer: {e}")))?;
+    match reply {
+        mux::Response::Results(r) => Ok(r.into_iter().map(HostResult::from).collect()),
+        mux::Response::Error(e) => Err(CliError::Other(format!("connection multiplexer: {e}"))),
+        mux::Response::Stopped => Err(CliError::Other("connection multiplexer stopped".into())),
+    }
 }
 
 /// The exit code for a set of results: 4 if any host was unreachable, else 2 if any failed.

@@ -80,7 +80,7 @@ pub async fn authenticate(
     target: &Target,
     keys: &KeyCache,
     passphrase: Option<&str>,
-    use_agent: bool,
+    agent: Option<&Path>,
 ) -> Result<(), SshError> {
     let rsa_hash: Option<HashAlg> = handle
         .best_supported_rsa_hash()
@@ -120,10 +120,8 @@ pub async fn authenticate(
             Loaded::Missing => {}
         }
     }
-    if use_agent
-        && !target.identities_only
-        && std::env::var_os("SSH_AUTH_SOCK").is_some()
-        && let Ok(mut agent) = AgentClient::connect_env().await
+    if let Some(sock) = agent.filter(|_| !target.identities_only)
+        && let Ok(mut agent) = AgentClient::connect_uds(sock).await
     {
         let identities = agent.request_identities().await.unwrap_or_default();
         for id in identities {

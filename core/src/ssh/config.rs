@@ -3,17 +3,18 @@
 //! `%h`/`%r`/`%p`/`%%` and `~` are expanded. `Match` blocks are not evaluated (skipped).
 
 use crate::glob::{glob, match_list};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// One `Host` block (or the options before the first block, which apply to every host).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Block {
     patterns: Option<Vec<String>>,
     options: Vec<(String, Vec<String>)>,
 }
 
 /// A parsed ssh_config.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SshConfig {
     blocks: Vec<Block>,
 }

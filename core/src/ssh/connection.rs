@@ -111,7 +111,7 @@ impl client::Handler for ClientHandler {
 }
 
 /// The result of one remote command.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ExecOutput {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
@@ -227,7 +227,7 @@ impl Connection {
             target,
             &ctx.keys,
             ctx.opts.key_passphrase.as_deref(),
-            ctx.opts.use_agent,
+            ctx.opts.agent.as_deref(),
         )
         .await?;
         Ok(Arc::new(Connection {
@@ -348,6 +348,11 @@ impl Connection {
                 message: out.stderr_str().trim().to_string(),
             })
         }
+    }
+
+    /// True once the connection has gone away (server closed it, network dropped, keepalives lost).
+    pub fn is_closed(&self) -> bool {
+        self.handle.is_closed()
     }
 
     /// Closes the connection politely.

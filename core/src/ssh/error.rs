@@ -79,6 +79,9 @@ pub enum SshError {
         #[source]
         source: Box<SshError>,
     },
+    /// An error reported by the connection multiplexer on behalf of a host.
+    #[error("{message}")]
+    Relayed { message: String, unreachable: bool },
     #[error("{host}: upload to {path} failed: {message}")]
     Upload {
         host: String,
@@ -90,9 +93,12 @@ pub enum SshError {
 impl SshError {
     /// True when the host could not be reached or logged into (Ansible's UNREACHABLE).
     pub fn is_unreachable(&self) -> bool {
-        !matches!(
-            self,
-            SshError::CommandTimeout { .. } | SshError::Upload { .. }
-        )
+        match self {
+            SshError::Relayed { unreachable, .. } => *unreachable,
+            other => !matches!(
+                other,
+                SshError::CommandTimeout { .. } | SshError::Upload { .. }
+            ),
+        }
     }
 }

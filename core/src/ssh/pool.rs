@@ -27,11 +27,26 @@ impl Pool {
         &self.ctx
     }
 
-    /// The connection to `target`, connecting once; a failed connect is remembered for the run.
+    /// The connection to `target`: shared while it is open; connected anew when the previous
+    /// attempt failed or the connection has since closed. Concurrent callers share one attempt.
     pub async fn get(&self, target: &Target) -> Result<Arc<Connection>, SshError> {
+        // Same host, same settings: same connection (a host may be reached two ways).
+        let key = serde_json::to_string(target).unwrap_or_else(|_| target.name.clone());
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots.entry(target.name.clone()).or_default().clone()
+            let slot = slots.entry(key.clone()).or_default().clone();
+            let stale = match slot.get() {
+                Some(Ok(c)) => c.is_closed(),
+                Some(Err(_)) => true,
+                None => false,
+            };
+            if stale {
+                let fresh = Slot::default();
+                slots.insert(key, fresh.clone());
+                fresh
+            } else {
+                slot
+            }
         };
         slot.get_or_init(|| async { Connection::connect(target, &self.ctx).await })
             .await

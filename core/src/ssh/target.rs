@@ -4,12 +4,13 @@
 
 use super::config::{HostConfig, SshConfig, options_from_args};
 use crate::inventory::Vars;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// What to do with a host key that no known_hosts file lists.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostKeyPolicy {
     /// Refuse unknown keys (OpenSSH `StrictHostKeyChecking yes`).
     Strict,
@@ -18,14 +19,14 @@ pub enum HostKeyPolicy {
 }
 
 /// Privilege escalation with sudo.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Become {
     pub user: String,
     pub password: Option<String>,
 }
 
 /// Defaults from the command line, overridden by inventory and ssh_config.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnectOptions {
     pub user: Option<String>,
     pub private_keys: Vec<PathBuf>,
@@ -35,7 +36,8 @@ pub struct ConnectOptions {
     pub command_timeout: Option<Duration>,
     pub keepalive: Duration,
     pub key_passphrase: Option<String>,
-    pub use_agent: bool,
+    /// ssh-agent socket to ask for identities (the CLI passes `SSH_AUTH_SOCK`).
+    pub agent: Option<PathBuf>,
     /// Channels open at once per connection, below the server's `MaxSessions` (10 by default).
     pub max_channels: usize,
 }
@@ -51,14 +53,14 @@ impl Default for ConnectOptions {
             command_timeout: None,
             keepalive: Duration::from_secs(15),
             key_passphrase: None,
-            use_agent: true,
+            agent: None,
             max_channels: 5,
         }
     }
 }
 
 /// Everything needed to open one connection.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Target {
     /// The inventory name, used in every message.
     pub name: String,

@@ -1,0 +1,12 @@
+//! The connection multiplexer (ControlPersist for hoist): a background process that keeps SSH
+//! connections open between `hoist` invocations, so a later run skips key exchange and
+//! authentication. One JSON request per Unix-socket connection, one JSON response back.
+//! The socket lives in a directory only its user can enter.
+
+mod client;
+mod protocol;
+mod server;
+
+pub use client::{default_socket, request};
+pub use protocol::{HostReply, Request, Response};
+pub use server::serve;

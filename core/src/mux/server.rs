@@ -1,0 +1,123 @@
+//! The multiplexer process: accepts requests on a Unix socket, keeps one pool of connections
+//! per (ssh config, options) and exits after `persist` without requests.
+
+use super::protocol::{HostReply, Request, Response};
+use crate::adhoc;
+use crate::ssh::{ConnectContext, KeyCache, Pool};
+use std::collections::HashMap;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+
+/// Largest request accepted (targets and command), to bound memory.
+const MAX_REQUEST: u64 = 16 << 20;
+
+struct State {
+    pools: Mutex<HashMap<String, Arc<Pool>>>,
+    last_used: Mutex<Instant>,
+    busy: std::sync::atomic::AtomicUsize,
+    stop: tokio::sync::Notify,
+}
+
+/// Serves on `socket` until idle for `persist` (or told to stop), then closes every connection.
+pub async fn serve(socket: &Path, persist: Duration) -> std::io::Result<()> {
+    if let Some(dir) = socket.parent() {
+        std::fs::create_dir_all(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let _ = std::fs::remove_file(socket);
+    let listener = UnixListener::bind(socket)?;
+    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))?;
+    let state = Arc::new(State {
+        pools: Mutex::new(HashMap::new()),
+        last_used: Mutex::new(Instant::now()),
+        busy: Default::default(),
+        stop: tokio::sync::Notify::new(),
+    });
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                if let Ok((stream, _)) = accepted {
+                    let st = state.clone();
+                    st.busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    tokio::spawn(async move {
+                        let _ = handle(&st, stream).await;
+                        *st.last_used.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+                        st.busy.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    });
+                }
+            }
+            _ = state.stop.notified() => break,
+            _ = tick.tick() => {
+                let idle = state.last_used.lock().unwrap_or_else(|p| p.into_inner()).elapsed();
+                if state.busy.load(std::sync::atomic::Ordering::SeqCst) == 0 && idle > persist {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = std::fs::remove_file(socket);
+    let pools: Vec<Arc<Pool>> = state
+        .pools
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain()
+        .map(|(_, p)| p)
+        .collect();
+    for p in pools {
+        p.close_all().await;
+    }
+    Ok(())
+}
+
+async fn handle(state: &State, stream: UnixStream) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(tokio::io::AsyncReadExt::take(read, MAX_REQUEST));
+    reader.read_line(&mut line).await?;
+    let response = match serde_json::from_str::<Request>(&line) {
+        Err(e) => Response::Error(format!("malformed request: {e}")),
+        Ok(Request::Stop) => Response::Stopped,
+        Ok(Request::Run {
+            ssh,
+            opts,
+            targets,
+            forks,
+            command,
+        }) => {
+            let key = serde_json::to_string(&(&ssh, &opts)).unwrap_or_default();
+            let pool = {
+                let mut pools = state.pools.lock().unwrap_or_else(|p| p.into_inner());
+                pools
+                    .entry(key)
+                    .or_insert_with(|| {
+                        Arc::new(Pool::new(ConnectContext {
+                            ssh,
+                            opts: *opts,
+                            keys: KeyCache::default(),
+                        }))
+                    })
+                    .clone()
+            };
+            let results = adhoc::run_each(pool, targets, forks, move |conn| {
+                let command = command.clone();
+                async move { conn.exec(&command, None).await }
+            })
+            .await;
+            Response::Results(results.into_iter().map(HostReply::from).collect())
+        }
+    };
+    let mut out = serde_json::to_vec(&response).map_err(std::io::Error::other)?;
+    out.push(b'\n');
+    write.write_all(&out).await?;
+    write.shutdown().await?;
+    // Stop only once the client has its answer.
+    if matches!(response, Response::Stopped) {
+        state.stop.notify_one();
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! Facts about the controller process itself.
+
+/// The effective user id, read from `/proc/self/status` (no libc needed).
+pub fn effective_uid() -> std::io::Result<u32> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|u| u.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no Uid line in /proc/self/status"))
+}
