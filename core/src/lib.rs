@@ -12,6 +12,7 @@
 //! - [`source`]: positioned errors (file, line, column) shared by every parser.
 
 pub mod adhoc;
+pub mod digest;
 pub mod facts;
 pub mod glob;
 pub mod inventory;
@@ -20,3 +21,5 @@ pub mod mux;
 pub mod source;
 pub mod ssh;
 pub mod sys;
+pub mod template;
+pub mod yaml;

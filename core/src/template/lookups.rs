@@ -1,0 +1,354 @@
+//! Lookups, evaluated on the controller: `env`, `file`, `template`, `pipe`, `lines`, `fileglob`,
+//! `first_found`, `items`/`list`, `dict`, `vars`, `sequence`. `lookup()` joins several results
+//! with commas (Ansible's `wantlist=False`); `query()`/`q()` always return a list.
+//! Relative paths are searched in `hoist_search_paths` (the role's and the playbook's `files/` and
+//! `templates/` directories), as Ansible does.
+
+use minijinja::value::{Kwargs, Rest, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, State, Value};
+use std::path::{Path, PathBuf};
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_function("lookup", lookup);
+    env.add_function("query", query);
+    env.add_function("q", query);
+}
+
+fn err(msg: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidOperation, msg.into())
+}
+
+fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    let wantlist: bool = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+    let results = run(state, &name, &terms, &kwargs)?;
+    if wantlist {
+        return Ok(Value::from(results));
+    }
+    Ok(match results.len() {
+        1 => results.into_iter().next().unwrap_or_default(),
+        _ if results.iter().all(|r| r.kind() == ValueKind::String) => Value::from(
+            results
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        _ => Value::from(results),
+    })
+}
+
+fn query(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
+    Ok(Value::from(run(state, &name, &terms, &kwargs)?))
+}
+
+/// The terms as strings, with lists flattened one level.
+fn strings(terms: &[Value]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in terms {
+        if t.kind() == ValueKind::Seq {
+            if let Ok(items) = t.try_iter() {
+                out.extend(items.map(|i| i.to_string()));
+            }
+        } else {
+            out.push(t.to_string());
+        }
+    }
+    out
+}
+
+/// Where relative files are looked for.
+fn search_paths(state: &State, subdir: &str) -> Vec<PathBuf> {
+    let mut dirs = Vec::new();
+    let paths = state.lookup("hoist_search_paths");
+    if let Some(Ok(items)) = paths.as_ref().map(|p| p.try_iter()) {
+        for p in items {
+            let p = PathBuf::from(p.to_string());
+            dirs.push(p.join(subdir));
+            dirs.push(p);
+        }
+    }
+    dirs.push(PathBuf::from("."));
+    dirs
+}
+
+/// Finds `name` in the search path (`files/` or `templates/` first).
+pub fn find_file(state: &State, name: &str, subdir: &str) -> Option<PathBuf> {
+    let p = Path::new(name);
+    if p.is_absolute() {
+        return p.exists().then(|| p.to_path_buf());
+    }
+    search_paths(state, subdir)
+        .into_iter()
+        .map(|d| d.join(p))
+        .find(|c| c.exists())
+}
+
+fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
+    let name = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    let out = match name {
+        "env" => {
+            let default: Option<String> = kwargs.get("default")?;
+            strings(terms)
+                .iter()
+                .map(|t| {
+                    Value::from(
+                        std::env::var(t)
+                            .ok()
+                            .or_else(|| default.clone())
+                            .unwrap_or_default(),
+                    )
+                })
+                .collect()
+        }
+        "file" => {
+            let rstrip: bool = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true);
+            let lstrip: bool = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false);
+            let mut out = Vec::new();
+            for t in strings(terms) {
+                let path = find_file(state, &t, "files")
+                    .ok_or_else(|| err(format!("lookup('file'): could not find `{t}`")))?;
+                let mut s = std::fs::read_to_string(&path)
+                    .map_err(|e| err(format!("lookup('file'): {}: {e}", path.display())))?;
+                if rstrip {
+                    s.truncate(s.trim_end().len());
+                }
+                if lstrip {
+                    s = s.trim_start().to_string();
+                }
+                out.push(Value::from(s));
+            }
+            out
+        }
+        "template" => {
+            let mut out = Vec::new();
+            for t in strings(terms) {
+                let path = find_file(state, &t, "templates")
+                    .ok_or_else(|| err(format!("lookup('template'): could not find `{t}`")))?;
+                let source = std::fs::read_to_string(&path)
+                    .map_err(|e| err(format!("lookup('template'): {}: {e}", path.display())))?;
+                let ctx = state.lookup("vars").unwrap_or_default();
+                let name = std::fs::canonicalize(&path)
+                    .unwrap_or(path)
+                    .display()
+                    .to_string();
+                out.push(Value::from(
+                    state.env().render_named_str(&name, &source, ctx)?,
+                ));
+            }
+            out
+        }
+        "pipe" | "lines" => {
+            let mut out = Vec::new();
+            for t in strings(terms) {
+                let o = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(&t)
+                    .output()
+                    .map_err(|e| err(format!("lookup('{name}'): cannot run `{t}`: {e}")))?;
+                if !o.status.success() {
+                    return Err(err(format!(
+                        "lookup('{name}'): `{t}` exited with {}",
+                        o.status
+                    )));
+                }
+                let s = String::from_utf8_lossy(&o.stdout);
+                if name == "pipe" {
+                    out.push(Value::from(s.trim_end().to_string()));
+                } else {
+                    out.extend(s.lines().map(|l| Value::from(l.to_string())));
+                }
+            }
+            out
+        }
+        "fileglob" => {
+            let mut out = Vec::new();
+            for t in strings(terms) {
+                let (dir, pat) = match t.rsplit_once('/') {
+                    Some((d, p)) => (d.to_string(), p.to_string()),
+                    None => (".".to_string(), t.clone()),
+                };
+                let dir = if Path::new(&dir).is_absolute() {
+                    Some(PathBuf::from(&dir))
+                } else {
+                    find_file(state, &dir, "files")
+                };
+                let Some(dir) = dir else { continue };
+                let mut found: Vec<String> = std::fs::read_dir(&dir)
+                    .map(|rd| {
+                        rd.filter_map(|e| e.ok())
+                            .filter(|e| e.path().is_file())
+                            .filter(|e| crate::glob::glob(&pat, &e.file_name().to_string_lossy()))
+                            .map(|e| e.path().display().to_string())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                found.sort();
+                out.extend(found.into_iter().map(Value::from));
+            }
+            out
+        }
+        "first_found" => {
+            let skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+            let mut files = Vec::new();
+            let mut paths: Vec<String> = Vec::new();
+            for t in terms {
+                if t.kind() == ValueKind::Map {
+                    files.extend(strings(&[t.get_attr("files")?]));
+                    paths.extend(
+                        strings(&[t.get_attr("paths").unwrap_or_default()])
+                            .into_iter()
+                            .filter(|p| !p.is_empty() && p != "undefined"),
+                    );
+                } else {
+                    files.extend(strings(std::slice::from_ref(t)));
+                }
+            }
+            let found = files.iter().find_map(|f| {
+                if paths.is_empty() {
+                    find_file(state, f, "files")
+                } else {
+                    paths
+                        .iter()
+                        .map(|p| Path::new(p).join(f))
+                        .find(|c| c.exists())
+                }
+            });
+            match found {
+                Some(p) => vec![Value::from(p.display().to_string())],
+                None if skip => Vec::new(),
+                None => {
+                    return Err(err(format!(
+                        "lookup('first_found'): none of {files:?} was found"
+                    )));
+                }
+            }
+        }
+        "items" | "list" | "flattened" => {
+            let mut out = Vec::new();
+            for t in terms {
+                if t.kind() == ValueKind::Seq {
+                    out.extend(t.try_iter()?);
+                } else {
+                    out.push(t.clone());
+                }
+            }
+            out
+        }
+        "dict" => {
+            let mut out = Vec::new();
+            for t in terms {
+                for k in t.try_iter()? {
+                    let v = t.get_item(&k)?;
+                    out.push(Value::from_iter([("key", k), ("value", v)]));
+                }
+            }
+            out
+        }
+        "vars" => {
+            let default: Option<Value> = kwargs.get("default")?;
+            let mut out = Vec::new();
+            for t in strings(terms) {
+                match state
+                    .lookup(&t)
+                    .filter(|v| !v.is_undefined())
+                    .or_else(|| default.clone())
+                {
+                    Some(v) => out.push(v),
+                    None => {
+                        return Err(Error::new(
+                            ErrorKind::UndefinedError,
+                            format!("lookup('vars'): `{t}` is undefined"),
+                        ));
+                    }
+                }
+            }
+            out
+        }
+        "sequence" => strings(terms)
+            .iter()
+            .map(|t| sequence(t))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect(),
+        other => return Err(err(format!("unknown lookup `{other}`"))),
+    };
+    let _ = kwargs.get::<Option<bool>>("wantlist");
+    let _ = kwargs.get::<Option<Value>>("errors");
+    kwargs.assert_all_used()?;
+    Ok(out)
+}
+
+/// `sequence`: `start=1 end=5 stride=1 format=web%02d` or the short form `1-5`.
+fn sequence(spec: &str) -> Result<Vec<Value>, Error> {
+    let (mut start, mut end, mut stride, mut format) = (1i64, None, 1i64, "%d".to_string());
+    let mut count = None;
+    for word in spec.split_whitespace() {
+        let (k, v) = match word.split_once('=') {
+            Some(kv) => kv,
+            None => {
+                let (a, b) = word
+                    .split_once('-')
+                    .ok_or_else(|| err(format!("sequence: cannot read `{word}`")))?;
+                start = a
+                    .parse()
+                    .map_err(|_| err(format!("sequence: bad start `{a}`")))?;
+                end = Some(
+                    b.parse()
+                        .map_err(|_| err(format!("sequence: bad end `{b}`")))?,
+                );
+                continue;
+            }
+        };
+        let num = |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| err(format!("sequence: `{k}` must be a number")))
+        };
+        match k {
+            "start" => start = num(v)?,
+            "end" => end = Some(num(v)?),
+            "count" => count = Some(num(v)?),
+            "stride" => stride = num(v)?,
+            "format" => format = v.to_string(),
+            other => return Err(err(format!("sequence: unknown option `{other}`"))),
+        }
+    }
+    let end = match (end, count) {
+        (Some(e), _) => e,
+        (None, Some(c)) => start + (c - 1) * stride,
+        (None, None) => return Err(err("sequence: give `end` or `count`")),
+    };
+    if stride == 0 || (end - start) / stride > 100_000 {
+        return Err(err(
+            "sequence: the stride must be non-zero and the sequence at most 100000 long",
+        ));
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+        out.push(Value::from(printf_int(&format, i)));
+        i += stride;
+    }
+    Ok(out)
+}
+
+/// A tiny `printf` for one integer: `%d`, `%02d`, `%x`, `%o`.
+fn printf_int(format: &str, n: i64) -> String {
+    let re = regex::Regex::new(r"%(0?)(\d*)([dxXo])").ok();
+    let Some(re) = re else { return n.to_string() };
+    re.replace(format, |c: &regex::Captures| {
+        let width: usize = c[2].parse().unwrap_or(0);
+        let body = match &c[3] {
+            "x" => format!("{n:x}"),
+            "X" => format!("{n:X}"),
+            "o" => format!("{n:o}"),
+            _ => n.to_string(),
+        };
+        if c[1].is_empty() {
+            format!("{body:>width$}")
+        } else {
+            format!("{body:0>width$}")
+        }
+    })
+    .into_owned()
+}

@@ -1,0 +1,247 @@
+//! Templating with minijinja in Jinja2/Ansible compatibility: one shared environment with
+//! Ansible's filters ([`filters`]), tests ([`predicates`]) and lookups ([`lookups`]), and lazily
+//! templated variable scopes ([`scope`]). A string that is exactly one `{{ expression }}` keeps
+//! its native type (a list stays a list), as Ansible does.
+
+mod convert;
+mod filters;
+mod lookups;
+mod net;
+mod predicates;
+mod scope;
+
+pub use convert::{from_jinja, to_jinja};
+pub use scope::{HostVarsSource, Scope};
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+use serde_json::Value as Json;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The placeholder `omit` renders to; a module argument equal to it is dropped.
+pub const OMIT: &str = "__omit_place_holder__hoist";
+
+/// A template or expression that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    pub message: String,
+    /// The line inside a template file, when the error came from one.
+    pub line: Option<usize>,
+    pub template: Option<String>,
+}
+
+impl From<minijinja::Error> for TemplateError {
+    fn from(e: minijinja::Error) -> Self {
+        let mut message = e
+            .detail()
+            .map(str::to_string)
+            .unwrap_or_else(|| e.kind().to_string());
+        if message.is_empty() {
+            message = e.to_string();
+        }
+        // Undefined values are the common case: say it the way Ansible users know.
+        if e.kind() == minijinja::ErrorKind::UndefinedError && !message.contains("undefined") {
+            message = format!("undefined value: {message}");
+        }
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        TemplateError {
+            message,
+            line: e.line(),
+            template: e
+                .name()
+                .filter(|n| *n != "<string>" && *n != "<expression>")
+                .map(str::to_string),
+        }
+    }
+}
+
+impl TemplateError {
+    pub fn new(message: impl Into<String>) -> Self {
+        TemplateError {
+            message: message.into(),
+            line: None,
+            template: None,
+        }
+    }
+}
+
+/// The shared template environment.
+pub struct Templar {
+    env: Environment<'static>,
+}
+
+impl Default for Templar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templar {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        // Ansible's environment: trim_blocks on, trailing newlines kept.
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .keep_trailing_newline(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        env.set_recursion_limit(200);
+        // Template files include others relative to themselves (or by absolute path).
+        env.set_path_join_callback(|name, parent| {
+            if name.starts_with('/') {
+                return name.to_string().into();
+            }
+            match Path::new(parent).parent() {
+                Some(dir) if parent.starts_with('/') => dir.join(name).display().to_string().into(),
+                _ => name.to_string().into(),
+            }
+        });
+        env.set_loader(|name| match std::fs::read_to_string(name) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("cannot read template {name}: {e}"),
+            )),
+        });
+        filters::register(&mut env);
+        predicates::register(&mut env);
+        lookups::register(&mut env);
+        env.add_global("omit", OMIT);
+        Templar { env }
+    }
+
+    /// True when `s` contains template syntax.
+    pub fn is_template(s: &str) -> bool {
+        s.contains("{{") || s.contains("{%") || s.contains("{#")
+    }
+
+    /// Renders a template string to text.
+    pub fn render_str(&self, s: &str, ctx: &Value) -> Result<String, TemplateError> {
+        if !Self::is_template(s) {
+            return Ok(s.to_string());
+        }
+        Ok(self.env.render_str(s, ctx.clone())?)
+    }
+
+    /// Renders a template file (includes resolve relative to it).
+    pub fn render_file(&self, path: &Path, ctx: &Value) -> Result<String, TemplateError> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            TemplateError::new(format!("cannot read template {}: {e}", path.display()))
+        })?;
+        let name = absolute(path).display().to_string();
+        Ok(self.env.render_named_str(&name, &source, ctx.clone())?)
+    }
+
+    /// Renders every string inside `v`, keeping native types for single-expression strings.
+    pub fn render_value(&self, v: &Json, ctx: &Value) -> Result<Json, TemplateError> {
+        match v {
+            Json::String(s) => self.render_string_value(s, ctx),
+            Json::Array(items) => items
+                .iter()
+                .map(|i| self.render_value(i, ctx))
+                .collect::<Result<_, _>>()
+                .map(Json::Array),
+            Json::Object(map) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in map {
+                    let k = self.render_str(k, ctx)?;
+                    out.insert(k, self.render_value(v, ctx)?);
+                }
+                Ok(Json::Object(out))
+            }
+            other => Ok(other.clone()),
+        }
+    }
+
+    /// Renders a string; `"{{ expr }}"` alone evaluates to the expression's native value.
+    pub fn render_string_value(&self, s: &str, ctx: &Value) -> Result<Json, TemplateError> {
+        if !Self::is_template(s) {
+            return Ok(Json::String(s.to_string()));
+        }
+        if let Some(expr) = single_expression(s) {
+            let v = self.eval_raw(expr, ctx)?;
+            return from_jinja(&v);
+        }
+        let rendered = self.render_str(s, ctx)?;
+        Ok(Json::String(rendered))
+    }
+
+    /// Evaluates a bare Jinja expression (as in `when:`) to a minijinja value.
+    pub fn eval_raw(&self, expr: &str, ctx: &Value) -> Result<Value, TemplateError> {
+        let compiled = self.env.compile_expression(expr)?;
+        let v = compiled.eval(ctx.clone())?;
+        if v.is_undefined() {
+            return Err(TemplateError::new(format!(
+                "`{}` is undefined",
+                expr.trim()
+            )));
+        }
+        Ok(v)
+    }
+
+    /// Evaluates a bare expression to a plain value.
+    pub fn eval(&self, expr: &str, ctx: &Value) -> Result<Json, TemplateError> {
+        from_jinja(&self.eval_raw(expr, ctx)?)
+    }
+
+    /// Evaluates a conditional (`when`, `changed_when`, `failed_when`, `until`): the result must
+    /// be a boolean, as ansible-core 2.19 requires. `{{ }}` around it is tolerated.
+    pub fn condition(&self, expr: &str, ctx: &Value) -> Result<bool, TemplateError> {
+        let trimmed = expr.trim();
+        let inner = single_expression(trimmed).unwrap_or(trimmed);
+        let v = self.eval_raw(inner, ctx)?;
+        match v.kind() {
+            minijinja::value::ValueKind::Bool => Ok(v.is_true()),
+            kind => Err(TemplateError::new(format!(
+                "conditional `{}` gave {v} ({kind}), not a boolean",
+                inner.trim()
+            ))
+            .with_hint(
+                "compare explicitly (`x | length > 0`, `x == 'yes'`) or use the `bool` filter",
+            )),
+        }
+    }
+}
+
+impl TemplateError {
+    fn with_hint(mut self, hint: &str) -> Self {
+        self.message.push_str(&format!("; {hint}"));
+        self
+    }
+}
+
+/// `"{{ expr }}"` (and nothing else) → `expr`.
+fn single_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    Some(inner)
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+}
+
+/// A templar shared across a run.
+pub type SharedTemplar = Arc<Templar>;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,181 @@
+//! Ansible's Jinja tests: `version`, `match`/`search`/`regex`, task result tests (`succeeded`,
+//! `failed`, `changed`, `skipped`), `truthy`/`falsy`, `subset`/`superset`, `contains`, and
+//! controller path tests (`exists`, `file`, `directory`, `link`, `abs`).
+
+use super::filters::truthy;
+use minijinja::value::{Kwargs, ValueKind};
+use minijinja::{Environment, Error, ErrorKind, Value};
+use std::cmp::Ordering;
+use std::path::Path;
+
+pub fn register(env: &mut Environment<'static>) {
+    env.add_test("version", version);
+    env.add_test("version_compare", version);
+    env.add_test("match", |s: String, p: String, kw: Kwargs| {
+        regex_test(&s, &p, kw, Mode::Match)
+    });
+    env.add_test("search", |s: String, p: String, kw: Kwargs| {
+        regex_test(&s, &p, kw, Mode::Search)
+    });
+    env.add_test("regex", regex_any);
+    for name in ["success", "succeeded"] {
+        env.add_test(name, |r: Value| {
+            !flag(&r, "failed") && !flag(&r, "unreachable")
+        });
+    }
+    env.add_test("failed", |r: Value| flag(&r, "failed"));
+    env.add_test("failure", |r: Value| flag(&r, "failed"));
+    env.add_test("changed", |r: Value| flag(&r, "changed"));
+    env.add_test("change", |r: Value| flag(&r, "changed"));
+    env.add_test("skipped", |r: Value| flag(&r, "skipped"));
+    env.add_test("skip", |r: Value| flag(&r, "skipped"));
+    env.add_test("unreachable", |r: Value| flag(&r, "unreachable"));
+    env.add_test("truthy", |v: Value| {
+        truthy(&v) || (v.kind() != ValueKind::String && v.is_true())
+    });
+    env.add_test("falsy", |v: Value| {
+        !(truthy(&v) || (v.kind() != ValueKind::String && v.is_true()))
+    });
+    env.add_test("subset", |a: Value, b: Value| subset(&a, &b));
+    env.add_test("superset", |a: Value, b: Value| subset(&b, &a));
+    env.add_test("contains", |seq: Value, item: Value| {
+        seq.try_iter()
+            .map(|mut i| i.any(|x| x == item))
+            .unwrap_or(false)
+    });
+    env.add_test("any", |v: Value| {
+        v.try_iter()
+            .map(|mut i| i.any(|x| x.is_true()))
+            .unwrap_or(false)
+    });
+    env.add_test("all", |v: Value| {
+        v.try_iter()
+            .map(|mut i| i.all(|x| x.is_true()))
+            .unwrap_or(false)
+    });
+    env.add_test("exists", |p: String| Path::new(&p).exists());
+    env.add_test("file", |p: String| Path::new(&p).is_file());
+    env.add_test("directory", |p: String| Path::new(&p).is_dir());
+    env.add_test("link", |p: String| Path::new(&p).is_symlink());
+    env.add_test("abs", |p: String| p.starts_with('/'));
+}
+
+fn flag(r: &Value, key: &str) -> bool {
+    r.get_attr(key).map(|v| v.is_true()).unwrap_or(false)
+}
+
+fn subset(a: &Value, b: &Value) -> bool {
+    let Ok(items) = a.try_iter() else {
+        return false;
+    };
+    let other: Vec<Value> = b.try_iter().map(|i| i.collect()).unwrap_or_default();
+    items.into_iter().all(|x| other.contains(&x))
+}
+
+enum Mode {
+    Match,
+    Search,
+}
+
+fn regex_test(s: &str, pattern: &str, kwargs: Kwargs, mode: Mode) -> Result<bool, Error> {
+    let ignorecase: bool = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
+    let multiline: bool = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let pattern = match mode {
+        Mode::Match => format!("^(?:{pattern})"),
+        Mode::Search => pattern.to_string(),
+    };
+    let re = regex::RegexBuilder::new(&pattern)
+        .case_insensitive(ignorecase)
+        .multi_line(multiline)
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidOperation,
+                format!("invalid regular expression: {e}"),
+            )
+        })?;
+    Ok(re.is_match(s))
+}
+
+fn regex_any(s: String, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
+    let mode: Option<String> = kwargs.peek("match_type")?;
+    let _ = kwargs.get::<Option<String>>("match_type")?;
+    let mode = if mode.as_deref() == Some("match") {
+        Mode::Match
+    } else {
+        Mode::Search
+    };
+    regex_test(&s, &pattern, kwargs, mode)
+}
+
+/// Loose version ordering: numeric parts compare as numbers, others as text (`1.10 > 1.9`).
+pub fn compare_versions(a: &str, b: &str) -> Ordering {
+    fn parts(s: &str) -> Vec<Result<u64, String>> {
+        let mut out = Vec::new();
+        let mut cur = String::new();
+        let mut digit = None;
+        for c in s.chars() {
+            if !c.is_ascii_alphanumeric() {
+                if !cur.is_empty() {
+                    out.push(cur.parse::<u64>().map_err(|_| cur.clone()));
+                    cur.clear();
+                }
+                digit = None;
+                continue;
+            }
+            let d = c.is_ascii_digit();
+            if digit.is_some_and(|p| p != d) && !cur.is_empty() {
+                out.push(cur.parse::<u64>().map_err(|_| cur.clone()));
+                cur.clear();
+            }
+            digit = Some(d);
+            cur.push(c);
+        }
+        if !cur.is_empty() {
+            out.push(cur.parse::<u64>().map_err(|_| cur.clone()));
+        }
+        out
+    }
+    let (pa, pb) = (parts(a), parts(b));
+    for i in 0..pa.len().max(pb.len()) {
+        let ord = match (pa.get(i), pb.get(i)) {
+            (Some(Ok(x)), Some(Ok(y))) => x.cmp(y),
+            (Some(Ok(_)), Some(Err(_))) => Ordering::Greater,
+            (Some(Err(_)), Some(Ok(_))) => Ordering::Less,
+            (Some(Err(x)), Some(Err(y))) => x.cmp(y),
+            (Some(_), None) => Ordering::Greater,
+            (None, Some(_)) => Ordering::Less,
+            (None, None) => Ordering::Equal,
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+    }
+    Ordering::Equal
+}
+
+fn version(v: Value, other: Value, op: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
+    let op = match kwargs.get::<Option<String>>("operator")? {
+        Some(o) => o,
+        None => op.unwrap_or_else(|| "eq".into()),
+    };
+    let _strict: Option<bool> = kwargs.get("strict")?;
+    let _vt: Option<String> = kwargs.get("version_type")?;
+    kwargs.assert_all_used()?;
+    let ord = compare_versions(&v.to_string(), &other.to_string());
+    Ok(match op.as_str() {
+        "==" | "=" | "eq" => ord == Ordering::Equal,
+        "!=" | "<>" | "ne" => ord != Ordering::Equal,
+        "<" | "lt" => ord == Ordering::Less,
+        "<=" | "le" => ord != Ordering::Greater,
+        ">" | "gt" => ord == Ordering::Greater,
+        ">=" | "ge" => ord != Ordering::Less,
+        other => {
+            return Err(Error::new(
+                ErrorKind::InvalidOperation,
+                format!("version: unknown operator `{other}`"),
+            ));
+        }
+    })
+}

@@ -1,0 +1,176 @@
+//! Variable scopes: layers of variables, highest precedence first, looked up lazily. A variable
+//! whose value holds templates is rendered when it is read, against the same scope (as Ansible
+//! does), so `url: "http://{{ host }}:{{ port }}"` follows later changes of `port`.
+
+use super::{Templar, TemplateError, to_jinja};
+use crate::inventory::Vars;
+use minijinja::value::{Enumerator, Object, ObjectRepr};
+use minijinja::{Error, ErrorKind, Value};
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How deep variables may refer to variables before it counts as a loop.
+const MAX_DEPTH: usize = 40;
+
+/// Gives the scope of any host, for `hostvars`.
+pub trait HostVarsSource: Send + Sync {
+    fn host_scope(&self, host: &str) -> Option<Value>;
+    fn host_names(&self) -> Vec<String>;
+}
+
+/// A lazily templated view over variable layers.
+pub struct Scope {
+    layers: Vec<Arc<Vars>>,
+    templar: Arc<Templar>,
+    hostvars: Option<Arc<dyn HostVarsSource>>,
+    cache: Mutex<HashMap<String, Value>>,
+}
+
+impl std::fmt::Debug for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<variables>")
+    }
+}
+
+impl Scope {
+    /// A scope over `layers` (highest precedence first).
+    pub fn new(
+        layers: Vec<Arc<Vars>>,
+        templar: Arc<Templar>,
+        hostvars: Option<Arc<dyn HostVarsSource>>,
+    ) -> Arc<Scope> {
+        Arc::new(Scope {
+            layers,
+            templar,
+            hostvars,
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// This scope as a template context.
+    pub fn context(self: &Arc<Self>) -> Value {
+        Value::from_dyn_object(self.clone())
+    }
+
+    /// The raw (untemplated) value of `name`.
+    pub fn raw(&self, name: &str) -> Option<&serde_json::Value> {
+        self.layers.iter().find_map(|l| l.get(name))
+    }
+
+    /// Every variable name visible in this scope.
+    pub fn names(&self) -> Vec<String> {
+        let mut seen = indexmap::IndexSet::new();
+        for l in &self.layers {
+            for k in l.keys() {
+                seen.insert(k.clone());
+            }
+        }
+        seen.into_iter().collect()
+    }
+
+    /// Reads `name`, rendering any templates inside it.
+    pub fn lookup(self: &Arc<Self>, name: &str) -> Option<Value> {
+        match name {
+            "vars" => return Some(self.context()),
+            "hostvars" => {
+                return self
+                    .hostvars
+                    .as_ref()
+                    .map(|h| Value::from_object(HostVars(h.clone())));
+            }
+            _ => {}
+        }
+        if let Some(v) = self.cache.lock().ok()?.get(name) {
+            return Some(v.clone());
+        }
+        let raw = self.raw(name)?;
+        let value = match self.render_nested(name, raw) {
+            Ok(v) => v,
+            Err(e) => Value::from(Error::new(ErrorKind::UndefinedError, e.message)),
+        };
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(name.to_string(), value.clone());
+        }
+        Some(value)
+    }
+
+    fn render_nested(
+        self: &Arc<Self>,
+        name: &str,
+        raw: &serde_json::Value,
+    ) -> Result<Value, TemplateError> {
+        if !has_template(raw) {
+            return Ok(to_jinja(raw));
+        }
+        let depth = DEPTH.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        });
+        let result = if depth > MAX_DEPTH {
+            Err(TemplateError::new(format!(
+                "recursive loop detected in template: `{name}` refers to itself"
+            )))
+        } else {
+            self.templar
+                .render_value(raw, &self.context())
+                .map(|v| to_jinja(&v))
+                .map_err(|e| TemplateError::new(format!("in variable `{name}`: {}", e.message)))
+        };
+        DEPTH.with(|d| d.set(d.get() - 1));
+        result
+    }
+}
+
+fn has_template(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => Templar::is_template(s),
+        serde_json::Value::Array(a) => a.iter().any(has_template),
+        serde_json::Value::Object(m) => m
+            .iter()
+            .any(|(k, v)| Templar::is_template(k) || has_template(v)),
+        _ => false,
+    }
+}
+
+impl Object for Scope {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.lookup(key.as_str()?)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.names().into_iter().map(Value::from).collect())
+    }
+}
+
+/// `hostvars`: every host's variables by name.
+#[derive(Clone)]
+struct HostVars(Arc<dyn HostVarsSource>);
+
+impl std::fmt::Debug for HostVars {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hostvars>")
+    }
+}
+
+impl Object for HostVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.0.host_scope(key.as_str()?)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.0.host_names().into_iter().map(Value::from).collect())
+    }
+}
