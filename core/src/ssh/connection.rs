@@ -6,14 +6,13 @@ use super::auth::{KeyCache, authenticate};
 use super::config::SshConfig;
 use super::error::{KeyMismatch, SshError};
 use super::known_hosts::{self, Verdict};
-use super::shell::quote;
 use super::target::{ConnectOptions, HostKeyPolicy, Target};
 use russh::ChannelMsg;
 use russh::client::{self, Handle};
 use russh::keys::{HashAlg, PublicKey, PublicKeyOrCertificate};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -249,8 +248,18 @@ impl Connection {
     /// Runs `command` through the login shell (wrapped in sudo when become is set), feeding it
     /// `stdin`, and collects its output and exit status.
     pub async fn exec(&self, command: &str, stdin: Option<&[u8]>) -> Result<ExecOutput, SshError> {
-        let (command, mut input) =
-            super::become_::wrap(self.target.become_.as_ref(), &self.target.user, command);
+        self.exec_as(command, stdin, self.target.become_.as_ref())
+            .await
+    }
+
+    /// Like [`exec`](Self::exec), with the become settings of one task instead of the host's.
+    pub async fn exec_as(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&super::Become>,
+    ) -> Result<ExecOutput, SshError> {
+        let (command, mut input) = super::become_::wrap(become_, &self.target.user, command);
         if let Some(extra) = stdin {
             input.extend_from_slice(extra);
         }
@@ -320,25 +329,13 @@ impl Connection {
         dest: &str,
         mode: Option<&str>,
     ) -> Result<(), SshError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let (dir, file) = match dest.rsplit_once('/') {
-            Some(("", f)) => ("/", f),
-            Some((d, f)) => (d, f),
-            None => (".", dest),
+        let opts = super::WriteOpts {
+            mode: mode.map(str::to_string),
+            ..Default::default()
         };
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let tmp = format!("{dir}/.{file}.hoist-tmp.{}.{n}", std::process::id());
-        let (tq, dq) = (quote(&tmp), quote(dest));
-        let chmod = match mode {
-            Some(m) => format!("chmod {} {tq}", quote(m)),
-            None => format!(
-                "if [ -e {dq} ]; then chmod --reference={dq} {tq}; else chmod 0644 {tq}; fi"
-            ),
-        };
-        let script = format!(
-            "umask 077; cat > {tq} && {chmod} && mv -f {tq} {dq} || {{ rc=$?; rm -f {tq}; exit $rc; }}"
-        );
-        let out = self.exec(&script, Some(data)).await?;
+        let out = self
+            .exec(&super::atomic_write_script(dest, &opts), Some(data))
+            .await?;
         if out.success() {
             Ok(())
         } else {

@@ -11,10 +11,13 @@ pub mod known_hosts;
 mod pool;
 pub mod shell;
 mod target;
+mod write_script;
 
 pub use auth::KeyCache;
+pub use become_::wrap as become_wrap;
 pub use config::SshConfig;
 pub use connection::{ConnectContext, Connection, ExecOutput};
 pub use error::{KeyMismatch, SshError};
 pub use pool::Pool;
 pub use target::{Become, ConnectOptions, HostKeyPolicy, Target};
+pub use write_script::{WriteOpts, atomic_write_script};

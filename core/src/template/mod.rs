@@ -11,6 +11,7 @@ mod predicates;
 mod scope;
 
 pub use convert::{from_jinja, to_jinja};
+pub use filters::python_replacement;
 pub use scope::{HostVarsSource, Scope};
 
 use minijinja::{Environment, UndefinedBehavior, Value};

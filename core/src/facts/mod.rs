@@ -1,6 +1,8 @@
 //! Host facts gathered in one round trip: one POSIX shell script prints `/proc` and friends in
 //! marked sections, and [`parse`] turns its output into [`Facts`].
 
+mod ansible;
+
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -16,6 +18,11 @@ echo @@uptime; cat /proc/uptime
 echo @@df; df -P -k -T 2>/dev/null
 echo @@netdev; cat /proc/net/dev
 echo @@addr; ip -o addr show 2>/dev/null
+echo @@fqdn; hostname -f 2>/dev/null
+echo @@user; id -un; id -u
+echo @@pkg; for p in apt-get dnf yum zypper apk pacman; do command -v $p >/dev/null 2>&1 && { echo $p; break; }; done
+echo @@init; cat /proc/1/comm 2>/dev/null
+echo @@route; ip -o -4 route show default 2>/dev/null
 echo @@end"#;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -30,6 +37,15 @@ pub struct Facts {
     pub uptime_seconds: u64,
     pub disks: Vec<Disk>,
     pub interfaces: Vec<Interface>,
+    pub fqdn: String,
+    pub user: String,
+    pub uid: u32,
+    /// The package manager command found (`apt-get`, `dnf`, ...).
+    pub pkg_mgr: String,
+    /// PID 1's name (`systemd`, `init`, `sshd`...).
+    pub init: String,
+    /// The interface and gateway of the IPv4 default route.
+    pub default_route: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -38,6 +54,8 @@ pub struct OsInfo {
     pub name: String,
     pub version: String,
     pub pretty_name: String,
+    pub codename: String,
+    pub id_like: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -100,6 +118,8 @@ pub fn parse(output: &str) -> Result<Facts, String> {
                 "NAME" => f.os.name = v,
                 "VERSION_ID" => f.os.version = v,
                 "PRETTY_NAME" => f.os.pretty_name = v,
+                "VERSION_CODENAME" => f.os.codename = v,
+                "ID_LIKE" => f.os.id_like = v,
                 _ => {}
             }
         }
@@ -146,6 +166,37 @@ pub fn parse(output: &str) -> Result<Facts, String> {
         .unwrap_or(0);
     f.disks = sec("df").iter().skip(1).filter_map(|l| disk(l)).collect();
     f.interfaces = interfaces(&sec("netdev"), &sec("addr"));
+    let first = |name: &str| {
+        sec(name)
+            .first()
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    f.fqdn = first("fqdn");
+    if f.fqdn.is_empty() {
+        f.fqdn = f.hostname.clone();
+    }
+    let user = sec("user");
+    f.user = user
+        .first()
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    f.uid = user.get(1).and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    f.pkg_mgr = first("pkg");
+    f.init = first("init");
+    // "default via 10.77.0.1 dev eth0 ..."
+    f.default_route = sec("route").first().and_then(|l| {
+        let w: Vec<&str> = l.split_whitespace().collect();
+        let via = w
+            .iter()
+            .position(|x| *x == "via")
+            .and_then(|i| w.get(i + 1))?;
+        let dev = w
+            .iter()
+            .position(|x| *x == "dev")
+            .and_then(|i| w.get(i + 1))?;
+        Some((dev.to_string(), via.to_string()))
+    });
     Ok(f)
 }
 
@@ -248,12 +299,28 @@ Inter-|   Receive                                                |  Transmit
 1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever
 2: eth0@if7    inet 10.77.0.11/24 scope global eth0\\       valid_lft forever preferred_lft forever
 2: eth0@if7    inet6 fe80::1/64 scope link \\       valid_lft forever preferred_lft forever
+@@fqdn
+lab1.lab
+@@user
+root
+0
+@@pkg
+apt-get
+@@init
+systemd
+@@route
+default via 10.77.0.1 dev eth0 proto static
 @@end
 ";
 
     #[test]
     fn parses_sample() {
         insta::assert_json_snapshot!(parse(SAMPLE).unwrap());
+    }
+
+    #[test]
+    fn ansible_names() {
+        insta::assert_json_snapshot!(parse(SAMPLE).unwrap().ansible_facts());
     }
 
     #[test]

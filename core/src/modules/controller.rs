@@ -1,0 +1,266 @@
+//! Modules that run on the controller only: `debug`, `set_fact`, `assert`, `fail`, `meta`,
+//! `pause` and `include_vars`.
+
+use super::types::{Bool, Int, Seconds};
+use super::{Ctx, Meta, ModResult, Module, ModuleError, Outcome, fail};
+use crate::inventory::Vars;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Debug {
+    msg: Option<Json>,
+    var: Option<String>,
+    verbosity: Option<Int>,
+}
+
+impl Module for Debug {
+    const CONTROLLER: bool = true;
+
+    async fn run(self, ctx: &Ctx<'_>) -> ModResult {
+        let _ = self.verbosity;
+        if let Some(var) = self.var {
+            let value = ctx
+                .templar
+                .eval(&var, ctx.vars)
+                .unwrap_or_else(|_| Json::String("VARIABLE IS NOT DEFINED!".into()));
+            return Ok(Outcome::ok().with(&var, value));
+        }
+        let msg = self
+            .msg
+            .unwrap_or_else(|| Json::String("Hello world!".into()));
+        Ok(Outcome::ok().with("msg", msg))
+    }
+}
+
+/// `set_fact`: any `name: value` pairs, plus `cacheable`.
+#[derive(Debug)]
+pub struct SetFact(Vars);
+
+impl<'de> Deserialize<'de> for SetFact {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut m = Vars::deserialize(d)?;
+        m.remove("cacheable");
+        if m.is_empty() {
+            return Err(serde::de::Error::custom(
+                "set_fact needs at least one `name: value`",
+            ));
+        }
+        for k in m.keys() {
+            let valid = k
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !valid {
+                return Err(serde::de::Error::custom(format!(
+                    "`{k}` is not a valid variable name"
+                )));
+            }
+        }
+        Ok(SetFact(m))
+    }
+}
+
+impl Module for SetFact {
+    const CONTROLLER: bool = true;
+
+    async fn run(self, _ctx: &Ctx<'_>) -> ModResult {
+        let mut o = Outcome::ok();
+        o.data
+            .insert("ansible_facts".into(), Json::Object(self.0.clone()));
+        o.set_vars = Some(self.0);
+        Ok(o)
+    }
+}
+
+/// A condition or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Conditions {
+    One(String),
+    Bool(bool),
+    Many(Vec<Json>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assert {
+    that: Conditions,
+    #[serde(alias = "msg")]
+    fail_msg: Option<Json>,
+    success_msg: Option<Json>,
+    #[serde(default)]
+    quiet: Bool,
+}
+
+impl Module for Assert {
+    const CONTROLLER: bool = true;
+
+    async fn run(self, ctx: &Ctx<'_>) -> ModResult {
+        let conds: Vec<String> = match self.that {
+            Conditions::One(s) => vec![s],
+            Conditions::Bool(b) => vec![if b { "True".into() } else { "False".into() }],
+            Conditions::Many(v) => v
+                .into_iter()
+                .map(|c| match c {
+                    Json::String(s) => s,
+                    Json::Bool(true) => "True".into(),
+                    Json::Bool(false) => "False".into(),
+                    other => other.to_string(),
+                })
+                .collect(),
+        };
+        for c in &conds {
+            let ok = ctx.templar.condition(c, ctx.vars).map_err(|e| {
+                ModuleError::Failed(format!(
+                    "assertion `{c}` could not be evaluated: {}",
+                    e.message
+                ))
+            })?;
+            if !ok {
+                let mut o = Outcome::ok()
+                    .with("assertion", c.as_str())
+                    .with("evaluated_to", false);
+                o.failed = true;
+                o.msg = Some(match &self.fail_msg {
+                    Some(Json::String(s)) => s.clone(),
+                    Some(other) => other.to_string(),
+                    None => "Assertion failed".into(),
+                });
+                return Ok(o);
+            }
+        }
+        let msg = match &self.success_msg {
+            Some(Json::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+            None => "All assertions passed".into(),
+        };
+        let _ = self.quiet;
+        Ok(Outcome::ok().msg(msg))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fail {
+    msg: Option<Json>,
+}
+
+impl Module for Fail {
+    const CONTROLLER: bool = true;
+
+    async fn run(self, _ctx: &Ctx<'_>) -> ModResult {
+        let mut o = Outcome::ok();
+        o.failed = true;
+        o.msg = Some(match self.msg {
+            Some(Json::String(s)) => s,
+            Some(other) => other.to_string(),
+            None => "Failed as requested from task".into(),
+        });
+        Ok(o)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetaModule {
+    #[serde(rename = "_raw_params")]
+    action: String,
+}
+
+impl Module for MetaModule {
+    const FREE_FORM: bool = true;
+    const CONTROLLER: bool = true;
+
+    async fn run(self, _ctx: &Ctx<'_>) -> ModResult {
+        let meta = match self.action.trim() {
+            "flush_handlers" => Meta::FlushHandlers,
+            "end_play" => Meta::EndPlay,
+            "end_host" => Meta::EndHost,
+            "end_batch" => Meta::EndBatch,
+            "clear_facts" => Meta::ClearFacts,
+            "clear_host_errors" => Meta::ClearHostErrors,
+            "reset_connection" => Meta::ResetConnection,
+            "noop" | "refresh_inventory" => Meta::Noop,
+            other => return fail(format!("unknown meta action `{other}`")),
+        };
+        let mut o = Outcome::ok();
+        o.meta = Some(meta);
+        Ok(o)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pause {
+    seconds: Option<Seconds>,
+    minutes: Option<Seconds>,
+    prompt: Option<String>,
+    #[serde(default)]
+    echo: Option<Bool>,
+}
+
+impl Module for Pause {
+    const CONTROLLER: bool = true;
+
+    async fn run(self, _ctx: &Ctx<'_>) -> ModResult {
+        let _ = self.echo;
+        let secs = match (self.seconds, self.minutes) {
+            (Some(s), _) => s.0,
+            (None, Some(m)) => m.0 * 60.0,
+            (None, None) => {
+                return fail(format!(
+                    "pause without `seconds` or `minutes` waits for a keypress; hoist runs non-interactively{}",
+                    self.prompt
+                        .map(|p| format!(" (prompt: {p})"))
+                        .unwrap_or_default()
+                ));
+            }
+        };
+        if !(0.0..=86_400.0).contains(&secs) {
+            return fail("pause must be between 0 and 86400 seconds");
+        }
+        let start = std::time::Instant::now();
+        tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
+        Ok(Outcome::ok()
+            .with("delta", start.elapsed().as_secs())
+            .with("echo", true))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IncludeVars {
+    #[serde(rename = "_raw_params")]
+    raw: Option<String>,
+    file: Option<String>,
+    name: Option<String>,
+}
+
+impl Module for IncludeVars {
+    const FREE_FORM: bool = true;
+    const CONTROLLER: bool = true;
+
+    async fn run(self, ctx: &Ctx<'_>) -> ModResult {
+        let Some(file) = self.file.or(self.raw) else {
+            return fail("include_vars needs `file`");
+        };
+        let path = ctx.find_file(&file, "vars")?;
+        let vars =
+            crate::playbook::load_vars(&path).map_err(|e| ModuleError::Failed(e.to_string()))?;
+        let vars = match self.name {
+            Some(n) => Vars::from_iter([(n, Json::Object(vars))]),
+            None => vars,
+        };
+        let mut o = Outcome::ok().with(
+            "ansible_included_var_files",
+            vec![path.display().to_string()],
+        );
+        o.data
+            .insert("ansible_facts".into(), Json::Object(vars.clone()));
+        o.set_vars = Some(vars);
+        Ok(o)
+    }
+}

@@ -1,0 +1,261 @@
+//! Built-in modules: native Rust that drives plain POSIX shell on the target (nothing to install
+//! there). Each module is a serde type (its arguments, strictly checked) with a `run` that
+//! probes the target, decides, and changes only what differs; check mode stops before the
+//! change, diff mode reports before/after.
+
+mod outcome;
+mod registry;
+pub mod remote;
+pub mod types;
+
+mod command;
+mod controller;
+mod copy;
+mod file;
+mod files_common;
+mod lineinfile;
+mod setup;
+mod stat;
+
+pub use outcome::{FileDiff, Meta, ModResult, ModuleError, Outcome, fail};
+pub use registry::{ArgIssue, has_templates};
+pub use remote::{Remote, Stat, Transport};
+
+use crate::template::Templar;
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+
+/// What a module may use while it runs.
+pub struct Ctx<'a> {
+    pub host: &'a str,
+    /// The target; `None` only for controller-side modules.
+    pub remote: Option<&'a Remote>,
+    pub check: bool,
+    pub diff: bool,
+    pub templar: &'a Templar,
+    /// The task's variables, as a template context.
+    pub vars: &'a minijinja::Value,
+    /// Role and playbook directories, for relative `src:` paths.
+    pub search_paths: &'a [PathBuf],
+    /// The host's `ansible_facts` (may be empty when facts were not gathered).
+    pub facts: &'a Json,
+}
+
+impl Ctx<'_> {
+    /// The target, for modules that act on it.
+    pub fn remote(&self) -> Result<&Remote, ModuleError> {
+        self.remote
+            .ok_or_else(|| ModuleError::Failed("this module needs a connection to the host".into()))
+    }
+
+    /// Finds a controller file: absolute, or in `subdir` (`files`, `templates`) of a search path.
+    pub fn find_file(&self, name: &str, subdir: &str) -> Result<PathBuf, ModuleError> {
+        let p = Path::new(name);
+        if p.is_absolute() {
+            return if p.exists() {
+                Ok(p.to_path_buf())
+            } else {
+                fail(format!("could not find `{name}` on the controller"))
+            };
+        }
+        let mut tried = Vec::new();
+        for base in self.search_paths {
+            for c in [base.join(subdir).join(p), base.join(p)] {
+                if c.exists() {
+                    return Ok(c);
+                }
+                tried.push(c.display().to_string());
+            }
+        }
+        fail(format!(
+            "could not find `{name}` on the controller (looked in {})",
+            tried.join(", ")
+        ))
+    }
+
+    /// A fact by its `ansible_facts` name (`distribution`, `pkg_mgr`, ...).
+    pub fn fact(&self, name: &str) -> Option<&Json> {
+        self.facts.get(name)
+    }
+}
+
+/// One built-in module.
+pub trait Module: DeserializeOwned + Send {
+    /// Takes a free-form string (`command: ls -l`) as `_raw_params`.
+    const FREE_FORM: bool = false;
+    /// Runs on the controller only (no connection needed).
+    const CONTROLLER: bool = false;
+    fn run(self, ctx: &Ctx<'_>) -> impl Future<Output = ModResult> + Send;
+}
+
+/// What the loader needs to know about a module.
+#[derive(Debug, Clone)]
+pub struct ModuleInfo {
+    pub name: &'static str,
+    pub free_form: bool,
+    pub controller: bool,
+    /// Accepted argument names; `None` when any are accepted.
+    pub fields: Vec<&'static str>,
+    pub any_args: bool,
+}
+
+impl ModuleInfo {
+    fn of<T: Module>(name: &'static str) -> ModuleInfo {
+        let fields = registry::fields_of::<T>();
+        ModuleInfo {
+            name,
+            free_form: T::FREE_FORM,
+            controller: T::CONTROLLER,
+            any_args: fields.is_none(),
+            fields: fields.map(|f| f.to_vec()).unwrap_or_default(),
+        }
+    }
+}
+
+fn check_typed<T: Module>(args: &Json) -> Result<(), ArgIssue> {
+    if has_templates(args) {
+        return Ok(());
+    }
+    registry::parse_args::<T>(args.clone()).map(|_| ())
+}
+
+async fn execute<T: Module>(ctx: &Ctx<'_>, args: Json) -> ModResult {
+    let m: T = registry::parse_args(args).map_err(|i| ModuleError::Args(i.message))?;
+    m.run(ctx).await
+}
+
+macro_rules! modules {
+    ($($name:literal => $ty:ty,)*) => {
+        /// The module called `name`.
+        pub fn info(name: &str) -> Option<ModuleInfo> {
+            match name {
+                $($name => Some(ModuleInfo::of::<$ty>($name)),)*
+                _ => None,
+            }
+        }
+
+        /// Every built-in module's name.
+        pub fn names() -> impl Iterator<Item = &'static str> {
+            [$($name),*].into_iter()
+        }
+
+        fn typed(name: &str, args: &Json) -> Result<(), ArgIssue> {
+            match name {
+                $($name => check_typed::<$ty>(args),)*
+                _ => Ok(()),
+            }
+        }
+
+        /// Runs module `name` with templated `args`.
+        pub async fn run(name: &str, ctx: &Ctx<'_>, args: Json) -> ModResult {
+            match name {
+                $($name => execute::<$ty>(ctx, args).await,)*
+                _ => Err(ModuleError::Args(format!("unknown module `{name}`"))),
+            }
+        }
+    };
+}
+
+modules! {
+    "command" => command::Command,
+    "shell" => command::Shell,
+    "raw" => command::Raw,
+    "copy" => copy::Copy,
+    "template" => copy::Template,
+    "file" => file::File,
+    "lineinfile" => lineinfile::LineInFile,
+    "stat" => stat::StatModule,
+    "setup" => setup::Setup,
+    "gather_facts" => setup::Setup,
+    "ping" => setup::Ping,
+    "debug" => controller::Debug,
+    "set_fact" => controller::SetFact,
+    "assert" => controller::Assert,
+    "fail" => controller::Fail,
+    "meta" => controller::MetaModule,
+    "pause" => controller::Pause,
+    "include_vars" => controller::IncludeVars,
+}
+
+/// Checks a task's arguments before the run: unknown names always, types where no template
+/// is involved (templated values are checked once rendered).
+pub fn validate_static(name: &str, args: &Json) -> Result<(), ArgIssue> {
+    let Some(info) = info(name) else {
+        return Err(ArgIssue {
+            arg: None,
+            message: format!("unknown module `{name}`"),
+            help: None,
+        });
+    };
+    let Json::Object(map) = args else {
+        return Err(ArgIssue {
+            arg: None,
+            message: "arguments must be a mapping".into(),
+            help: None,
+        });
+    };
+    if !info.any_args {
+        for key in map.keys() {
+            if !info.fields.contains(&key.as_str()) {
+                let shown: Vec<&str> = info
+                    .fields
+                    .iter()
+                    .copied()
+                    .filter(|f| !f.starts_with('_'))
+                    .collect();
+                let help = match crate::playbook::closest(key, shown.iter().copied()) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!("`{name}` takes: {}", shown.join(", ")),
+                };
+                let message = if key == "_raw_params" {
+                    format!("`{name}` does not take a free-form string; use `key: value` arguments")
+                } else {
+                    format!("unsupported parameter `{key}`")
+                };
+                return Err(ArgIssue {
+                    arg: Some(key.clone()),
+                    message,
+                    help: Some(help),
+                });
+            }
+        }
+    }
+    typed(name, args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn schemas_come_from_the_types() {
+        let file = info("file").unwrap();
+        assert!(
+            file.fields.contains(&"dest"),
+            "aliases are accepted: {:?}",
+            file.fields
+        );
+        assert!(info("set_fact").unwrap().any_args);
+        assert!(info("command").unwrap().free_form);
+        assert!(info("debug").unwrap().controller);
+    }
+
+    #[test]
+    fn static_argument_checks() {
+        let e = validate_static("copy", &json!({"dest": "/x", "contnet": "y"})).unwrap_err();
+        assert_eq!(e.arg.as_deref(), Some("contnet"));
+        assert_eq!(e.help.as_deref(), Some("did you mean `content`?"));
+        let e = validate_static("file", &json!({"path": "/x", "recurse": "maybe"})).unwrap_err();
+        assert!(
+            e.message.contains("`recurse`") && e.message.contains("not a boolean"),
+            "{e:?}"
+        );
+        let e = validate_static("copy", &json!({"content": "x"})).unwrap_err();
+        assert!(e.message.contains("missing field `dest`"), "{e:?}");
+        assert!(validate_static("file", &json!({"path": "/x", "recurse": "{{ r }}"})).is_ok());
+        assert!(validate_static("set_fact", &json!({"a": 1})).is_ok());
+    }
+}

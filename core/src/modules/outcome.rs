@@ -1,0 +1,124 @@
+//! What a module returns: Ansible-compatible result fields plus diffs, facts and directives.
+
+use crate::inventory::Vars;
+use crate::ssh::SshError;
+use serde::Serialize;
+use serde_json::Value as Json;
+
+/// A before/after pair for `--diff`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileDiff {
+    pub before_header: String,
+    pub after_header: String,
+    pub before: String,
+    pub after: String,
+}
+
+/// Directives of the `meta` module, carried out by the executor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta {
+    FlushHandlers,
+    EndPlay,
+    EndHost,
+    EndBatch,
+    ClearFacts,
+    ClearHostErrors,
+    ResetConnection,
+    Noop,
+}
+
+/// One module run's result.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub changed: bool,
+    /// A failure the module reports with its data (e.g. a command's non-zero exit status).
+    pub failed: bool,
+    pub skipped: bool,
+    pub msg: Option<String>,
+    /// Return values (`rc`, `stdout`, `dest`, `checksum`, ...).
+    pub data: serde_json::Map<String, Json>,
+    pub diffs: Vec<FileDiff>,
+    /// Facts to set on the host (`ansible_facts` of setup and set_fact).
+    pub facts: Option<Vars>,
+    /// `set_fact` variables (host scoped, above play vars).
+    pub set_vars: Option<Vars>,
+    pub meta: Option<Meta>,
+    pub warnings: Vec<String>,
+}
+
+impl Outcome {
+    pub fn ok() -> Self {
+        Outcome::default()
+    }
+
+    pub fn changed(changed: bool) -> Self {
+        Outcome {
+            changed,
+            ..Outcome::default()
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Json>) -> Self {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn msg(mut self, msg: impl Into<String>) -> Self {
+        self.msg = Some(msg.into());
+        self
+    }
+
+    pub fn diff(mut self, d: Option<FileDiff>) -> Self {
+        self.diffs.extend(d);
+        self
+    }
+
+    /// The result as Ansible registers it.
+    pub fn to_json(&self) -> Json {
+        let mut m = self.data.clone();
+        m.insert("changed".into(), Json::Bool(self.changed));
+        if self.failed {
+            m.insert("failed".into(), Json::Bool(true));
+        }
+        if self.skipped {
+            m.insert("skipped".into(), Json::Bool(true));
+        }
+        if let Some(msg) = &self.msg {
+            m.insert("msg".into(), Json::String(msg.clone()));
+        }
+        if let Some(f) = &self.facts {
+            m.insert("ansible_facts".into(), Json::Object(f.clone()));
+        }
+        if !self.diffs.is_empty() {
+            m.insert(
+                "diff".into(),
+                serde_json::to_value(&self.diffs).unwrap_or(Json::Null),
+            );
+        }
+        if !self.warnings.is_empty() {
+            m.insert("warnings".into(), Json::from(self.warnings.clone()));
+        }
+        Json::Object(m)
+    }
+}
+
+/// Why a module could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum ModuleError {
+    /// The module failed (bad state on the target, a command that could not run).
+    #[error("{0}")]
+    Failed(String),
+    /// The arguments, once templated, are not what the module takes.
+    #[error("invalid arguments: {0}")]
+    Args(String),
+    /// The host could not be reached (or the connection dropped).
+    #[error("{0}")]
+    Unreachable(#[from] SshError),
+}
+
+pub type ModResult = Result<Outcome, ModuleError>;
+
+/// `Failed` with a formatted message.
+pub fn fail<T>(msg: impl Into<String>) -> Result<T, ModuleError> {
+    Err(ModuleError::Failed(msg.into()))
+}

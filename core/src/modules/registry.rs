@@ -1,0 +1,78 @@
+//! Reading a module's argument schema from its serde type: the accepted field names (aliases
+//! included) come from the type itself, so the static check and the run can never disagree.
+
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde_json::Value as Json;
+
+struct FieldProbe<'a>(&'a mut Option<&'static [&'static str]>);
+
+impl<'de> Deserializer<'de> for FieldProbe<'_> {
+    type Error = de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+        Err(de::Error::custom("probe"))
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        fields: &'static [&'static str],
+        _visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        *self.0 = Some(fields);
+        Err(de::Error::custom("probe"))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier ignored_any
+    }
+}
+
+/// The argument names `T` accepts, or `None` when it takes any mapping (e.g. `set_fact`).
+pub fn fields_of<T: DeserializeOwned>() -> Option<&'static [&'static str]> {
+    let mut out = None;
+    let _ = T::deserialize(FieldProbe(&mut out));
+    out
+}
+
+/// A problem with one task's module arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArgIssue {
+    /// The argument at fault, when there is one.
+    pub arg: Option<String>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// Deserializes module arguments, naming the argument at fault.
+pub fn parse_args<T: DeserializeOwned>(args: Json) -> Result<T, ArgIssue> {
+    serde_path_to_error::deserialize::<_, T>(args).map_err(|e| {
+        let path = e.path().to_string();
+        let arg = path
+            .split(['.', '['])
+            .next()
+            .filter(|p| !p.is_empty() && *p != "?")
+            .map(str::to_string);
+        let inner = e.into_inner().to_string();
+        let message = match &arg {
+            Some(a) => format!("argument `{a}`: {inner}"),
+            None => inner,
+        };
+        ArgIssue {
+            arg,
+            message,
+            help: None,
+        }
+    })
+}
+
+/// True when any string inside `v` holds template syntax.
+pub fn has_templates(v: &Json) -> bool {
+    match v {
+        Json::String(s) => crate::template::Templar::is_template(s),
+        Json::Array(a) => a.iter().any(has_templates),
+        Json::Object(m) => m.values().any(has_templates),
+        _ => false,
+    }
+}

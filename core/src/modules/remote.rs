@@ -1,0 +1,261 @@
+//! The target as modules see it: run a shell script (as the task's become user, with its
+//! environment), stat, read and atomically write files. Over SSH, or on the controller for
+//! `delegate_to: localhost`.
+
+use super::outcome::ModuleError;
+use crate::ssh::shell::quote;
+use crate::ssh::{Become, Connection, ExecOutput, WriteOpts, atomic_write_script, become_wrap};
+use std::sync::Arc;
+
+/// How commands reach the host.
+#[derive(Clone)]
+pub enum Transport {
+    Ssh(Arc<Connection>),
+    /// The controller itself.
+    Local,
+}
+
+/// A host, ready for one task.
+#[derive(Clone)]
+pub struct Remote {
+    pub host: String,
+    pub transport: Transport,
+    pub become_: Option<Become>,
+    /// `environment:` of the task.
+    pub env: Vec<(String, String)>,
+}
+
+/// What `stat` found at a path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stat {
+    /// `file`, `directory`, `link` or `other`.
+    pub kind: String,
+    /// Four octal digits.
+    pub mode: String,
+    pub owner: String,
+    pub group: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: i64,
+    pub link_target: Option<String>,
+    pub checksum: Option<String>,
+}
+
+impl Remote {
+    fn script(&self, script: &str) -> String {
+        if self.env.is_empty() {
+            return script.to_string();
+        }
+        let exports: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| format!("export {k}={};", quote(v)))
+            .collect();
+        format!("{} {script}", exports.join(" "))
+    }
+
+    /// Runs `script` with `/bin/sh`, feeding `stdin`.
+    pub async fn exec(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, ModuleError> {
+        let script = self.script(script);
+        match &self.transport {
+            Transport::Ssh(conn) => Ok(conn.exec_as(&script, stdin, self.become_.as_ref()).await?),
+            Transport::Local => local_exec(&script, stdin, self.become_.as_ref()).await,
+        }
+    }
+
+    /// Runs `script`; a non-zero exit is a module failure carrying stderr.
+    pub async fn check(
+        &self,
+        script: &str,
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput, ModuleError> {
+        let out = self.exec(script, stdin).await?;
+        if out.success() {
+            Ok(out)
+        } else {
+            let err = out.stderr_str();
+            let msg = if err.trim().is_empty() {
+                out.stdout_str()
+            } else {
+                err
+            };
+            Err(ModuleError::Failed(format!(
+                "command failed (exit {}): {}",
+                out.status
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| out.signal.clone().unwrap_or_default()),
+                msg.trim()
+            )))
+        }
+    }
+
+    /// Stats `path` (not following a final symlink unless `follow`), with a sha1 checksum of
+    /// regular files when `checksum` is set. `None` when nothing is there.
+    pub async fn stat(
+        &self,
+        path: &str,
+        follow: bool,
+        checksum: bool,
+    ) -> Result<Option<Stat>, ModuleError> {
+        let out = self
+            .check(&stat_script(path, follow, checksum), None)
+            .await?;
+        Ok(parse_stat(&out.stdout_str()))
+    }
+
+    /// The contents of a regular file, or `None` when it does not exist.
+    pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, ModuleError> {
+        let p = quote(path);
+        let out = self.exec(&format!("if [ -f {p} ]; then cat {p}; elif [ -e {p} ]; then echo 'not a regular file' >&2; exit 2; else exit 3; fi"), None).await?;
+        match out.status {
+            Some(0) => Ok(Some(out.stdout)),
+            Some(3) => Ok(None),
+            _ => Err(ModuleError::Failed(format!(
+                "cannot read {path}: {}",
+                out.stderr_str().trim()
+            ))),
+        }
+    }
+
+    /// Writes `data` to `path` atomically; returns the backup's path when one was made.
+    pub async fn write(
+        &self,
+        path: &str,
+        data: &[u8],
+        opts: &WriteOpts,
+    ) -> Result<Option<String>, ModuleError> {
+        let out = self
+            .exec(&atomic_write_script(path, opts), Some(data))
+            .await?;
+        if !out.success() {
+            return Err(ModuleError::Failed(format!(
+                "cannot write {path}: {}",
+                out.stderr_str().trim()
+            )));
+        }
+        Ok(out
+            .stdout_str()
+            .lines()
+            .find_map(|l| l.strip_prefix("backup=").map(str::to_string)))
+    }
+}
+
+async fn local_exec(
+    script: &str,
+    stdin: Option<&[u8]>,
+    become_: Option<&Become>,
+) -> Result<ExecOutput, ModuleError> {
+    use tokio::io::AsyncWriteExt;
+    let me = std::env::var("USER").unwrap_or_else(|_| {
+        if crate::sys::effective_uid().ok() == Some(0) {
+            "root".into()
+        } else {
+            String::new()
+        }
+    });
+    let (command, mut input) = become_wrap(become_, &me, script);
+    if let Some(extra) = stdin {
+        input.extend_from_slice(extra);
+    }
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(&command)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| ModuleError::Failed(format!("cannot run /bin/sh on the controller: {e}")))?;
+    if let Some(mut sin) = child.stdin.take() {
+        let _ = sin.write_all(&input).await;
+    }
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|e| ModuleError::Failed(format!("controller command failed: {e}")))?;
+    use std::os::unix::process::ExitStatusExt;
+    Ok(ExecOutput {
+        stdout: out.stdout,
+        stderr: out.stderr,
+        status: out.status.code().map(|c| c as u32),
+        signal: out.status.signal().map(|s| format!("signal {s}")),
+    })
+}
+
+/// The stat probe: one line of fields, the link target, the checksum (or `absent`).
+pub fn stat_script(path: &str, follow: bool, checksum: bool) -> String {
+    let p = quote(path);
+    let l = if follow { "-L " } else { "" };
+    let sum = if checksum {
+        format!("if [ -f {p} ] && [ -r {p} ]; then sha1sum < {p} | cut -c1-40; else echo; fi")
+    } else {
+        "echo".to_string()
+    };
+    format!(
+        "if [ -e {p} ] || [ -L {p} ]; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- {p} && readlink -- {p} || echo; {sum}; else echo absent; fi"
+    )
+}
+
+/// Parses [`stat_script`]'s output.
+pub fn parse_stat(out: &str) -> Option<Stat> {
+    let mut lines = out.lines();
+    let first = lines.next()?;
+    if first == "absent" {
+        return None;
+    }
+    let f: Vec<&str> = first.split('|').collect();
+    if f.len() < 8 {
+        return None;
+    }
+    let kind = match f[0] {
+        "regular file" | "regular empty file" => "file",
+        "directory" => "directory",
+        "symbolic link" => "link",
+        _ => "other",
+    };
+    let link = lines
+        .next()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let checksum = lines
+        .next()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    Some(Stat {
+        kind: kind.to_string(),
+        mode: format!("{:0>4}", f[1]),
+        owner: f[2].to_string(),
+        group: f[3].to_string(),
+        uid: f[4].parse().unwrap_or(0),
+        gid: f[5].parse().unwrap_or(0),
+        size: f[6].parse().unwrap_or(0),
+        mtime: f[7].parse().unwrap_or(0),
+        link_target: if kind == "link" { link } else { None },
+        checksum,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_parsing() {
+        let s = parse_stat("regular file|644|root|root|0|0|12|1700000000\n\nabc123\n").unwrap();
+        assert_eq!(
+            (s.kind.as_str(), s.mode.as_str(), s.size),
+            ("file", "0644", 12)
+        );
+        assert_eq!(s.checksum.as_deref(), Some("abc123"));
+        let l = parse_stat("symbolic link|777|root|root|0|0|4|1|\n/etc/x\n\n").unwrap();
+        assert_eq!(l.link_target.as_deref(), Some("/etc/x"));
+        assert!(parse_stat("absent\n").is_none());
+    }
+}

@@ -1,0 +1,58 @@
+//! `setup`/`gather_facts` (facts in one round trip, under Ansible's names) and `ping`.
+
+use super::types::List;
+use super::{Ctx, ModResult, Module, ModuleError, Outcome};
+use crate::inventory::Vars;
+use serde::Deserialize;
+use serde_json::Value as Json;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setup {
+    #[serde(default)]
+    gather_subset: Option<List>,
+    #[serde(default)]
+    filter: Option<List>,
+    gather_timeout: Option<Json>,
+    fact_path: Option<String>,
+}
+
+impl Module for Setup {
+    async fn run(self, ctx: &Ctx<'_>) -> ModResult {
+        let _ = (&self.gather_subset, &self.gather_timeout, &self.fact_path);
+        let out = ctx.remote()?.check(crate::facts::SCRIPT, None).await?;
+        let facts = crate::facts::parse(&out.stdout_str()).map_err(ModuleError::Failed)?;
+        let mut all = facts.ansible_facts();
+        if let Some(filter) = self.filter.filter(|f| !f.0.is_empty()) {
+            all = all
+                .into_iter()
+                .filter(|(k, _)| {
+                    filter.0.iter().any(|p| {
+                        let p = p.strip_prefix("ansible_").unwrap_or(p);
+                        crate::glob::glob(p, k)
+                    })
+                })
+                .collect::<Vars>();
+        }
+        let mut o = Outcome::ok();
+        o.facts = Some(all);
+        Ok(o)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ping {
+    data: Option<String>,
+}
+
+impl Module for Ping {
+    async fn run(self, ctx: &Ctx<'_>) -> ModResult {
+        let data = self.data.unwrap_or_else(|| "pong".into());
+        if data == "crash" {
+            return super::fail("boom");
+        }
+        ctx.remote()?.check("true", None).await?;
+        Ok(Outcome::ok().with("ping", data))
+    }
+}

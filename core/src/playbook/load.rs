@@ -1,0 +1,532 @@
+//! Loading a playbook from disk: plays, `import_playbook`, `import_tasks`, roles (with `meta/`
+//! dependencies, `defaults/`, `vars/`, `handlers/`) and static checks, before anything runs.
+
+use super::keywords;
+use super::model::{Block, Common, Item, Origin, Play, Playbook, RoleCtx, Serial, Strategy, Task};
+use super::parse_task::{parse_common, parse_items};
+use crate::inventory::Vars;
+use crate::source::SourceError;
+use crate::yaml::{self, Node, NodeKind};
+use serde_json::Value as Json;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// How deep imports may nest before it counts as a cycle.
+const MAX_DEPTH: usize = 32;
+
+/// What parsing a task list needs to know about where it is.
+#[derive(Clone)]
+pub struct LoadCtx {
+    /// The directory of the file being parsed.
+    pub base_dir: PathBuf,
+    pub playbook_dir: PathBuf,
+    pub role: Option<Arc<RoleCtx>>,
+    pub roles_paths: Vec<PathBuf>,
+    /// Handlers brought in by roles, added to the play's.
+    pub handlers: Rc<RefCell<Vec<Arc<Task>>>>,
+    /// Roles already expanded in this play (a role runs once unless its parameters differ).
+    pub seen_roles: Rc<RefCell<HashSet<String>>>,
+    pub depth: usize,
+}
+
+/// Loads `path` and everything it imports.
+pub fn load_playbook(path: &Path) -> Result<Playbook, SourceError> {
+    let mut plays = Vec::new();
+    load_into(path, &mut plays, 0, &Common::default())?;
+    if plays.is_empty() {
+        return Err(SourceError::new(path, None, "the playbook has no plays"));
+    }
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        plays,
+    })
+}
+
+fn load_into(
+    path: &Path,
+    plays: &mut Vec<Arc<Play>>,
+    depth: usize,
+    outer: &Common,
+) -> Result<(), SourceError> {
+    let root = yaml::load_file(path)?;
+    let base_dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    for entry in root.expect_seq("a playbook")? {
+        let map = entry.expect_map("a play")?;
+        if let Some((key, knode, value)) = map
+            .iter()
+            .find(|(k, _, _)| keywords::module_name(k) == "import_playbook")
+        {
+            if depth >= MAX_DEPTH {
+                return Err(knode.error("import_playbook nests too deep (a cycle?)"));
+            }
+            let common = parse_common(
+                entry,
+                &["name", "when", "tags", "vars"],
+                "import_playbook",
+                |k, _, _| Ok(k == key),
+            )?;
+            let file = value.expect_scalar_string("`import_playbook`")?;
+            let target = base_dir.join(&file);
+            if !target.exists() {
+                return Err(value.error(format!(
+                    "imported playbook `{}` does not exist",
+                    target.display()
+                )));
+            }
+            load_into(&target, plays, depth + 1, &merge_common(outer, &common))?;
+            continue;
+        }
+        plays.push(Arc::new(parse_play(entry, &base_dir, outer)?));
+    }
+    Ok(())
+}
+
+/// Keywords of an `import_playbook` applied to the plays it brings in.
+fn merge_common(outer: &Common, inner: &Common) -> Common {
+    let mut c = outer.clone();
+    c.when.extend(inner.when.iter().cloned());
+    c.tags.extend(inner.tags.iter().cloned());
+    c.vars.extend(inner.vars.clone());
+    c
+}
+
+fn roles_paths(playbook_dir: &Path) -> Vec<PathBuf> {
+    let mut paths = vec![playbook_dir.join("roles")];
+    for var in ["HOIST_ROLES_PATH", "ANSIBLE_ROLES_PATH"] {
+        if let Ok(v) = std::env::var(var) {
+            paths.extend(v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from));
+        }
+    }
+    paths.push(playbook_dir.to_path_buf());
+    paths
+}
+
+fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, SourceError> {
+    let ctx = LoadCtx {
+        base_dir: base_dir.to_path_buf(),
+        playbook_dir: base_dir.to_path_buf(),
+        role: None,
+        roles_paths: roles_paths(base_dir),
+        handlers: Rc::new(RefCell::new(Vec::new())),
+        seen_roles: Rc::new(RefCell::new(HashSet::new())),
+        depth: 0,
+    };
+    let mut hosts = None;
+    let mut gather_facts = true;
+    let mut vars_files = Vec::new();
+    let mut strategy = Strategy::Linear;
+    let mut serial = Vec::new();
+    let mut max_fail = None;
+    let mut force_handlers = false;
+    let (mut pre, mut roles, mut tasks, mut post, mut handlers) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut common = parse_common(node, keywords::PLAY, "a play", |k, _, v| {
+        match k {
+            "hosts" => {
+                hosts = Some(match &v.kind {
+                    NodeKind::Seq(items) => items
+                        .iter()
+                        .map(|i| i.expect_scalar_string("`hosts`"))
+                        .collect::<Result<Vec<_>, _>>()?
+                        .join(":"),
+                    _ => v.expect_scalar_string("`hosts`")?,
+                })
+            }
+            "gather_facts" => gather_facts = bool_value(v, k)?,
+            "vars_files" => {
+                for f in v.expect_seq("`vars_files`")? {
+                    let name = f.expect_scalar_string("a vars file")?;
+                    if !crate::template::Templar::is_template(&name)
+                        && !base_dir.join(&name).exists()
+                    {
+                        return Err(f.error(format!(
+                            "vars file `{name}` does not exist (looked in {})",
+                            base_dir.display()
+                        )));
+                    }
+                    vars_files.push((
+                        name,
+                        Origin {
+                            doc: f.doc.clone(),
+                            pos: f.pos,
+                        },
+                    ));
+                }
+            }
+            "strategy" => {
+                strategy = match v.expect_scalar_string("`strategy`")?.as_str() {
+                    "linear" => Strategy::Linear,
+                    "free" | "host_pinned" => Strategy::Free,
+                    other => {
+                        return Err(v
+                            .error(format!("unknown strategy `{other}`"))
+                            .with_help("use `linear` or `free`"));
+                    }
+                }
+            }
+            "serial" => serial = parse_serial(v)?,
+            "max_fail_percentage" => {
+                max_fail = Some(match &v.kind {
+                    NodeKind::Int(i) => *i as f64,
+                    NodeKind::Float(f) => *f,
+                    NodeKind::Str(s) => s
+                        .trim_end_matches('%')
+                        .parse()
+                        .map_err(|_| v.error("`max_fail_percentage` must be a number"))?,
+                    _ => return Err(v.error("`max_fail_percentage` must be a number")),
+                })
+            }
+            "force_handlers" => force_handlers = bool_value(v, k)?,
+            "pre_tasks" => pre = parse_items(v, &ctx)?,
+            "tasks" => tasks = parse_items(v, &ctx)?,
+            "post_tasks" => post = parse_items(v, &ctx)?,
+            "handlers" => handlers = parse_handlers(v, &ctx)?,
+            "roles" => {
+                for r in v.expect_seq("`roles`")? {
+                    roles.extend(role_entry(r, &ctx)?);
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    let hosts = hosts.ok_or_else(|| {
+        node.error("a play needs `hosts:`")
+            .with_help("e.g. `hosts: all` or `hosts: web:&prod`")
+    })?;
+    let mut merged = merge_common(outer, &Common::default());
+    merged.vars.extend(std::mem::take(&mut common.vars));
+    common.vars = merged.vars;
+    common.when.splice(0..0, merged.when);
+    common.tags.splice(0..0, merged.tags);
+    handlers.extend(ctx.handlers.borrow().iter().cloned());
+    Ok(Play {
+        origin: Origin {
+            doc: node.doc.clone(),
+            pos: node.pos,
+        },
+        common,
+        hosts,
+        gather_facts,
+        vars_files,
+        strategy,
+        serial,
+        max_fail_percentage: max_fail,
+        force_handlers,
+        pre_tasks: pre,
+        roles,
+        tasks,
+        post_tasks: post,
+        handlers,
+        base_dir: base_dir.to_path_buf(),
+    })
+}
+
+fn bool_value(v: &Node, what: &str) -> Result<bool, SourceError> {
+    match &v.kind {
+        NodeKind::Bool(b) => Ok(*b),
+        _ => Err(v.error(format!(
+            "`{what}` must be a boolean, found {}",
+            v.type_name()
+        ))),
+    }
+}
+
+fn parse_serial(v: &Node) -> Result<Vec<Serial>, SourceError> {
+    let one = |n: &Node| -> Result<Serial, SourceError> {
+        match &n.kind {
+            NodeKind::Int(i) if *i > 0 => Ok(Serial::Count(*i as usize)),
+            NodeKind::Str(s) if s.ends_with('%') => s
+                .trim_end_matches('%')
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|p| *p > 0.0)
+                .map(Serial::Percent)
+                .ok_or_else(|| n.error(format!("`{s}` is not a valid serial percentage"))),
+            NodeKind::Str(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|c| *c > 0)
+                .map(Serial::Count)
+                .ok_or_else(|| n.error("`serial` must be a positive number or a percentage")),
+            _ => Err(n.error("`serial` must be a positive number, a percentage or a list of them")),
+        }
+    };
+    match &v.kind {
+        NodeKind::Seq(items) => items.iter().map(one).collect(),
+        _ => Ok(vec![one(v)?]),
+    }
+}
+
+fn parse_handlers(v: &Node, ctx: &LoadCtx) -> Result<Vec<Arc<Task>>, SourceError> {
+    let mut out = Vec::new();
+    for item in parse_items(v, ctx)? {
+        flatten_handlers(item, &mut out);
+    }
+    Ok(out)
+}
+
+/// Handlers may be grouped in blocks or imported files; they run one by one.
+fn flatten_handlers(item: Item, out: &mut Vec<Arc<Task>>) {
+    match item {
+        Item::Task(t) => out.push(t),
+        Item::Block(b) => {
+            for i in b.block.iter().chain(&b.rescue).chain(&b.always) {
+                flatten_handlers(i.clone(), out);
+            }
+        }
+        Item::Include(_) => {}
+    }
+}
+
+/// One entry of `roles:` (a name, or a mapping with `role:` and keywords/params).
+fn role_entry(node: &Node, ctx: &LoadCtx) -> Result<Vec<Item>, SourceError> {
+    let (name, common, params) = match &node.kind {
+        NodeKind::Str(s) => (s.clone(), Common::default(), Vars::new()),
+        NodeKind::Map(_) => {
+            let mut name = None;
+            let mut params = Vars::new();
+            let common = parse_common(node, keywords::BLOCK, "a role entry", |k, _, v| {
+                match k {
+                    "role" | "name" => name = Some(v.expect_scalar_string("`role`")?),
+                    _ if keywords::BLOCK.contains(&k) => return Ok(false),
+                    _ => {
+                        params.insert(k.to_string(), v.to_value());
+                    }
+                }
+                Ok(true)
+            })?;
+            (
+                name.ok_or_else(|| node.error("a role entry needs `role:`"))?,
+                common,
+                params,
+            )
+        }
+        _ => return Err(node.error("a role entry must be a name or a mapping")),
+    };
+    let items = ctx.load_role(&name, None, params, node)?;
+    Ok(vec![Item::Block(Arc::new(Block {
+        origin: Origin {
+            doc: node.doc.clone(),
+            pos: node.pos,
+        },
+        common,
+        block: items,
+        rescue: Vec::new(),
+        always: Vec::new(),
+        role: None,
+    }))])
+}
+
+/// `main.yml`, `main.yaml` or `main` in `dir` (or `name` for `tasks_from`).
+fn find_yaml(dir: &Path, name: &str) -> Option<PathBuf> {
+    [
+        format!("{name}.yml"),
+        format!("{name}.yaml"),
+        name.to_string(),
+    ]
+    .into_iter()
+    .map(|n| dir.join(n))
+    .find(|p| p.is_file())
+}
+
+fn load_vars_file(path: Option<PathBuf>) -> Result<Vars, SourceError> {
+    let Some(path) = path else {
+        return Ok(Vars::new());
+    };
+    let node = yaml::load_file(&path)?;
+    match node.to_value() {
+        Json::Object(m) => Ok(m),
+        Json::Null => Ok(Vars::new()),
+        _ => Err(node.error("a vars file must be a mapping of variable names to values")),
+    }
+}
+
+impl LoadCtx {
+    /// Resolves a role name to its directory.
+    pub fn find_role(&self, name: &str) -> Option<PathBuf> {
+        if name.contains('/') {
+            let p = self.playbook_dir.join(name);
+            return p.is_dir().then_some(p);
+        }
+        self.roles_paths.iter().map(|p| p.join(name)).find(|p| {
+            p.join("tasks").is_dir() || p.join("meta").is_dir() || p.join("handlers").is_dir()
+        })
+    }
+
+    /// Expands a role (its dependencies first) into blocks; its handlers join the play's.
+    pub fn load_role(
+        &self,
+        name: &str,
+        tasks_from: Option<&str>,
+        params: Vars,
+        at: &Node,
+    ) -> Result<Vec<Item>, SourceError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(at.error(format!(
+                "role `{name}` nests too deep (a dependency cycle?)"
+            )));
+        }
+        let path = self.find_role(name).ok_or_else(|| {
+            at.error(format!("role `{name}` was not found"))
+                .with_help(format!(
+                    "looked in: {}",
+                    self.roles_paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+        })?;
+        let key = format!(
+            "{name}|{}|{}",
+            tasks_from.unwrap_or("main"),
+            Json::Object(params.clone())
+        );
+        if !self.seen_roles.borrow_mut().insert(key) {
+            return Ok(Vec::new());
+        }
+        let role_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| name.to_string());
+        let role = Arc::new(RoleCtx {
+            name: role_name,
+            path: path.clone(),
+            defaults: Arc::new(load_vars_file(find_yaml(&path.join("defaults"), "main"))?),
+            vars: Arc::new(load_vars_file(find_yaml(&path.join("vars"), "main"))?),
+            params: Arc::new(params),
+        });
+        let inner = LoadCtx {
+            base_dir: path.join("tasks"),
+            role: Some(role.clone()),
+            depth: self.depth + 1,
+            ..self.clone()
+        };
+        let mut items = Vec::new();
+        if let Some(meta) = find_yaml(&path.join("meta"), "main") {
+            let meta = yaml::load_file(&meta)?;
+            if let Some(deps) = meta.get("dependencies") {
+                for dep in deps.expect_seq("`dependencies`")? {
+                    items.extend(role_entry(dep, &inner)?);
+                }
+            }
+        }
+        let tasks_file = find_yaml(&path.join("tasks"), tasks_from.unwrap_or("main"));
+        let tasks = match (tasks_file, tasks_from) {
+            (Some(f), _) => parse_items(&yaml::load_file(&f)?, &inner)?,
+            (None, Some(t)) => {
+                return Err(at.error(format!("role `{name}` has no tasks file `{t}`")));
+            }
+            (None, None) => Vec::new(),
+        };
+        if let Some(h) = find_yaml(&path.join("handlers"), "main") {
+            let handlers = parse_handlers(&yaml::load_file(&h)?, &inner)?;
+            self.handlers.borrow_mut().extend(handlers);
+        }
+        items.push(Item::Block(Arc::new(Block {
+            origin: Origin {
+                doc: at.doc.clone(),
+                pos: at.pos,
+            },
+            common: Common::default(),
+            block: tasks,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            role: Some(role),
+        })));
+        Ok(items)
+    }
+
+    /// Where a relative task file is looked for: beside the current file, the role's `tasks/`,
+    /// then the playbook's directory.
+    pub fn resolve_tasks_file(&self, file: &str) -> Option<PathBuf> {
+        let p = Path::new(file);
+        if p.is_absolute() {
+            return p.is_file().then(|| p.to_path_buf());
+        }
+        let mut dirs = vec![self.base_dir.clone()];
+        if let Some(r) = &self.role {
+            dirs.push(r.path.join("tasks"));
+        }
+        dirs.push(self.playbook_dir.clone());
+        dirs.into_iter().map(|d| d.join(p)).find(|c| c.is_file())
+    }
+
+    /// Parses an `import_tasks` file now.
+    pub fn import_tasks(&self, file: &str, at: &Node) -> Result<Vec<Item>, SourceError> {
+        if crate::template::Templar::is_template(file) {
+            return Err(at
+                .error("`import_tasks` is static: its file name cannot hold templates")
+                .with_help("use `include_tasks` for a file chosen at run time"));
+        }
+        if self.depth >= MAX_DEPTH {
+            return Err(at.error("import_tasks nests too deep (a cycle?)"));
+        }
+        let path = self
+            .resolve_tasks_file(file)
+            .ok_or_else(|| at.error(format!("tasks file `{file}` was not found")))?;
+        let inner = LoadCtx {
+            base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            depth: self.depth + 1,
+            ..self.clone()
+        };
+        parse_items(&yaml::load_file(&path)?, &inner)
+    }
+}
+
+/// Loads a dynamic include's task file at run time.
+pub fn load_tasks_file(
+    path: &Path,
+    role: Option<Arc<RoleCtx>>,
+    playbook_dir: &Path,
+) -> Result<Vec<Item>, SourceError> {
+    let ctx = LoadCtx {
+        base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        playbook_dir: playbook_dir.to_path_buf(),
+        role,
+        roles_paths: roles_paths(playbook_dir),
+        handlers: Rc::new(RefCell::new(Vec::new())),
+        seen_roles: Rc::new(RefCell::new(HashSet::new())),
+        depth: 1,
+    };
+    parse_items(&yaml::load_file(path)?, &ctx)
+}
+
+/// Loads a role for `include_role` at run time: its blocks and its handlers.
+pub fn load_role_dynamic(
+    name: &str,
+    tasks_from: Option<&str>,
+    playbook_dir: &Path,
+    at: &Origin,
+) -> Result<(Vec<Item>, Vec<Arc<Task>>), SourceError> {
+    let ctx = LoadCtx {
+        base_dir: playbook_dir.to_path_buf(),
+        playbook_dir: playbook_dir.to_path_buf(),
+        role: None,
+        roles_paths: roles_paths(playbook_dir),
+        handlers: Rc::new(RefCell::new(Vec::new())),
+        seen_roles: Rc::new(RefCell::new(HashSet::new())),
+        depth: 1,
+    };
+    let node = Node {
+        pos: at.pos,
+        kind: NodeKind::Null,
+        doc: at.doc.clone(),
+    };
+    let items = ctx.load_role(name, tasks_from, Vars::new(), &node)?;
+    let handlers = ctx.handlers.borrow().clone();
+    Ok((items, handlers))
+}
+
+/// Loads a vars file (for `vars_files` and `include_vars`).
+pub fn load_vars(path: &Path) -> Result<Vars, SourceError> {
+    load_vars_file(Some(path.to_path_buf()))
+}

@@ -1,0 +1,12 @@
+//! Playbooks: the Ansible-compatible data model ([`model`]), loaded from YAML with every key
+//! checked and every error positioned ([`load`]), before anything runs on any host.
+
+mod keywords;
+pub mod load;
+pub mod model;
+mod parse_task;
+
+pub use keywords::closest;
+pub use load::{load_playbook, load_role_dynamic, load_tasks_file, load_vars};
+pub use model::*;
+pub use parse_task::split_words;

@@ -1,0 +1,215 @@
+//! The playbook data model: plays, blocks, tasks, includes and roles, as loaded from YAML
+//! (static imports already expanded), each remembering where it was written.
+
+use crate::inventory::Vars;
+use crate::source::Pos;
+use crate::yaml::Doc;
+use serde_json::Value as Json;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Where something was written: for error messages and events.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub doc: Arc<Doc>,
+    pub pos: Pos,
+}
+
+impl Origin {
+    /// `file:line:column`.
+    pub fn location(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.doc.path.display(),
+            self.pos.line,
+            self.pos.column
+        )
+    }
+
+    pub fn error(&self, message: impl Into<String>) -> crate::source::SourceError {
+        self.doc.error(self.pos, message)
+    }
+}
+
+/// A whole playbook (imports expanded), in order.
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    pub path: PathBuf,
+    pub plays: Vec<Arc<Play>>,
+}
+
+/// How a play walks its hosts through the tasks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// Every host finishes a task before any host starts the next (Ansible's default).
+    Linear,
+    /// Each host runs through the tasks as fast as it can.
+    Free,
+}
+
+/// A `serial` batch size.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Serial {
+    Count(usize),
+    Percent(f64),
+}
+
+/// Attributes shared by plays, blocks, tasks and includes, inherited from the outside in.
+#[derive(Debug, Clone, Default)]
+pub struct Common {
+    pub name: Option<String>,
+    pub when: Vec<String>,
+    pub tags: Vec<String>,
+    pub vars: Vars,
+    pub become_: Option<bool>,
+    pub become_user: Option<String>,
+    pub environment: Option<Json>,
+    pub ignore_errors: Option<bool>,
+    pub ignore_unreachable: Option<bool>,
+    pub delegate_to: Option<String>,
+    pub run_once: Option<bool>,
+    pub no_log: Option<bool>,
+    pub check_mode: Option<bool>,
+    pub diff: Option<bool>,
+    pub any_errors_fatal: Option<bool>,
+    pub remote_user: Option<String>,
+}
+
+/// One play.
+#[derive(Debug, Clone)]
+pub struct Play {
+    pub origin: Origin,
+    pub common: Common,
+    pub hosts: String,
+    pub gather_facts: bool,
+    pub vars_files: Vec<(String, Origin)>,
+    pub strategy: Strategy,
+    pub serial: Vec<Serial>,
+    pub max_fail_percentage: Option<f64>,
+    pub force_handlers: bool,
+    /// Roles and tasks are run in Ansible's order: pre_tasks, roles, tasks, post_tasks; each
+    /// section flushes handlers at its end.
+    pub pre_tasks: Vec<Item>,
+    pub roles: Vec<Item>,
+    pub tasks: Vec<Item>,
+    pub post_tasks: Vec<Item>,
+    pub handlers: Vec<Arc<Task>>,
+    /// The playbook's directory (for relative paths and search paths).
+    pub base_dir: PathBuf,
+}
+
+/// An entry in a task list.
+#[derive(Debug, Clone)]
+pub enum Item {
+    Task(Arc<Task>),
+    Block(Arc<Block>),
+    Include(Arc<Include>),
+}
+
+/// The role a block belongs to: its search paths and variables.
+#[derive(Debug, Clone)]
+pub struct RoleCtx {
+    pub name: String,
+    pub path: PathBuf,
+    pub defaults: Arc<Vars>,
+    pub vars: Arc<Vars>,
+    /// Role parameters (`roles: [{role: x, port: 80}]`).
+    pub params: Arc<Vars>,
+}
+
+/// `block` / `rescue` / `always`.
+#[derive(Debug, Clone)]
+pub struct Block {
+    pub origin: Origin,
+    pub common: Common,
+    pub block: Vec<Item>,
+    pub rescue: Vec<Item>,
+    pub always: Vec<Item>,
+    /// Set on the block that wraps a role's tasks.
+    pub role: Option<Arc<RoleCtx>>,
+}
+
+/// How a task loops.
+#[derive(Debug, Clone)]
+pub enum LoopSpec {
+    /// `loop:` (a list, or a template that gives one).
+    Loop(Json),
+    /// `with_<lookup>:` terms.
+    With { lookup: String, terms: Json },
+}
+
+/// `loop_control`.
+#[derive(Debug, Clone, Default)]
+pub struct LoopControl {
+    pub loop_var: Option<String>,
+    pub index_var: Option<String>,
+    pub label: Option<String>,
+    pub pause: Option<f64>,
+    pub extended: bool,
+}
+
+/// One task (or handler).
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub origin: Origin,
+    pub common: Common,
+    /// The module, without any `ansible.builtin.` prefix.
+    pub action: String,
+    /// Module arguments, still holding templates.
+    pub args: Json,
+    /// Where each argument was written (for argument errors).
+    pub arg_origins: Vec<(String, Origin)>,
+    pub loop_: Option<LoopSpec>,
+    pub loop_control: LoopControl,
+    pub register: Option<String>,
+    pub notify: Vec<String>,
+    pub listen: Vec<String>,
+    pub changed_when: Option<Vec<String>>,
+    pub failed_when: Option<Vec<String>>,
+    pub until: Option<Vec<String>>,
+    pub retries: Option<Json>,
+    pub delay: Option<Json>,
+    pub delegate_facts: bool,
+    /// The role this task came from (handlers are addressable as `role : name`).
+    pub role: Option<Arc<RoleCtx>>,
+}
+
+impl Task {
+    /// The name shown in output: the task's name, or the module and its arguments.
+    pub fn display_name(&self) -> String {
+        let base = match &self.common.name {
+            Some(n) => n.clone(),
+            None => self.action.clone(),
+        };
+        match &self.role {
+            Some(r) => format!("{} : {base}", r.name),
+            None => base,
+        }
+    }
+}
+
+/// What a dynamic include brings in.
+#[derive(Debug, Clone)]
+pub enum IncludeKind {
+    /// `include_tasks: FILE`.
+    Tasks,
+    /// `include_role: {name: ROLE, tasks_from: ...}`.
+    Role { tasks_from: Option<String> },
+}
+
+/// A dynamic include, resolved on each host when it is reached.
+#[derive(Debug, Clone)]
+pub struct Include {
+    pub origin: Origin,
+    pub common: Common,
+    pub kind: IncludeKind,
+    /// The file or role name (may hold templates).
+    pub target: String,
+    pub loop_: Option<LoopSpec>,
+    pub loop_control: LoopControl,
+    /// Variables passed to the included tasks (`vars:` and include params).
+    pub params: Vars,
+    /// The directory relative names resolve against.
+    pub base_dir: PathBuf,
+    pub role: Option<Arc<RoleCtx>>,
+}

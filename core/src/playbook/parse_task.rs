@@ -1,0 +1,620 @@
+//! Task lists: tasks, blocks, includes and imports, each key checked, each error positioned.
+
+use super::keywords::{self, module_name};
+use super::load::LoadCtx;
+use super::model::{
+    Block, Common, Include, IncludeKind, Item, LoopControl, LoopSpec, Origin, Task,
+};
+use crate::modules;
+use crate::source::SourceError;
+use crate::yaml::{Node, NodeKind};
+use serde_json::Value as Json;
+use std::sync::Arc;
+
+/// Parses a task list (`tasks:`, `block:`, a tasks file).
+pub fn parse_items(node: &Node, ctx: &LoadCtx) -> Result<Vec<Item>, SourceError> {
+    if node.is_null() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for item in node.expect_seq("a task list")? {
+        let entries = item.expect_map("a task")?;
+        let has = |k: &str| entries.iter().any(|(key, _, _)| key == k);
+        if has("block") {
+            out.push(Item::Block(Arc::new(parse_block(item, ctx)?)));
+        } else if let Some(imported) = parse_import(item, ctx)? {
+            out.push(imported);
+        } else if has("include_tasks")
+            || has("ansible.builtin.include_tasks")
+            || has("include_role")
+            || has("ansible.builtin.include_role")
+        {
+            out.push(Item::Include(Arc::new(parse_include(item, ctx)?)));
+        } else {
+            out.push(Item::Task(Arc::new(parse_task(item, ctx)?)));
+        }
+    }
+    Ok(out)
+}
+
+fn origin(node: &Node) -> Origin {
+    Origin {
+        doc: node.doc.clone(),
+        pos: node.pos,
+    }
+}
+
+fn bool_of(node: &Node, what: &str) -> Result<bool, SourceError> {
+    match &node.kind {
+        NodeKind::Bool(b) => Ok(*b),
+        NodeKind::Str(s) => match s.to_ascii_lowercase().as_str() {
+            "yes" | "true" | "on" | "1" => Ok(true),
+            "no" | "false" | "off" | "0" => Ok(false),
+            _ => Err(node.error(format!("`{what}` must be a boolean, found `{s}`"))),
+        },
+        NodeKind::Int(i) => Ok(*i != 0),
+        _ => Err(node.error(format!(
+            "`{what}` must be a boolean, found {}",
+            node.type_name()
+        ))),
+    }
+}
+
+/// Conditions: a string, a boolean, or a list of them (all must hold).
+pub fn conditions(node: &Node, what: &str) -> Result<Vec<String>, SourceError> {
+    let one = |n: &Node| -> Result<String, SourceError> {
+        match &n.kind {
+            NodeKind::Str(s) => Ok(s.clone()),
+            NodeKind::Bool(b) => Ok(if *b { "True".into() } else { "False".into() }),
+            _ => Err(n.error(format!(
+                "`{what}` must be a conditional expression, found {}",
+                n.type_name()
+            ))),
+        }
+    };
+    match &node.kind {
+        NodeKind::Seq(items) => items.iter().map(one).collect(),
+        NodeKind::Null => Ok(Vec::new()),
+        _ => Ok(vec![one(node)?]),
+    }
+}
+
+/// Reads the shared keywords of `node`, calling `other` for every key that is not one.
+pub fn parse_common(
+    node: &Node,
+    allowed: &[&str],
+    what: &str,
+    mut other: impl FnMut(&str, &Node, &Node) -> Result<bool, SourceError>,
+) -> Result<Common, SourceError> {
+    let mut c = Common::default();
+    for (key, knode, value) in node.expect_map(what)? {
+        let k = key.as_str();
+        if other(k, knode, value)? {
+            continue;
+        }
+        if !allowed.contains(&k) {
+            let hint = keywords::closest(k, allowed.iter().copied())
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| format!("valid keys are: {}", allowed.join(", ")));
+            return Err(knode
+                .error(format!("`{k}` is not a valid key for {what}"))
+                .with_help(hint));
+        }
+        if let Some(why) = keywords::unsupported(k) {
+            return Err(knode
+                .error(format!("`{k}` is not supported"))
+                .with_help(why));
+        }
+        match k {
+            "name" => c.name = Some(value.expect_scalar_string("`name`")?),
+            "when" => c.when = conditions(value, "when")?,
+            "tags" => c.tags = value.string_list("`tags`")?,
+            "vars" if !value.is_null() => {
+                value.expect_map("`vars`")?;
+                if let Json::Object(m) = value.to_value() {
+                    c.vars = m;
+                }
+            }
+            "become" => c.become_ = Some(bool_of(value, k)?),
+            "become_user" => c.become_user = Some(value.expect_scalar_string("`become_user`")?),
+            "environment" => c.environment = Some(value.to_value()),
+            "ignore_errors" => c.ignore_errors = Some(bool_of(value, k)?),
+            "ignore_unreachable" => c.ignore_unreachable = Some(bool_of(value, k)?),
+            "delegate_to" => c.delegate_to = Some(value.expect_scalar_string("`delegate_to`")?),
+            "run_once" => c.run_once = Some(bool_of(value, k)?),
+            "no_log" => c.no_log = Some(bool_of(value, k)?),
+            "check_mode" => c.check_mode = Some(bool_of(value, k)?),
+            "diff" => c.diff = Some(bool_of(value, k)?),
+            "any_errors_fatal" => c.any_errors_fatal = Some(bool_of(value, k)?),
+            "remote_user" => c.remote_user = Some(value.expect_scalar_string("`remote_user`")?),
+            _ => {}
+        }
+    }
+    Ok(c)
+}
+
+fn parse_block(node: &Node, ctx: &LoadCtx) -> Result<Block, SourceError> {
+    let (mut block, mut rescue, mut always) = (Vec::new(), Vec::new(), Vec::new());
+    let common = parse_common(node, keywords::BLOCK, "a block", |k, _, v| {
+        match k {
+            "block" => block = parse_items(v, ctx)?,
+            "rescue" => rescue = parse_items(v, ctx)?,
+            "always" => always = parse_items(v, ctx)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    Ok(Block {
+        origin: origin(node),
+        common,
+        block,
+        rescue,
+        always,
+        role: None,
+    })
+}
+
+fn parse_loop(key: &str, value: &Node) -> Result<Option<LoopSpec>, SourceError> {
+    if key == "loop" {
+        return Ok(Some(LoopSpec::Loop(value.to_value())));
+    }
+    if let Some(lookup) = key.strip_prefix("with_") {
+        const KNOWN: &[&str] = &[
+            "items",
+            "list",
+            "dict",
+            "sequence",
+            "fileglob",
+            "lines",
+            "file",
+            "first_found",
+            "nested",
+            "together",
+            "indexed_items",
+            "flattened",
+            "subelements",
+        ];
+        if !KNOWN.contains(&lookup) {
+            return Err(value
+                .error(format!("`{key}` is not a supported loop"))
+                .with_help(format!(
+                    "use `loop:` or one of: {}",
+                    KNOWN
+                        .iter()
+                        .map(|k| format!("with_{k}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+        }
+        return Ok(Some(LoopSpec::With {
+            lookup: lookup.to_string(),
+            terms: value.to_value(),
+        }));
+    }
+    Ok(None)
+}
+
+fn parse_loop_control(node: &Node) -> Result<LoopControl, SourceError> {
+    let mut lc = LoopControl::default();
+    for (k, kn, v) in node.expect_map("`loop_control`")? {
+        match k.as_str() {
+            "loop_var" => lc.loop_var = Some(v.expect_scalar_string("`loop_var`")?),
+            "index_var" => lc.index_var = Some(v.expect_scalar_string("`index_var`")?),
+            "label" => lc.label = Some(v.expect_scalar_string("`label`")?),
+            "pause" => {
+                lc.pause = Some(match &v.kind {
+                    NodeKind::Int(i) => *i as f64,
+                    NodeKind::Float(f) => *f,
+                    _ => return Err(v.error("`pause` must be a number of seconds")),
+                })
+            }
+            "extended" => lc.extended = bool_of(v, "extended")?,
+            "extended_allitems" | "break_when" => {}
+            other => {
+                return Err(kn
+                    .error(format!("`{other}` is not a valid `loop_control` option"))
+                    .with_help("valid options are: loop_var, index_var, label, pause, extended"));
+            }
+        }
+    }
+    Ok(lc)
+}
+
+/// `k=v k2="v 2"` words, honouring quotes.
+pub fn split_words(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0i32;
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') if depth == 0 => quote = Some(c),
+            (None, '{') => {
+                depth += 1;
+                cur.push(c)
+            }
+            (None, '}') => {
+                depth -= 1;
+                cur.push(c)
+            }
+            (None, c) if c.is_whitespace() && depth == 0 => {
+                if !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+            }
+            (None, c) => cur.push(c),
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Turns a module's value (`copy: src=a dest=b`, `shell: echo hi`, or a mapping) into args.
+fn module_args(module: &str, value: &Node) -> Result<Json, SourceError> {
+    let info = modules::info(module);
+    match &value.kind {
+        NodeKind::Null => Ok(Json::Object(Default::default())),
+        NodeKind::Map(_) => Ok(value.to_value()),
+        NodeKind::Str(s) => Ok(Json::Object(free_form_args(s, info.as_ref()))),
+        NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
+            let s = value.expect_scalar_string("module arguments")?;
+            Ok(Json::Object(free_form_args(&s, info.as_ref())))
+        }
+        _ => Err(value.error(format!(
+            "arguments of `{module}` must be a mapping or a `key=value` string"
+        ))),
+    }
+}
+
+fn free_form_args(s: &str, info: Option<&modules::ModuleInfo>) -> serde_json::Map<String, Json> {
+    let mut args = serde_json::Map::new();
+    let free_form = info.is_some_and(|i| i.free_form);
+    let mut raw = Vec::new();
+    for word in split_words(s) {
+        match word.split_once('=') {
+            Some((k, v)) if !free_form || info.is_some_and(|i| i.fields.contains(&k)) => {
+                args.insert(k.to_string(), Json::String(v.to_string()));
+            }
+            _ => raw.push(word),
+        }
+    }
+    if free_form {
+        // Keep the command's text as written, minus the recognised `key=value` options.
+        let text = if raw.len() == split_words(s).len() {
+            s.trim().to_string()
+        } else {
+            rebuild(s, &args)
+        };
+        if !text.is_empty() {
+            args.insert("_raw_params".into(), Json::String(text));
+        }
+    } else if !raw.is_empty() {
+        args.insert("_raw_params".into(), Json::String(raw.join(" ")));
+    }
+    args
+}
+
+/// The free-form text with recognised `key=value` words removed.
+fn rebuild(s: &str, options: &serde_json::Map<String, Json>) -> String {
+    let mut text = s.to_string();
+    for (k, v) in options {
+        let v = v.as_str().unwrap_or_default();
+        for candidate in [
+            format!("{k}={v}"),
+            format!("{k}='{v}'"),
+            format!("{k}=\"{v}\""),
+        ] {
+            if let Some(i) = text.find(&candidate) {
+                text.replace_range(i..i + candidate.len(), "");
+                break;
+            }
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
+    let mut module: Option<(String, Json, Node)> = None;
+    let mut extra_args: Option<Json> = None;
+    let mut loop_: Option<LoopSpec> = None;
+    let mut lc = LoopControl::default();
+    let mut t = TaskFields::default();
+    let mut local = false;
+    let mut common = parse_common(node, keywords::TASK, "a task", |k, knode, v| {
+        if let Some(l) = parse_loop(k, v)? {
+            if loop_.is_some() {
+                return Err(knode.error("a task can have only one loop (`loop` or one `with_*`)"));
+            }
+            loop_ = Some(l);
+            return Ok(true);
+        }
+        match k {
+            "loop_control" => lc = parse_loop_control(v)?,
+            "register" => t.register = Some(v.expect_scalar_string("`register`")?),
+            "notify" => t.notify = v.string_list("`notify`")?,
+            "listen" => t.listen = v.string_list("`listen`")?,
+            "changed_when" => t.changed_when = Some(conditions(v, k)?),
+            "failed_when" => t.failed_when = Some(conditions(v, k)?),
+            "until" => t.until = Some(conditions(v, k)?),
+            "retries" => t.retries = Some(v.to_value()),
+            "delay" => t.delay = Some(v.to_value()),
+            "delegate_facts" => t.delegate_facts = bool_of(v, k)?,
+            "args" => extra_args = Some(v.to_value()),
+            "action" | "local_action" => {
+                local = k == "local_action";
+                let (name, args) = action_form(v)?;
+                set_module(&mut module, knode, name, args, v)?;
+            }
+            _ if keywords::TASK.contains(&k) => return Ok(false),
+            _ => {
+                let name = module_name(k);
+                if modules::info(name).is_none() {
+                    let hint = keywords::closest(name, modules::names())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| "see `hoist modules` for the built-in modules".into());
+                    return Err(knode
+                        .error(format!("`{k}` is not a task keyword or a known module"))
+                        .with_help(hint));
+                }
+                let args = module_args(name, v)?;
+                set_module(&mut module, knode, name.to_string(), args, v)?;
+            }
+        }
+        Ok(true)
+    })?;
+    let Some((action, mut args, args_node)) = module else {
+        return Err(node
+            .error("no module or action in this task")
+            .with_help("add a module such as `command:`, `copy:` or `debug:`"));
+    };
+    if let (Some(Json::Object(extra)), Json::Object(a)) = (extra_args, &mut args) {
+        for (k, v) in extra {
+            a.entry(k).or_insert(v);
+        }
+    }
+    if local {
+        common.delegate_to = Some("localhost".into());
+    }
+    let arg_origins = arg_positions(&args_node);
+    modules::validate_static(&action, &args).map_err(|issue| {
+        let at = issue
+            .arg
+            .as_ref()
+            .and_then(|a| arg_origins.iter().find(|(k, _)| k == a))
+            .map(|(_, o)| o.clone())
+            .unwrap_or_else(|| origin(&args_node));
+        let e = at.error(format!("{action}: {}", issue.message));
+        match issue.help {
+            Some(h) => e.with_help(h),
+            None => e,
+        }
+    })?;
+    Ok(Task {
+        origin: origin(node),
+        common,
+        action,
+        args,
+        arg_origins,
+        loop_,
+        loop_control: lc,
+        register: t.register,
+        notify: t.notify,
+        listen: t.listen,
+        changed_when: t.changed_when,
+        failed_when: t.failed_when,
+        until: t.until,
+        retries: t.retries,
+        delay: t.delay,
+        delegate_facts: t.delegate_facts,
+        role: ctx.role.clone(),
+    })
+}
+
+#[derive(Default)]
+struct TaskFields {
+    register: Option<String>,
+    notify: Vec<String>,
+    listen: Vec<String>,
+    changed_when: Option<Vec<String>>,
+    failed_when: Option<Vec<String>>,
+    until: Option<Vec<String>>,
+    retries: Option<Json>,
+    delay: Option<Json>,
+    delegate_facts: bool,
+}
+
+fn set_module(
+    slot: &mut Option<(String, Json, Node)>,
+    key: &Node,
+    name: String,
+    args: Json,
+    v: &Node,
+) -> Result<(), SourceError> {
+    if let Some((prev, _, _)) = slot {
+        return Err(key
+            .error(format!(
+                "conflicting action statements: `{prev}` and `{name}`"
+            ))
+            .with_help("a task runs exactly one module"));
+    }
+    *slot = Some((name, args, v.clone()));
+    Ok(())
+}
+
+/// `action: copy src=a dest=b` or `action: {module: copy, src: a}`.
+fn action_form(v: &Node) -> Result<(String, Json), SourceError> {
+    match &v.kind {
+        NodeKind::Str(s) => {
+            let (name, rest) = s
+                .trim()
+                .split_once(char::is_whitespace)
+                .unwrap_or((s.trim(), ""));
+            let name = module_name(name).to_string();
+            if modules::info(&name).is_none() {
+                return Err(v.error(format!("`{name}` is not a known module")));
+            }
+            let info = modules::info(&name);
+            Ok((name, Json::Object(free_form_args(rest, info.as_ref()))))
+        }
+        NodeKind::Map(_) => {
+            let mut args = v.to_value();
+            let name = args
+                .as_object_mut()
+                .and_then(|m| m.remove("module"))
+                .and_then(|m| m.as_str().map(str::to_string))
+                .ok_or_else(|| v.error("`action` needs a `module:` key"))?;
+            let name = module_name(&name).to_string();
+            if modules::info(&name).is_none() {
+                return Err(v.error(format!("`{name}` is not a known module")));
+            }
+            Ok((name, args))
+        }
+        _ => Err(v.error("`action` must be a string or a mapping")),
+    }
+}
+
+fn arg_positions(args: &Node) -> Vec<(String, Origin)> {
+    args.as_map()
+        .map(|m| m.iter().map(|(k, kn, _)| (k.clone(), origin(kn))).collect())
+        .unwrap_or_default()
+}
+
+/// `include_tasks` / `include_role`: resolved on each host at run time.
+fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
+    let mut kind = None;
+    let mut target = String::new();
+    let mut params = serde_json::Map::new();
+    let mut loop_ = None;
+    let mut lc = LoopControl::default();
+    let mut common = parse_common(node, keywords::TASK, "an include", |k, knode, v| {
+        if let Some(l) = parse_loop(k, v)? {
+            loop_ = Some(l);
+            return Ok(true);
+        }
+        match module_name(k) {
+            "include_tasks" => {
+                kind = Some(IncludeKind::Tasks);
+                target = match &v.kind {
+                    NodeKind::Map(_) => v
+                        .get("file")
+                        .or_else(|| v.get("_raw_params"))
+                        .ok_or_else(|| v.error("`include_tasks` needs `file:`"))?
+                        .expect_scalar_string("`file`")?,
+                    _ => v.expect_scalar_string("`include_tasks`")?,
+                };
+            }
+            "include_role" => {
+                target = v
+                    .get("name")
+                    .ok_or_else(|| v.error("`include_role` needs `name:`"))?
+                    .expect_scalar_string("`name`")?;
+                let tasks_from = v
+                    .get("tasks_from")
+                    .map(|t| t.expect_scalar_string("`tasks_from`"))
+                    .transpose()?;
+                for (opt, on, _) in v.expect_map("`include_role`")? {
+                    if ![
+                        "name",
+                        "tasks_from",
+                        "vars_from",
+                        "defaults_from",
+                        "handlers_from",
+                        "public",
+                        "apply",
+                        "allow_duplicates",
+                    ]
+                    .contains(&opt.as_str())
+                    {
+                        return Err(on.error(format!("`{opt}` is not an `include_role` option")));
+                    }
+                }
+                kind = Some(IncludeKind::Role { tasks_from });
+            }
+            "loop_control" => lc = parse_loop_control(v)?,
+            _ if keywords::TASK.contains(&k) => return Ok(false),
+            _ => return Err(knode.error(format!("`{k}` cannot be used on an include"))),
+        }
+        Ok(true)
+    })?;
+    if let Some(extra) = node
+        .get("vars")
+        .and_then(|v| v.to_value().as_object().cloned())
+    {
+        params.extend(extra);
+    }
+    common.vars = Default::default();
+    Ok(Include {
+        origin: origin(node),
+        common,
+        kind: kind.ok_or_else(|| node.error("not an include"))?,
+        target,
+        loop_,
+        loop_control: lc,
+        params,
+        base_dir: ctx.base_dir.clone(),
+        role: ctx.role.clone(),
+    })
+}
+
+/// `import_tasks` / `import_role`: expanded now, into a block carrying the import's keywords.
+fn parse_import(node: &Node, ctx: &LoadCtx) -> Result<Option<Item>, SourceError> {
+    let entries = node.expect_map("a task")?;
+    let Some((key, _, value)) = entries
+        .iter()
+        .find(|(k, _, _)| matches!(module_name(k), "import_tasks" | "import_role"))
+    else {
+        return Ok(None);
+    };
+    let is_role = module_name(key) == "import_role";
+    let mut common = parse_common(node, keywords::TASK, "an import", |k, knode, _| {
+        if k == key {
+            return Ok(true);
+        }
+        if !keywords::BLOCK.contains(&k) || matches!(k, "block" | "rescue" | "always") {
+            return Err(knode.error(format!("`{k}` cannot be used on `{key}`")));
+        }
+        Ok(false)
+    })?;
+    let block = if is_role {
+        let name = value
+            .get("name")
+            .ok_or_else(|| value.error("`import_role` needs `name:`"))?
+            .expect_scalar_string("`name`")?;
+        let tasks_from = value
+            .get("tasks_from")
+            .map(|t| t.expect_scalar_string("`tasks_from`"))
+            .transpose()?;
+        Block {
+            origin: origin(node),
+            common: Common::default(),
+            block: ctx.load_role(&name, tasks_from.as_deref(), Default::default(), value)?,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            role: None,
+        }
+    } else {
+        let file = match &value.kind {
+            NodeKind::Map(_) => value
+                .get("file")
+                .ok_or_else(|| value.error("`import_tasks` needs `file:`"))?
+                .expect_scalar_string("`file`")?,
+            _ => value.expect_scalar_string("`import_tasks`")?,
+        };
+        let items = ctx.import_tasks(&file, value)?;
+        Block {
+            origin: origin(node),
+            common: Common::default(),
+            block: items,
+            rescue: Vec::new(),
+            always: Vec::new(),
+            role: None,
+        }
+    };
+    // The import's own keywords (when, tags, vars, become...) apply to every imported task.
+    common.name = common.name.take();
+    Ok(Some(Item::Block(Arc::new(Block { common, ..block }))))
+}
