@@ -10,7 +10,7 @@ use std::time::Duration;
 #[command(
     name = "hoist",
     version,
-    about = "Agentless operations over SSH: inventory, ad-hoc commands, facts and a lab fleet"
+    about = "Agentless operations over SSH: playbooks, inventory, ad-hoc commands, facts and a lab fleet"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -31,6 +31,11 @@ pub enum Command {
     Mux(crate::commands::mux::MuxArgs),
     /// Gather facts (OS, kernel, CPU, load, memory, disks, network, uptime) in one round trip
     Facts(crate::commands::facts::FactsArgs),
+    /// Apply an Ansible-compatible playbook to the inventory's hosts
+    Run(crate::commands::run::RunArgs),
+    /// Check playbooks statically (YAML, modules, arguments, templates) without running them
+    #[command(alias = "lint")]
+    CheckSyntax(crate::commands::check_syntax::CheckSyntaxArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,5 +1,6 @@
 //! User-facing errors: one clear message (with a source snippet for file errors) and an exit
-//! code per kind: 1 other, 4 unreachable, 5 bad input (inventory, pattern).
+//! code per kind: 1 other, 2 a host failed, 4 unreachable, 5 bad input (inventory, pattern,
+//! playbook syntax).
 
 use hoist_core::inventory::{InventoryError, PatternError};
 use hoist_core::lab::LabError;
@@ -30,13 +31,18 @@ pub enum CliError {
     #[error(transparent)]
     Ssh(#[from] SshError),
     #[error("{0}")]
+    Playbook(SourceError),
+    #[error("{0}")]
     Other(String),
 }
 
 impl CliError {
     fn code(&self) -> u8 {
         match self {
-            CliError::Inventory(_) | CliError::Pattern(_) | CliError::NoHosts(_) => exit::BAD_INPUT,
+            CliError::Inventory(_)
+            | CliError::Pattern(_)
+            | CliError::NoHosts(_)
+            | CliError::Playbook(_) => exit::BAD_INPUT,
             CliError::Ssh(e) if e.is_unreachable() => exit::UNREACHABLE,
             _ => exit::OTHER,
         }
@@ -92,7 +98,7 @@ fn render_source(e: &SourceError) -> String {
 /// Prints `err` to stderr and returns its exit code.
 pub fn report(err: CliError) -> ExitCode {
     let text = match &err {
-        CliError::Inventory(InventoryError::Source(s)) => render_source(s),
+        CliError::Inventory(InventoryError::Source(s)) | CliError::Playbook(s) => render_source(s),
         other => {
             let mut s = format!("error: {other}");
             let mut src = std::error::Error::source(other);

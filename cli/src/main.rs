@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod diagnostic;
 mod output;
+mod printer;
 
 use clap::Parser;
 use std::process::ExitCode;

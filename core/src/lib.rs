@@ -20,6 +20,7 @@ pub mod lab;
 pub mod modules;
 pub mod mux;
 pub mod playbook;
+pub mod run;
 pub mod source;
 pub mod ssh;
 pub mod sys;

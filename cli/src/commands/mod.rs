@@ -1,11 +1,13 @@
 //! One file per subcommand, each with its clap `Args` and a `run` function.
 
+pub mod check_syntax;
 pub mod exec;
 pub mod facts;
 pub mod inventory;
 pub mod lab;
 pub mod mux;
 pub mod ping;
+pub mod run;
 mod select;
 
 use crate::args::{Cli, Command};
@@ -20,5 +22,7 @@ pub async fn dispatch(cli: Cli) -> Result<u8, CliError> {
         Command::Ping(a) => ping::run(a).await,
         Command::Facts(a) => facts::run(a).await,
         Command::Mux(a) => mux::run(a).await,
+        Command::Run(a) => run::run(a).await,
+        Command::CheckSyntax(a) => check_syntax::run(a),
     }
 }

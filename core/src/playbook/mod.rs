@@ -2,6 +2,7 @@
 //! checked and every error positioned ([`load`]), before anything runs on any host.
 
 mod keywords;
+pub mod lint;
 pub mod load;
 pub mod model;
 mod parse_task;

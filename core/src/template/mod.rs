@@ -194,6 +194,24 @@ impl Templar {
         from_jinja(&self.eval_raw(expr, ctx)?)
     }
 
+    /// Checks that a template string compiles (no rendering).
+    pub fn check_template(&self, s: &str) -> Result<(), TemplateError> {
+        self.env
+            .template_from_str(s)
+            .map(|_| ())
+            .map_err(TemplateError::from)
+    }
+
+    /// Checks that a conditional compiles.
+    pub fn check_condition(&self, expr: &str) -> Result<(), TemplateError> {
+        let trimmed = expr.trim();
+        let inner = single_expression(trimmed).unwrap_or(trimmed);
+        self.env
+            .compile_expression(inner)
+            .map(|_| ())
+            .map_err(TemplateError::from)
+    }
+
     /// Evaluates a conditional (`when`, `changed_when`, `failed_when`, `until`): the result must
     /// be a boolean, as ansible-core 2.19 requires. `{{ }}` around it is tolerated.
     pub fn condition(&self, expr: &str, ctx: &Value) -> Result<bool, TemplateError> {

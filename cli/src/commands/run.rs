@@ -1,0 +1,135 @@
+//! `hoist run PLAYBOOK`: apply a playbook to the inventory's hosts, with a live view, JSON
+//! events or a JUnit report, and Ansible's exit codes.
+
+use crate::args::{ConnectArgs, Output};
+use crate::diagnostic::{CliError, exit};
+use crate::printer;
+use clap::Args;
+use hoist_core::inventory::{Inventory, Vars};
+use hoist_core::playbook;
+use hoist_core::run::{RunOptions, Runner, Sink, Tee};
+use hoist_core::ssh::{ConnectContext, KeyCache, Pool, SshConfig};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Playbook file(s), run one after the other
+    #[arg(required = true)]
+    pub playbooks: Vec<PathBuf>,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Only run tasks with these tags (comma-separated; repeatable)
+    #[arg(short = 't', long, value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Skip tasks with these tags
+    #[arg(long, value_delimiter = ',')]
+    pub skip_tags: Vec<String>,
+    /// Extra variables: `k=v ...`, YAML/JSON, or `@file` (repeatable; later wins)
+    #[arg(short = 'e', long = "extra-vars")]
+    pub extra_vars: Vec<String>,
+    /// Report what would change, change nothing
+    #[arg(short = 'C', long)]
+    pub check: bool,
+    /// Show file and state differences
+    #[arg(short = 'D', long)]
+    pub diff: bool,
+    /// Write a JUnit XML report here
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Show every task result, not just failures and debug output
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Parses `-e` values into variables.
+pub fn extra_vars(values: &[String]) -> Result<Vars, CliError> {
+    let mut out = Vars::new();
+    for v in values {
+        let v = v.trim();
+        if let Some(file) = v.strip_prefix('@') {
+            let path = PathBuf::from(file);
+            out.extend(playbook::load_vars(&path).map_err(|e| CliError::Other(e.to_string()))?);
+        } else if v.starts_with('{') || v.starts_with('[') || v.contains(": ") || v.contains(":\n")
+        {
+            let node =
+                hoist_core::yaml::parse_str(std::path::Path::new("<extra-vars>"), v.to_string())
+                    .map_err(|e| CliError::Other(format!("-e {v:?}: {}", e.message)))?;
+            match node.to_value() {
+                serde_json::Value::Object(m) => out.extend(m),
+                _ => return Err(CliError::Other(format!("-e {v:?}: expected a mapping"))),
+            }
+        } else {
+            for word in playbook::split_words(v) {
+                let (k, val) = word
+                    .split_once('=')
+                    .ok_or_else(|| CliError::Other(format!("-e: `{word}` is not key=value")))?;
+                out.insert(k.to_string(), serde_json::Value::String(val.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub async fn run(args: RunArgs) -> Result<u8, CliError> {
+    let books = args
+        .playbooks
+        .iter()
+        .map(|p| playbook::load_playbook(p).map_err(CliError::Playbook))
+        .collect::<Result<Vec<_>, _>>()?;
+    for b in &books {
+        playbook::lint::check(b).map_err(CliError::Playbook)?;
+    }
+    let inv = Arc::new(Inventory::load(&args.connect.inventory.inventory)?);
+    let ssh_path = args.connect.ssh_config_path();
+    let ssh = SshConfig::load(&ssh_path)
+        .map_err(|e| CliError::Other(format!("cannot read {}: {e}", ssh_path.display())))?;
+    let pool = Arc::new(Pool::new(ConnectContext {
+        ssh,
+        opts: args.connect.connect_options(),
+        keys: KeyCache::default(),
+    }));
+    let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+    match args.connect.output {
+        Output::Json => sinks.push(Arc::new(printer::json::JsonLines::stdout())),
+        Output::Table => sinks.push(Arc::new(printer::human::Human::new(
+            args.verbose,
+            args.diff,
+        ))),
+    }
+    let junit = args
+        .junit
+        .as_ref()
+        .map(|p| Arc::new(printer::junit::Junit::new(p.clone())));
+    if let Some(j) = &junit {
+        sinks.push(j.clone());
+    }
+    let opts = RunOptions {
+        limit: args.connect.limit.clone(),
+        tags: args.tags.clone(),
+        skip_tags: args.skip_tags.clone(),
+        extra_vars: extra_vars(&args.extra_vars)?,
+        forks: args.connect.forks,
+        check: args.check,
+        diff: args.diff,
+    };
+    let runner = Runner::new(inv, pool, Arc::new(Tee(sinks)), opts);
+    let mut code = exit::OK;
+    for book in &books {
+        let recap = runner.run(book).await.map_err(|e| match e {
+            hoist_core::run::RunError::Source(s) => CliError::Playbook(s),
+            hoist_core::run::RunError::Pattern(p) => CliError::Pattern(p),
+            hoist_core::run::RunError::Other(o) => CliError::Other(o),
+        })?;
+        if recap.any_unreachable() {
+            code = exit::UNREACHABLE;
+        } else if recap.any_failed() && code == exit::OK {
+            code = exit::FAILED;
+        }
+    }
+    if let Some(j) = junit {
+        j.write()
+            .map_err(|e| CliError::Other(format!("cannot write the JUnit report: {e}")))?;
+    }
+    Ok(code)
+}

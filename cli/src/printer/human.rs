@@ -1,0 +1,242 @@
+//! The live human view, in the shape Ansible users know: PLAY and TASK banners, one line per
+//! host result (coloured on a terminal), unified diffs with `--diff`, and a recap table.
+
+use crate::output::table;
+use hoist_core::modules::FileDiff;
+use hoist_core::run::{Event, HostEvent, Sink, Status};
+use serde_json::Value as Json;
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+
+pub struct Human {
+    verbose: u8,
+    diff: bool,
+    color: bool,
+    lock: Mutex<()>,
+}
+
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+const RED: &str = "31";
+const CYAN: &str = "36";
+const MAGENTA: &str = "35";
+
+impl Human {
+    pub fn new(verbose: u8, diff: bool) -> Self {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        Human {
+            verbose,
+            diff,
+            color,
+            lock: Mutex::new(()),
+        }
+    }
+
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn banner(&self, s: &str) -> String {
+        let stars = 79usize.saturating_sub(s.chars().count() + 1).max(3);
+        format!("\n{s} {}", "*".repeat(stars))
+    }
+
+    fn show_result(&self, r: &HostEvent) -> bool {
+        self.verbose > 0
+            || matches!(
+                r.status,
+                Status::Failed | Status::Ignored | Status::Unreachable
+            )
+            || (r.action == "debug" && r.status != Status::Skipped)
+    }
+
+    fn body(&self, r: &HostEvent, pretty: bool) -> String {
+        let mut v = r.result.clone();
+        if let Json::Object(m) = &mut v {
+            if self.verbose < 2 {
+                for k in [
+                    "stdout_lines",
+                    "stderr_lines",
+                    "diff",
+                    "results",
+                    "ansible_facts",
+                    "invocation",
+                ] {
+                    m.remove(k);
+                }
+            }
+            if pretty && m.get("changed") == Some(&Json::Bool(false)) {
+                m.remove("changed");
+            }
+        }
+        if pretty {
+            serde_json::to_string_pretty(&v)
+        } else {
+            serde_json::to_string(&v)
+        }
+        .unwrap_or_default()
+    }
+
+    fn line(&self, r: &HostEvent, item: bool) -> String {
+        let host = match &r.delegated_to {
+            Some(d) if *d != r.host => format!("[{} -> {d}]", r.host),
+            _ => format!("[{}]", r.host),
+        };
+        let label = match &r.item {
+            Some(i) if item => {
+                let t = match i {
+                    Json::String(s) => s.clone(),
+                    other => serde_json::to_string(other).unwrap_or_default(),
+                };
+                format!(" => (item={t})")
+            }
+            _ => String::new(),
+        };
+        let (word, code) = match r.status {
+            Status::Ok => ("ok", GREEN),
+            Status::Changed => ("changed", YELLOW),
+            Status::Skipped => ("skipping", CYAN),
+            Status::Failed | Status::Ignored => ("failed", RED),
+            Status::Unreachable => ("fatal", RED),
+        };
+        let mut s = match r.status {
+            Status::Failed | Status::Ignored if !item => {
+                format!("fatal: {host}: FAILED! => {}", self.body(r, false))
+            }
+            Status::Unreachable => {
+                format!("fatal: {host}: UNREACHABLE! => {}", self.body(r, false))
+            }
+            Status::Failed | Status::Ignored => {
+                format!("{word}: {host}{label} => {}", self.body(r, false))
+            }
+            _ if self.show_result(r) => format!("{word}: {host}{label} => {}", self.body(r, true)),
+            _ => format!("{word}: {host}{label}"),
+        };
+        if r.status == Status::Ignored {
+            s.push_str("\n...ignoring");
+        }
+        self.paint(code, &s)
+    }
+
+    fn diff_text(&self, d: &FileDiff) -> String {
+        let diff = similar::TextDiff::from_lines(&d.before, &d.after);
+        let mut out = String::new();
+        for line in diff
+            .unified_diff()
+            .context_radius(3)
+            .header(
+                &format!("before: {}", d.before_header),
+                &format!("after: {}", d.after_header),
+            )
+            .to_string()
+            .lines()
+        {
+            let code = if line.starts_with('+') && !line.starts_with("+++") {
+                GREEN
+            } else if line.starts_with('-') && !line.starts_with("---") {
+                RED
+            } else if line.starts_with("@@") {
+                CYAN
+            } else {
+                ""
+            };
+            out.push_str(&if code.is_empty() {
+                line.to_string()
+            } else {
+                self.paint(code, line)
+            });
+            out.push('\n');
+        }
+        out
+    }
+
+    fn render(&self, e: &Event) -> Option<String> {
+        Some(match e {
+            Event::PlaybookStart { check: true, .. } => {
+                "hoist: check mode, nothing will be changed".into()
+            }
+            Event::PlaybookStart { .. } => return None,
+            Event::PlayStart { name, .. } => self.banner(&format!("PLAY [{name}]")),
+            Event::TaskStart { name, handler, .. } => self.banner(&format!(
+                "{} [{name}]",
+                if *handler { "RUNNING HANDLER" } else { "TASK" }
+            )),
+            Event::ItemResult(r) => {
+                let mut s = self.line(r, true);
+                if self.diff {
+                    r.diffs
+                        .iter()
+                        .for_each(|d| s.push_str(&format!("\n{}", self.diff_text(d).trim_end())));
+                }
+                s
+            }
+            Event::HostResult(r) => {
+                let looped = r.result.get("results").is_some();
+                if looped && !matches!(r.status, Status::Failed | Status::Unreachable) {
+                    return None;
+                }
+                let mut s = String::new();
+                if self.diff && !looped {
+                    r.diffs.iter().for_each(|d| s.push_str(&self.diff_text(d)));
+                }
+                s.push_str(&self.line(r, false));
+                s
+            }
+            Event::Included { file, hosts } => format!("included: {file} for {}", hosts.join(", ")),
+            Event::Warning { host, message } => self.paint(
+                MAGENTA,
+                &format!(
+                    "[WARNING]: {}{message}",
+                    host.as_ref().map(|h| format!("[{h}] ")).unwrap_or_default()
+                ),
+            ),
+            Event::PlayAborted { reason } => {
+                self.paint(RED, &format!("\nNO MORE HOSTS LEFT: {reason}"))
+            }
+            Event::Recap { hosts, duration_ms } => {
+                let mut t = table(&[
+                    "host",
+                    "ok",
+                    "changed",
+                    "unreachable",
+                    "failed",
+                    "skipped",
+                    "rescued",
+                    "ignored",
+                ]);
+                for (h, s) in hosts {
+                    t.add_row(vec![
+                        h.clone(),
+                        s.ok.to_string(),
+                        s.changed.to_string(),
+                        s.unreachable.to_string(),
+                        s.failed.to_string(),
+                        s.skipped.to_string(),
+                        s.rescued.to_string(),
+                        s.ignored.to_string(),
+                    ]);
+                }
+                format!(
+                    "{}\n{t}\ntook {:.2}s",
+                    self.banner("PLAY RECAP"),
+                    *duration_ms as f64 / 1000.0
+                )
+            }
+        })
+    }
+}
+
+impl Sink for Human {
+    fn event(&self, e: &Event) {
+        if let Some(text) = self.render(e) {
+            let _g = self.lock.lock();
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+            let _ = out.flush();
+        }
+    }
+}

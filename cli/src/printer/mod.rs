@@ -1,0 +1,5 @@
+//! Printers for run events: the live human view, JSON lines for CI, a JUnit XML report.
+
+pub mod human;
+pub mod json;
+pub mod junit;

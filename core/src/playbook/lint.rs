@@ -1,0 +1,197 @@
+//! Static checks run before any host is touched (and by `hoist check-syntax`): every template
+//! and conditional compiles, loops over literals are lists, notified handlers exist.
+
+use super::model::{Item, LoopSpec, Origin, Play, Playbook, Task};
+use crate::source::SourceError;
+use crate::template::Templar;
+use serde_json::Value as Json;
+
+/// Runs every static check on `book`.
+pub fn check(book: &Playbook) -> Result<(), SourceError> {
+    let t = Templar::new();
+    for play in &book.plays {
+        if Templar::is_template(&play.hosts) {
+            t.check_template(&play.hosts)
+                .map_err(|e| play.origin.error(format!("hosts: {e}")))?;
+        }
+        let handler_names = handler_names(play);
+        let dynamic_handlers = has_include_role(play);
+        for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            for_each_task(items, &mut |task| {
+                check_task(&t, task)?;
+                if !dynamic_handlers {
+                    for n in &task.notify {
+                        if !Templar::is_template(n) && !handler_names.iter().any(|h| h == n) {
+                            return Err(task
+                                .origin
+                                .error(format!(
+                                    "notified handler `{n}` does not exist in this play"
+                                ))
+                                .with_help(if handler_names.is_empty() {
+                                    "the play has no handlers".to_string()
+                                } else {
+                                    format!("known handlers: {}", handler_names.join(", "))
+                                }));
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        for h in &play.handlers {
+            check_task(&t, h)?;
+        }
+    }
+    Ok(())
+}
+
+/// How many tasks a play holds (statically known ones).
+pub fn count_tasks(play: &Play) -> usize {
+    let mut n = 0;
+    for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+        let _ = for_each_task(items, &mut |_| {
+            n += 1;
+            Ok(())
+        });
+    }
+    n + play.handlers.len()
+}
+
+fn handler_names(play: &Play) -> Vec<String> {
+    let mut names = Vec::new();
+    for h in &play.handlers {
+        names.extend(h.listen.iter().cloned());
+        if let Some(n) = &h.common.name {
+            names.push(n.clone());
+            names.push(h.display_name());
+        }
+    }
+    names
+}
+
+fn has_include_role(play: &Play) -> bool {
+    fn walk(items: &[Item]) -> bool {
+        items.iter().any(|i| match i {
+            Item::Include(inc) => matches!(inc.kind, super::model::IncludeKind::Role { .. }),
+            Item::Block(b) => walk(&b.block) || walk(&b.rescue) || walk(&b.always),
+            Item::Task(_) => false,
+        })
+    }
+    [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks]
+        .iter()
+        .any(|i| walk(i))
+}
+
+fn for_each_task(
+    items: &[Item],
+    f: &mut dyn FnMut(&Task) -> Result<(), SourceError>,
+) -> Result<(), SourceError> {
+    for i in items {
+        match i {
+            Item::Task(t) => f(t)?,
+            Item::Block(b) => {
+                check_conditions(&Templar::new(), &b.common.when, &b.origin, "when")?;
+                for part in [&b.block, &b.rescue, &b.always] {
+                    for_each_task(part, f)?;
+                }
+            }
+            Item::Include(inc) => {
+                check_conditions(&Templar::new(), &inc.common.when, &inc.origin, "when")?
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_conditions(
+    t: &Templar,
+    conds: &[String],
+    at: &Origin,
+    what: &str,
+) -> Result<(), SourceError> {
+    for c in conds {
+        t.check_condition(c)
+            .map_err(|e| at.error(format!("`{what}: {c}` does not compile: {e}")))?;
+    }
+    Ok(())
+}
+
+/// Every string inside `v` that holds a template must compile.
+fn check_value(t: &Templar, v: &Json) -> Result<(), String> {
+    match v {
+        Json::String(s) if Templar::is_template(s) => {
+            t.check_template(s).map_err(|e| format!("`{s}`: {e}"))
+        }
+        Json::Array(a) => a.iter().try_for_each(|x| check_value(t, x)),
+        Json::Object(m) => m.iter().try_for_each(|(k, x)| {
+            if Templar::is_template(k) {
+                t.check_template(k).map_err(|e| format!("`{k}`: {e}"))?;
+            }
+            check_value(t, x)
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_task(t: &Templar, task: &Task) -> Result<(), SourceError> {
+    if let Json::Object(args) = &task.args {
+        for (k, v) in args {
+            check_value(t, v).map_err(|e| {
+                let at = task
+                    .arg_origins
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map(|(_, o)| o)
+                    .unwrap_or(&task.origin);
+                at.error(format!(
+                    "{}: argument `{k}`: template error in {e}",
+                    task.action
+                ))
+            })?;
+        }
+    }
+    check_conditions(t, &task.common.when, &task.origin, "when")?;
+    for (conds, what) in [
+        (&task.changed_when, "changed_when"),
+        (&task.failed_when, "failed_when"),
+        (&task.until, "until"),
+    ] {
+        if let Some(c) = conds {
+            check_conditions(t, c, &task.origin, what)?;
+        }
+    }
+    if let Some(name) = &task.common.name {
+        check_value(t, &Json::String(name.clone())).map_err(|e| {
+            task.origin
+                .error(format!("task name: template error in {e}"))
+        })?;
+    }
+    match &task.loop_ {
+        Some(LoopSpec::Loop(v)) => {
+            match v {
+                Json::Array(_) => check_value(t, v)
+                    .map_err(|e| task.origin.error(format!("loop: template error in {e}")))?,
+                Json::String(s) if Templar::is_template(s) => check_value(t, v)
+                    .map_err(|e| task.origin.error(format!("loop: template error in {e}")))?,
+                other => {
+                    return Err(task.origin.error(format!("`loop` requires a list, got {}", kind(other))).with_help("write a YAML list, or a template that gives one (`loop: \"{{ users }}\"`)"));
+                }
+            }
+        }
+        Some(LoopSpec::With { terms, .. }) => check_value(t, terms)
+            .map_err(|e| task.origin.error(format!("loop: template error in {e}")))?,
+        None => {}
+    }
+    Ok(())
+}
+
+fn kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "a boolean",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "a mapping",
+    }
+}

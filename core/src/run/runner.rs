@@ -1,0 +1,368 @@
+//! The runner: what a whole run shares (inventory, connections, templates, per-host state),
+//! variable scopes in Ansible's precedence order, and the connection each task uses.
+
+use super::events::{Event, Sink};
+use super::inherit::Inherit;
+use super::state::HostState;
+use super::stats::Stats;
+use crate::inventory::{Inventory, Vars};
+use crate::modules::{ModuleError, Remote, Transport};
+use crate::playbook::{Play, Playbook};
+use crate::source::SourceError;
+use crate::ssh::{Become, Pool, Target};
+use crate::template::{HostVarsSource, Scope, Templar};
+use indexmap::IndexMap;
+use serde_json::{Value as Json, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::Semaphore;
+
+/// How to run a playbook.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `--limit` pattern.
+    pub limit: Option<String>,
+    pub tags: Vec<String>,
+    pub skip_tags: Vec<String>,
+    /// `-e` variables (highest precedence).
+    pub extra_vars: Vars,
+    pub forks: usize,
+    pub check: bool,
+    pub diff: bool,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            limit: None,
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+            extra_vars: Vars::new(),
+            forks: 20,
+            check: false,
+            diff: false,
+        }
+    }
+}
+
+/// Errors that stop the whole run (host failures never do).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    #[error("{0}")]
+    Pattern(#[from] crate::inventory::PatternError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The end of a run.
+#[derive(Debug, Clone)]
+pub struct Recap {
+    pub hosts: IndexMap<String, Stats>,
+}
+
+impl Recap {
+    pub fn any_failed(&self) -> bool {
+        self.hosts.values().any(|s| s.failed > 0)
+    }
+    pub fn any_unreachable(&self) -> bool {
+        self.hosts.values().any(|s| s.unreachable > 0)
+    }
+}
+
+/// One play's run over one batch of hosts.
+pub struct PlayCtx {
+    pub play: Arc<Play>,
+    /// Every host of the play (all batches).
+    pub play_hosts: Vec<String>,
+    pub batch: Vec<String>,
+    pub play_vars: Arc<Vars>,
+    /// `vars_files` contents per host.
+    pub files_vars: Mutex<HashMap<String, Arc<Vars>>>,
+    /// Handlers, including those `include_role` brought in.
+    pub handlers: Mutex<Vec<Arc<crate::playbook::Task>>>,
+    /// Set when the play must stop for every host.
+    pub abort: AtomicBool,
+}
+
+pub struct Runner {
+    pub(crate) inv: Arc<Inventory>,
+    pub(crate) pool: Arc<Pool>,
+    pub(crate) templar: Arc<Templar>,
+    pub(crate) sink: Arc<dyn Sink>,
+    pub(crate) opts: RunOptions,
+    pub(crate) hosts: Mutex<IndexMap<String, HostState>>,
+    pub(crate) inv_vars: HashMap<String, Arc<Vars>>,
+    pub(crate) groups: Arc<Json>,
+    pub(crate) extra: Arc<Vars>,
+    pub(crate) forks: Arc<Semaphore>,
+    pub(crate) playbook_dir: Mutex<PathBuf>,
+}
+
+impl Runner {
+    pub fn new(
+        inv: Arc<Inventory>,
+        pool: Arc<Pool>,
+        sink: Arc<dyn Sink>,
+        opts: RunOptions,
+    ) -> Arc<Runner> {
+        let inv_vars = inv
+            .hosts
+            .keys()
+            .map(|h| (h.clone(), Arc::new(inv.host_vars(h).unwrap_or_default())))
+            .collect();
+        let groups: serde_json::Map<String, Json> = inv
+            .groups
+            .keys()
+            .map(|g| (g.clone(), json!(inv.hosts_of_group(g))))
+            .collect();
+        let hosts = inv
+            .hosts
+            .keys()
+            .map(|h| (h.clone(), HostState::default()))
+            .collect();
+        Arc::new(Runner {
+            forks: Arc::new(Semaphore::new(opts.forks.max(1))),
+            extra: Arc::new(opts.extra_vars.clone()),
+            templar: Arc::new(Templar::new()),
+            inv,
+            pool,
+            sink,
+            opts,
+            hosts: Mutex::new(hosts),
+            inv_vars,
+            groups: Arc::new(Json::Object(groups)),
+            playbook_dir: Mutex::new(PathBuf::from(".")),
+        })
+    }
+
+    pub(crate) fn emit(&self, e: Event) {
+        self.sink.event(&e);
+    }
+
+    /// Runs with the per-host state locked (never across an await).
+    pub(crate) fn with_host<R>(&self, host: &str, f: impl FnOnce(&mut HostState) -> R) -> R {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        let st = hosts.entry(host.to_string()).or_default();
+        f(st)
+    }
+
+    pub(crate) fn is_active(&self, host: &str) -> bool {
+        self.with_host(host, |s| s.active())
+    }
+
+    /// Runs a whole playbook; host failures are in the recap, not errors.
+    pub async fn run(self: &Arc<Self>, pb: &Playbook) -> Result<Recap, RunError> {
+        let started = Instant::now();
+        *self.playbook_dir.lock().unwrap_or_else(|p| p.into_inner()) = pb
+            .path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("."));
+        self.emit(Event::PlaybookStart {
+            path: pb.path.display().to_string(),
+            check: self.opts.check,
+        });
+        for play in &pb.plays {
+            self.run_play(play).await?;
+        }
+        self.pool.close_all().await;
+        let hosts: IndexMap<String, Stats> = {
+            let h = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            h.iter()
+                .filter(|(_, s)| s.stats != Stats::default())
+                .map(|(n, s)| (n.clone(), s.stats.clone()))
+                .collect()
+        };
+        self.emit(Event::Recap {
+            hosts: hosts.clone(),
+            duration_ms: started.elapsed().as_millis() as u64,
+        });
+        Ok(Recap { hosts })
+    }
+
+    /// Magic variables for `host` in this play.
+    fn magic(&self, pc: &PlayCtx, host: &str, inh: &Inherit) -> Vars {
+        let pbdir = self
+            .playbook_dir
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default();
+        let mut search = Vec::new();
+        if let Some(r) = &inh.role {
+            search.push(json!(r.path.display().to_string()));
+        }
+        search.push(json!(pc.play.base_dir.display().to_string()));
+        let mut m = Vars::new();
+        m.insert("inventory_hostname".into(), json!(host));
+        m.insert(
+            "inventory_hostname_short".into(),
+            json!(host.split('.').next().unwrap_or(host)),
+        );
+        m.insert("group_names".into(), json!(self.inv.group_names(host)));
+        m.insert("groups".into(), (*self.groups).clone());
+        m.insert("play_hosts".into(), json!(pc.batch));
+        m.insert("ansible_play_hosts".into(), json!(pc.batch));
+        m.insert("ansible_play_batch".into(), json!(pc.batch));
+        m.insert("ansible_play_hosts_all".into(), json!(pc.play_hosts));
+        m.insert(
+            "ansible_play_name".into(),
+            json!(pc.play.common.name.clone().unwrap_or_default()),
+        );
+        m.insert("playbook_dir".into(), json!(pbdir.display().to_string()));
+        m.insert("ansible_check_mode".into(), json!(self.opts.check));
+        m.insert("ansible_diff_mode".into(), json!(self.opts.diff));
+        m.insert(
+            "ansible_run_tags".into(),
+            json!(if self.opts.tags.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                self.opts.tags.clone()
+            }),
+        );
+        m.insert("ansible_skip_tags".into(), json!(self.opts.skip_tags));
+        m.insert(
+            "ansible_version".into(),
+            json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"}),
+        );
+        m.insert("hoist_version".into(), json!(env!("CARGO_PKG_VERSION")));
+        m.insert("hoist_search_paths".into(), Json::Array(search));
+        if let Some(r) = &inh.role {
+            m.insert("role_name".into(), json!(r.name));
+            m.insert("role_path".into(), json!(r.path.display().to_string()));
+        }
+        m
+    }
+
+    /// `host`'s variables for a task, highest precedence first: extra vars, `top` (loop
+    /// variables, registered results), magic variables, include and role parameters,
+    /// set_fact/register, block and task vars, role vars, vars_files, play vars, facts,
+    /// inventory, role defaults.
+    pub(crate) fn scope(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        host: &str,
+        inh: &Inherit,
+        top: Vec<Arc<Vars>>,
+    ) -> Arc<Scope> {
+        let (set_vars, facts) = self.with_host(host, |s| (s.set_vars.clone(), s.facts.clone()));
+        let mut layers: Vec<Arc<Vars>> = vec![self.extra.clone()];
+        layers.extend(top);
+        layers.push(Arc::new(self.magic(pc, host, inh)));
+        layers.extend(inh.params.iter().rev().cloned());
+        if let Some(r) = &inh.role {
+            layers.push(r.params.clone());
+        }
+        layers.push(set_vars);
+        layers.extend(inh.vars.iter().rev().cloned());
+        if let Some(r) = &inh.role {
+            layers.push(r.vars.clone());
+        }
+        if let Some(f) = pc.files_vars.lock().ok().and_then(|m| m.get(host).cloned()) {
+            layers.push(f);
+        }
+        layers.push(pc.play_vars.clone());
+        layers.push(facts);
+        layers.push(self.inv_vars.get(host).cloned().unwrap_or_default());
+        if let Some(r) = &inh.role {
+            layers.push(r.defaults.clone());
+        }
+        let source: Arc<dyn HostVarsSource> = Arc::new(HostVarsView {
+            runner: self.clone(),
+            pc: pc.clone(),
+        });
+        Scope::new(layers, self.templar.clone(), Some(source))
+    }
+
+    /// The connection target of `host` (inventory variables rendered first).
+    fn target(self: &Arc<Self>, pc: &Arc<PlayCtx>, host: &str) -> Target {
+        let scope = self.scope(pc, host, &Inherit::default(), Vec::new());
+        let mut vars = self
+            .inv_vars
+            .get(host)
+            .map(|v| (**v).clone())
+            .unwrap_or_default();
+        for (k, v) in vars.iter_mut() {
+            if k.starts_with("ansible_")
+                && let Ok(r) = self.templar.render_value(v, &scope.context())
+            {
+                *v = r;
+            }
+        }
+        let ctx = self.pool.context();
+        Target::resolve(host, &vars, &ctx.ssh, &ctx.opts)
+    }
+
+    /// The host a task runs on (itself, or its `delegate_to`), ready with become and environment.
+    pub(crate) async fn remote(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        host: &str,
+        delegate: Option<&str>,
+        inh: &Inherit,
+        env: Vec<(String, String)>,
+    ) -> Result<Remote, ModuleError> {
+        let on = delegate.unwrap_or(host);
+        let local = matches!(on, "localhost" | "127.0.0.1") && !self.inv.hosts.contains_key(on);
+        let (transport, base_become, login) = if local {
+            (Transport::Local, None, String::new())
+        } else {
+            let target = self.target(pc, on);
+            let conn = self.pool.get(&target).await?;
+            (
+                Transport::Ssh(conn),
+                target.become_.clone(),
+                target.user.clone(),
+            )
+        };
+        let become_ = match inh.become_ {
+            Some(false) => None,
+            Some(true) => Some(Become {
+                user: inh
+                    .become_user
+                    .clone()
+                    .or(base_become.as_ref().map(|b| b.user.clone()))
+                    .unwrap_or_else(|| "root".into()),
+                password: base_become.as_ref().and_then(|b| b.password.clone()),
+            }),
+            None => base_become.map(|b| Become {
+                user: inh.become_user.clone().unwrap_or(b.user),
+                ..b
+            }),
+        };
+        let _ = login;
+        Ok(Remote {
+            host: on.to_string(),
+            transport,
+            become_,
+            env,
+        })
+    }
+}
+
+/// `hostvars`: any host's variables as seen from this play.
+struct HostVarsView {
+    runner: Arc<Runner>,
+    pc: Arc<PlayCtx>,
+}
+
+impl HostVarsSource for HostVarsView {
+    fn host_scope(&self, host: &str) -> Option<minijinja::Value> {
+        if !self.runner.inv.hosts.contains_key(host) {
+            return None;
+        }
+        Some(
+            self.runner
+                .scope(&self.pc, host, &Inherit::default(), Vec::new())
+                .context(),
+        )
+    }
+
+    fn host_names(&self) -> Vec<String> {
+        self.runner.inv.hosts.keys().cloned().collect()
+    }
+}

@@ -1,0 +1,578 @@
+//! One task on one host: `when`, loops, argument templating, delegation, the module itself,
+//! `until`/`retries`, `changed_when`/`failed_when`, `ignore_errors`, and the registered result.
+
+use super::events::{Event, HostEvent, Status};
+use super::inherit::Inherit;
+use super::loops;
+use super::runner::{PlayCtx, Runner};
+use crate::inventory::Vars;
+use crate::modules::{self, Ctx, Meta, ModuleError, Outcome};
+use crate::playbook::Task;
+use crate::template::{OMIT, Scope, TemplateError};
+use serde_json::{Value as Json, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const CENSORED: &str =
+    "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
+
+/// What one task did on one host.
+#[derive(Debug, Clone)]
+pub struct TaskRun {
+    pub host: String,
+    pub status: Status,
+    /// The result as `register` stores it.
+    pub result: Json,
+    pub diffs: Vec<modules::FileDiff>,
+    pub facts: Option<Vars>,
+    pub set_vars: Option<Vars>,
+    pub meta: Option<Meta>,
+    pub delegated_to: Option<String>,
+    pub duration: Duration,
+}
+
+impl TaskRun {
+    fn new(host: &str, status: Status, result: Json) -> TaskRun {
+        TaskRun {
+            host: host.to_string(),
+            status,
+            result,
+            diffs: Vec::new(),
+            facts: None,
+            set_vars: None,
+            meta: None,
+            delegated_to: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    pub(crate) fn new_failed(host: &str, msg: String) -> TaskRun {
+        Self::failed(host, msg)
+    }
+
+    fn failed(host: &str, msg: String) -> TaskRun {
+        TaskRun::new(
+            host,
+            Status::Failed,
+            json!({"failed": true, "changed": false, "msg": msg}),
+        )
+    }
+}
+
+/// Evaluates all of `conds` (all must hold).
+fn all_true(
+    runner: &Runner,
+    conds: &[String],
+    scope: &Arc<Scope>,
+) -> Result<Option<String>, TemplateError> {
+    let ctx = scope.context();
+    for c in conds {
+        if !runner.templar.condition(c, &ctx)? {
+            return Ok(Some(c.clone()));
+        }
+    }
+    Ok(None)
+}
+
+fn strip_omit(v: Json) -> Json {
+    match v {
+        Json::Object(m) => Json::Object(
+            m.into_iter()
+                .filter(|(_, v)| v.as_str() != Some(OMIT))
+                .map(|(k, v)| (k, strip_omit(v)))
+                .collect(),
+        ),
+        Json::Array(a) => Json::Array(a.into_iter().filter(|v| v.as_str() != Some(OMIT)).collect()),
+        other => other,
+    }
+}
+
+fn layer(pairs: Vec<(String, Json)>) -> Arc<Vars> {
+    Arc::new(pairs.into_iter().collect())
+}
+
+impl Runner {
+    fn search_paths(&self, pc: &PlayCtx, inh: &Inherit) -> Vec<PathBuf> {
+        let mut v = Vec::new();
+        if let Some(r) = &inh.role {
+            v.push(r.path.clone());
+        }
+        v.push(pc.play.base_dir.clone());
+        v
+    }
+
+    /// Runs `task` on `host` (all its loop items), without touching the host's state.
+    pub(crate) async fn task_on_host(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        task: &Arc<Task>,
+        host: &str,
+        inh: &Inherit,
+    ) -> TaskRun {
+        let started = Instant::now();
+        let scope = self.scope(pc, host, inh, Vec::new());
+        let mut run = match &task.loop_ {
+            None => match all_true(self, &inh.when, &scope) {
+                Err(e) => TaskRun::failed(
+                    host,
+                    format!("{}: error in `when`: {e}", task.origin.location()),
+                ),
+                Ok(Some(cond)) => TaskRun::new(
+                    host,
+                    Status::Skipped,
+                    json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
+                ),
+                Ok(None) => self.attempt(pc, task, host, inh, &scope, Vec::new()).await,
+            },
+            Some(spec) => self.looped(pc, task, host, inh, &scope, spec).await,
+        };
+        run.duration = started.elapsed();
+        run
+    }
+
+    async fn looped(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        task: &Arc<Task>,
+        host: &str,
+        inh: &Inherit,
+        scope: &Arc<Scope>,
+        spec: &crate::playbook::LoopSpec,
+    ) -> TaskRun {
+        let items = match loops::items(&self.templar, spec, scope) {
+            Ok(i) => i,
+            Err(e) => {
+                return TaskRun::failed(host, format!("{}: {}", task.origin.location(), e.message));
+            }
+        };
+        let lc = &task.loop_control;
+        let var = lc.loop_var.clone().unwrap_or_else(|| "item".into());
+        let mut results = Vec::new();
+        let mut agg = TaskRun::new(host, Status::Skipped, Json::Null);
+        let (mut changed, mut failed, mut all_skipped) = (false, false, true);
+        for (i, item) in items.iter().enumerate() {
+            let mut pairs = vec![
+                (var.clone(), item.clone()),
+                ("ansible_loop_var".into(), json!(var)),
+            ];
+            if let Some(iv) = &lc.index_var {
+                pairs.push((iv.clone(), json!(i)));
+            }
+            if lc.extended {
+                pairs.push(("ansible_loop".into(), loops::extended(&items, i)));
+            }
+            let top = vec![layer(pairs)];
+            let iscope = self.scope(pc, host, inh, top.clone());
+            let label = match &lc.label {
+                Some(l) => self
+                    .templar
+                    .render_string_value(l, &iscope.context())
+                    .unwrap_or_else(|_| json!(l)),
+                None => item.clone(),
+            };
+            let mut r = match all_true(self, &inh.when, &iscope) {
+                Err(e) => TaskRun::failed(
+                    host,
+                    format!("{}: error in `when`: {e}", task.origin.location()),
+                ),
+                Ok(Some(cond)) => TaskRun::new(
+                    host,
+                    Status::Skipped,
+                    json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
+                ),
+                Ok(None) => self.attempt(pc, task, host, inh, &iscope, top).await,
+            };
+            if let Json::Object(m) = &mut r.result {
+                m.insert(var.clone(), item.clone());
+                m.insert("ansible_loop_var".into(), json!(var));
+                if let Some(iv) = &lc.index_var {
+                    m.insert("ansible_index_var".into(), json!(iv));
+                    m.insert(iv.clone(), json!(i));
+                }
+            }
+            self.emit(Event::ItemResult(self.host_event(
+                task,
+                inh,
+                &r,
+                Some(label),
+            )));
+            changed |= r.status == Status::Changed;
+            failed |= matches!(r.status, Status::Failed | Status::Ignored);
+            all_skipped &= r.status == Status::Skipped;
+            if r.status == Status::Unreachable {
+                return r;
+            }
+            agg.diffs.extend(r.diffs.clone());
+            if let Some(f) = r.facts.take() {
+                agg.facts.get_or_insert_with(Vars::new).extend(f);
+            }
+            if let Some(v) = r.set_vars.take() {
+                agg.set_vars.get_or_insert_with(Vars::new).extend(v);
+            }
+            agg.delegated_to = r.delegated_to.clone();
+            results.push(r.result);
+            if let Some(p) = lc.pause.filter(|p| *p > 0.0 && i + 1 < items.len()) {
+                tokio::time::sleep(Duration::from_secs_f64(p.min(3600.0))).await;
+            }
+        }
+        agg.status = if failed {
+            if inh.ignore_errors == Some(true) {
+                Status::Ignored
+            } else {
+                Status::Failed
+            }
+        } else if items.is_empty() || all_skipped {
+            Status::Skipped
+        } else if changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        let mut result =
+            json!({"changed": changed, "results": results, "msg": "All items completed"});
+        if failed {
+            result["failed"] = json!(true);
+            result["msg"] = json!("One or more items failed");
+        }
+        if items.is_empty() || all_skipped {
+            result["skipped"] = json!(true);
+            if items.is_empty() {
+                result["skipped_reason"] = json!("No items in the list");
+            }
+        }
+        agg.result = result;
+        agg
+    }
+
+    /// One try of the module (with `until` retries), then `changed_when`/`failed_when`.
+    async fn attempt(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        task: &Arc<Task>,
+        host: &str,
+        inh: &Inherit,
+        scope: &Arc<Scope>,
+        top: Vec<Arc<Vars>>,
+    ) -> TaskRun {
+        let ctx = scope.context();
+        let loc = task.origin.location();
+        let args = match self.templar.render_value(&task.args, &ctx) {
+            Ok(a) => strip_omit(a),
+            Err(e) => {
+                return TaskRun::failed(host, format!("{loc}: {}: {}", task.action, e.message));
+            }
+        };
+        let delegate = match &inh.delegate_to {
+            Some(d) => match self.templar.render_str(d, &ctx) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    return TaskRun::failed(host, format!("{loc}: delegate_to: {}", e.message));
+                }
+            },
+            None => None,
+        };
+        let env = match self.environment(inh, scope) {
+            Ok(e) => e,
+            Err(e) => return TaskRun::failed(host, format!("{loc}: environment: {}", e.message)),
+        };
+        let check = inh.check_mode.unwrap_or(self.opts.check);
+        let diff = inh.diff.unwrap_or(self.opts.diff);
+        let info = modules::info(&task.action);
+        let controller = info.as_ref().is_some_and(|i| i.controller);
+        let remote = if controller {
+            None
+        } else {
+            match self.remote(pc, host, delegate.as_deref(), inh, env).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    let ignore = inh.ignore_unreachable == Some(true);
+                    let status = if ignore {
+                        Status::Skipped
+                    } else {
+                        Status::Unreachable
+                    };
+                    let mut r = TaskRun::new(
+                        host,
+                        status,
+                        json!({"unreachable": true, "changed": false, "msg": e.to_string()}),
+                    );
+                    if ignore {
+                        r.result["skipped"] = json!(true);
+                    }
+                    return r;
+                }
+            }
+        };
+        let search = self.search_paths(pc, inh);
+        let facts = self
+            .with_host(host, |s| s.facts.get("ansible_facts").cloned())
+            .unwrap_or(Json::Object(Default::default()));
+        let retries = match &task.retries {
+            Some(r) => self
+                .templar
+                .render_value(r, &ctx)
+                .ok()
+                .and_then(|v| {
+                    v.as_i64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
+                .unwrap_or(3),
+            None if task.until.is_some() => 3,
+            None => 0,
+        };
+        let delay = match &task.delay {
+            Some(d) => self
+                .templar
+                .render_value(d, &ctx)
+                .ok()
+                .and_then(|v| {
+                    v.as_f64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
+                .unwrap_or(5.0),
+            None => 5.0,
+        };
+        let mut attempts = 0i64;
+        loop {
+            attempts += 1;
+            let mctx = Ctx {
+                host,
+                remote: remote.as_ref(),
+                check,
+                diff,
+                templar: &self.templar,
+                vars: &ctx,
+                search_paths: &search,
+                facts: &facts,
+            };
+            let outcome = modules::run(&task.action, &mctx, args.clone()).await;
+            let mut run = self.judge(pc, task, host, inh, outcome, &top);
+            run.delegated_to = delegate.clone();
+            let Some(until) = &task.until else { return run };
+            if run.status == Status::Unreachable {
+                return run;
+            }
+            run.result["attempts"] = json!(attempts);
+            let reg = self.result_scope(pc, host, inh, &top, task, &run.result);
+            match all_true(self, until, &reg) {
+                Ok(None) => return run,
+                Err(e) => return TaskRun::failed(host, format!("{loc}: error in `until`: {e}")),
+                Ok(Some(_)) if attempts > retries => {
+                    run.status = if inh.ignore_errors == Some(true) {
+                        Status::Ignored
+                    } else {
+                        Status::Failed
+                    };
+                    run.result["failed"] = json!(true);
+                    run.result["msg"] = json!(format!(
+                        "Retried {retries} times; the `until` condition never held"
+                    ));
+                    return run;
+                }
+                Ok(Some(_)) => {
+                    self.emit(Event::Warning {
+                        host: Some(host.to_string()),
+                        message: format!(
+                            "{}: retrying ({} retries left)",
+                            task.display_name(),
+                            retries - attempts + 1
+                        ),
+                    });
+                    tokio::time::sleep(Duration::from_secs_f64(delay.clamp(0.0, 3600.0))).await;
+                }
+            }
+        }
+    }
+
+    /// A scope where the task's own result is visible under its `register` name.
+    fn result_scope(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        host: &str,
+        inh: &Inherit,
+        top: &[Arc<Vars>],
+        task: &Task,
+        result: &Json,
+    ) -> Arc<Scope> {
+        let mut layers = vec![];
+        if let Some(reg) = &task.register {
+            layers.push(layer(vec![(reg.clone(), result.clone())]));
+        }
+        layers.extend(top.iter().cloned());
+        self.scope(pc, host, inh, layers)
+    }
+
+    /// Turns a module's outcome into a status and registered result.
+    fn judge(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        task: &Arc<Task>,
+        host: &str,
+        inh: &Inherit,
+        outcome: Result<Outcome, ModuleError>,
+        top: &[Arc<Vars>],
+    ) -> TaskRun {
+        let loc = task.origin.location();
+        let o = match outcome {
+            Ok(o) => o,
+            Err(ModuleError::Unreachable(e)) => {
+                let status = if inh.ignore_unreachable == Some(true) {
+                    Status::Skipped
+                } else {
+                    Status::Unreachable
+                };
+                return TaskRun::new(
+                    host,
+                    status,
+                    json!({"unreachable": true, "changed": false, "msg": e.to_string()}),
+                );
+            }
+            Err(ModuleError::Args(m)) => {
+                let mut r = TaskRun::failed(
+                    host,
+                    format!("{loc}: {}: invalid arguments: {m}", task.action),
+                );
+                if inh.ignore_errors == Some(true) {
+                    r.status = Status::Ignored;
+                }
+                return r;
+            }
+            Err(ModuleError::Failed(m)) => {
+                let mut o = Outcome::ok().msg(m);
+                o.failed = true;
+                o
+            }
+        };
+        let mut result = o.to_json();
+        let mut changed = o.changed;
+        let mut failed = o.failed;
+        {
+            if task.changed_when.is_some() || task.failed_when.is_some() {
+                let scope = self.result_scope(pc, host, inh, top, task, &result);
+                if let Some(conds) = &task.changed_when {
+                    match all_true(self, conds, &scope) {
+                        Ok(none) => changed = none.is_none() && !conds.is_empty(),
+                        Err(e) => {
+                            return TaskRun::failed(
+                                host,
+                                format!("{loc}: error in `changed_when`: {e}"),
+                            );
+                        }
+                    }
+                    if conds.is_empty() {
+                        changed = false;
+                    }
+                }
+                if let Some(conds) = &task.failed_when {
+                    let scope = self.result_scope(pc, host, inh, top, task, &result);
+                    match all_true(self, conds, &scope) {
+                        Ok(none) => failed = none.is_none() && !conds.is_empty(),
+                        Err(e) => {
+                            return TaskRun::failed(
+                                host,
+                                format!("{loc}: error in `failed_when`: {e}"),
+                            );
+                        }
+                    }
+                    result["failed_when_result"] = json!(failed);
+                }
+            }
+        }
+        result["changed"] = json!(changed);
+        if failed {
+            result["failed"] = json!(true);
+        } else if let Json::Object(m) = &mut result {
+            m.remove("failed");
+        }
+        let status = if failed {
+            if inh.ignore_errors == Some(true) {
+                Status::Ignored
+            } else {
+                Status::Failed
+            }
+        } else if o.skipped {
+            Status::Skipped
+        } else if changed {
+            Status::Changed
+        } else {
+            Status::Ok
+        };
+        TaskRun {
+            host: host.to_string(),
+            status,
+            result,
+            diffs: o.diffs,
+            facts: o.facts,
+            set_vars: o.set_vars,
+            meta: o.meta,
+            delegated_to: None,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// `environment:` maps merged outermost first, templated.
+    fn environment(
+        &self,
+        inh: &Inherit,
+        scope: &Arc<Scope>,
+    ) -> Result<Vec<(String, String)>, TemplateError> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for e in &inh.environment {
+            let v = self.templar.render_value(e, &scope.context())?;
+            let Json::Object(m) = v else {
+                return Err(TemplateError::new("environment must be a mapping"));
+            };
+            for (k, v) in m {
+                if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.is_empty() {
+                    return Err(TemplateError::new(format!(
+                        "`{k}` is not a valid environment variable name"
+                    )));
+                }
+                let v = match v {
+                    Json::String(s) => s,
+                    Json::Null => String::new(),
+                    other => other.to_string(),
+                };
+                out.retain(|(x, _)| *x != k);
+                out.push((k, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The event for one result (censored under `no_log`).
+    pub(crate) fn host_event(
+        &self,
+        task: &Task,
+        inh: &Inherit,
+        r: &TaskRun,
+        item: Option<Json>,
+    ) -> HostEvent {
+        let no_log = inh.no_log == Some(true);
+        let (result, diffs) = if no_log {
+            (
+                json!({"censored": CENSORED, "changed": r.status == Status::Changed}),
+                Vec::new(),
+            )
+        } else {
+            (r.result.clone(), r.diffs.clone())
+        };
+        HostEvent {
+            host: r.host.clone(),
+            task: task.display_name(),
+            action: task.action.clone(),
+            status: r.status,
+            item: if no_log {
+                item.map(|_| json!("(censored)"))
+            } else {
+                item
+            },
+            result,
+            diffs,
+            delegated_to: r.delegated_to.clone(),
+            duration_ms: r.duration.as_millis() as u64,
+            location: task.origin.location(),
+        }
+    }
+}

@@ -1,0 +1,450 @@
+//! Walking a task list over a set of hosts: a task runs on every active host (at most `forks`
+//! at once) before the next starts; blocks send failed hosts to `rescue` and everyone to
+//! `always`; dynamic includes are resolved per host and run for the hosts that share them.
+
+use super::events::{Event, Status};
+use super::inherit::Inherit;
+use super::runner::{PlayCtx, Runner};
+use super::tags;
+use super::task::TaskRun;
+use crate::inventory::Vars;
+use crate::modules::Meta;
+use crate::playbook::{Block, Include, IncludeKind, Item, Task};
+use futures::future::BoxFuture;
+use futures::stream::{FuturesUnordered, StreamExt};
+use indexmap::IndexMap;
+use serde_json::{Value as Json, json};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+impl Runner {
+    pub(crate) fn active_of(&self, hosts: &[String]) -> Vec<String> {
+        hosts
+            .iter()
+            .filter(|h| self.is_active(h))
+            .cloned()
+            .collect()
+    }
+
+    /// Runs `items` for `hosts`.
+    pub(crate) fn walk<'a>(
+        self: &'a Arc<Self>,
+        pc: &'a Arc<PlayCtx>,
+        items: &'a [Item],
+        hosts: &'a [String],
+        inh: &'a Inherit,
+    ) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            for item in items {
+                if pc.abort.load(Ordering::SeqCst) {
+                    return;
+                }
+                let active = self.active_of(hosts);
+                if active.is_empty() {
+                    return;
+                }
+                match item {
+                    Item::Task(t) => self.run_task(pc, t, &active, inh, false).await,
+                    Item::Block(b) => self.run_block(pc, b, &active, inh).await,
+                    Item::Include(i) => self.run_include(pc, i, &active, inh).await,
+                }
+                self.check_thresholds(pc);
+            }
+        })
+    }
+
+    /// Stops the play when `max_fail_percentage` is passed or `any_errors_fatal` is hit.
+    pub(crate) fn check_thresholds(&self, pc: &PlayCtx) {
+        let n = pc.batch.len().max(1);
+        let failed = pc
+            .batch
+            .iter()
+            .filter(|h| self.with_host(h, |s| s.failed || s.unreachable))
+            .count();
+        let reason = match pc.play.max_fail_percentage {
+            Some(pct) if (failed as f64) * 100.0 / (n as f64) > pct => Some(format!(
+                "{failed} of {n} hosts failed, more than max_fail_percentage {pct}%"
+            )),
+            _ if failed > 0 && pc.play.common.any_errors_fatal == Some(true) => {
+                Some("a host failed and any_errors_fatal is set".to_string())
+            }
+            _ => None,
+        };
+        if let Some(reason) = reason
+            && !pc.abort.swap(true, Ordering::SeqCst)
+        {
+            self.emit(Event::PlayAborted { reason });
+        }
+    }
+
+    /// Runs one task on `hosts` and applies the results.
+    pub(crate) async fn run_task(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        task: &Arc<Task>,
+        hosts: &[String],
+        inh: &Inherit,
+        handler: bool,
+    ) {
+        let inh = inh.child(&task.common);
+        let inh = match &task.role {
+            Some(r) if inh.role.is_none() => inh.with_role(r),
+            _ => inh,
+        };
+        if !handler && !tags::selected(&inh.tags, &self.opts.tags, &self.opts.skip_tags) {
+            return;
+        }
+        self.emit(Event::TaskStart {
+            name: task.display_name(),
+            action: task.action.clone(),
+            location: task.origin.location(),
+            handler,
+        });
+        let run_once = inh.run_once == Some(true);
+        let targets: Vec<String> = if run_once {
+            hosts.iter().take(1).cloned().collect()
+        } else {
+            hosts.to_vec()
+        };
+        let mut pending: FuturesUnordered<_> = targets
+            .iter()
+            .map(|h| {
+                let (me, pc, task, inh, h) = (
+                    self.clone(),
+                    pc.clone(),
+                    task.clone(),
+                    inh.clone(),
+                    h.clone(),
+                );
+                async move {
+                    let _permit = me.forks.clone().acquire_owned().await;
+                    me.task_on_host(&pc, &task, &h, &inh).await
+                }
+            })
+            .collect();
+        let mut flush = false;
+        while let Some(run) = pending.next().await {
+            self.emit(Event::HostResult(self.host_event(task, &inh, &run, None)));
+            flush |= run.meta == Some(Meta::FlushHandlers);
+            let also: Vec<String> = if run_once {
+                hosts.iter().skip(1).cloned().collect()
+            } else {
+                Vec::new()
+            };
+            self.apply(pc, task, &inh, &run, &also);
+        }
+        if flush {
+            self.flush_handlers(pc, hosts).await;
+        }
+    }
+
+    /// Records a task's result in the host's state (and, for `run_once`, the other hosts').
+    fn apply(&self, pc: &PlayCtx, task: &Task, inh: &Inherit, run: &TaskRun, also: &[String]) {
+        let notify: Vec<String> = if run.status == Status::Changed {
+            task.notify.clone()
+        } else {
+            Vec::new()
+        };
+        let register = task.register.clone();
+        let update = |st: &mut super::state::HostState, primary: bool| {
+            if let Some(reg) = &register {
+                st.set(Vars::from_iter([(reg.clone(), run.result.clone())]));
+            }
+            if let Some(v) = &run.set_vars {
+                st.set(v.clone());
+            }
+            if let Some(f) = &run.facts {
+                st.set_facts(f.clone());
+            }
+            if primary {
+                st.stats.count(run.status);
+                match run.status {
+                    Status::Failed => {
+                        st.failed = true;
+                        st.set(Vars::from_iter([
+                            (
+                                "ansible_failed_task".to_string(),
+                                json!({"name": task.display_name(), "action": task.action}),
+                            ),
+                            ("ansible_failed_result".to_string(), run.result.clone()),
+                        ]));
+                    }
+                    Status::Unreachable => st.unreachable = true,
+                    _ => {}
+                }
+            }
+            st.notified.extend(notify.iter().cloned());
+            match run.meta {
+                Some(Meta::EndHost) => st.ended = true,
+                Some(Meta::ClearFacts) => st.facts = Default::default(),
+                _ => {}
+            }
+        };
+        self.with_host(&run.host, |st| update(st, true));
+        for h in also {
+            self.with_host(h, |st| update(st, false));
+        }
+        match run.meta {
+            Some(Meta::EndPlay) | Some(Meta::EndBatch) => pc.abort.store(true, Ordering::SeqCst),
+            Some(Meta::ClearHostErrors) => {
+                for h in &pc.batch {
+                    self.with_host(h, |st| st.failed = false);
+                }
+            }
+            _ => {}
+        }
+        let _ = inh;
+    }
+
+    async fn run_block(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        b: &Arc<Block>,
+        hosts: &[String],
+        inh: &Inherit,
+    ) {
+        let mut inh = inh.child(&b.common);
+        if let Some(r) = &b.role {
+            inh = inh.with_role(r);
+        }
+        self.walk(pc, &b.block, hosts, &inh).await;
+        let failed: Vec<String> = hosts
+            .iter()
+            .filter(|h| self.with_host(h, |s| s.failed && !s.unreachable))
+            .cloned()
+            .collect();
+        if !b.rescue.is_empty() && !failed.is_empty() && !pc.abort.load(Ordering::SeqCst) {
+            for h in &failed {
+                self.with_host(h, |s| {
+                    s.failed = false;
+                    s.stats.failed = s.stats.failed.saturating_sub(1);
+                });
+            }
+            self.walk(pc, &b.rescue, &failed, &inh).await;
+            for h in &failed {
+                self.with_host(h, |s| {
+                    if !s.failed && !s.unreachable {
+                        s.stats.rescued += 1;
+                    }
+                });
+            }
+        }
+        if !b.always.is_empty() {
+            let still_failed: Vec<String> = hosts
+                .iter()
+                .filter(|h| self.with_host(h, |s| s.failed && !s.unreachable))
+                .cloned()
+                .collect();
+            for h in &still_failed {
+                self.with_host(h, |s| s.failed = false);
+            }
+            let was_aborted = pc.abort.swap(false, Ordering::SeqCst);
+            self.walk(pc, &b.always, hosts, &inh).await;
+            if was_aborted {
+                pc.abort.store(true, Ordering::SeqCst);
+            }
+            for h in &still_failed {
+                self.with_host(h, |s| s.failed = true);
+            }
+        }
+    }
+
+    /// `include_tasks` / `include_role`: resolved per host (and per loop item); hosts that
+    /// resolve to the same file and variables run it together.
+    async fn run_include(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        inc: &Arc<Include>,
+        hosts: &[String],
+        inh: &Inherit,
+    ) {
+        let mut own = inh.child(&inc.common);
+        own.tags = inh.tags.iter().chain(&inc.common.tags).cloned().collect();
+        if !tags::selected(&own.tags, &self.opts.tags, &self.opts.skip_tags) {
+            return;
+        }
+        let mut groups: IndexMap<String, (PathBuf, Option<String>, Vars, Vec<String>)> =
+            IndexMap::new();
+        for h in hosts {
+            match self.resolve_include(pc, inc, h, &own) {
+                Ok(list) => {
+                    for (path, tasks_from, vars) in list {
+                        let key = format!(
+                            "{}|{}|{}",
+                            path.display(),
+                            tasks_from.clone().unwrap_or_default(),
+                            Json::Object(vars.clone())
+                        );
+                        groups
+                            .entry(key)
+                            .or_insert_with(|| (path, tasks_from, vars, Vec::new()))
+                            .3
+                            .push(h.clone());
+                    }
+                }
+                Err(msg) => {
+                    let run = self.include_failure(h, msg);
+                    self.emit(Event::HostResult(self.include_event(inc, &run)));
+                    self.with_host(h, |s| {
+                        s.stats.count(Status::Failed);
+                        s.failed = true;
+                    });
+                }
+            }
+        }
+        let pbdir = self
+            .playbook_dir
+            .lock()
+            .map(|p| p.clone())
+            .unwrap_or_default();
+        for (_, (path, tasks_from, vars, group_hosts)) in groups {
+            self.emit(Event::Included {
+                file: path.display().to_string(),
+                hosts: group_hosts.clone(),
+            });
+            let loaded = match &inc.kind {
+                IncludeKind::Tasks => {
+                    crate::playbook::load_tasks_file(&path, inc.role.clone(), &pbdir)
+                        .map(|i| (i, Vec::new()))
+                }
+                IncludeKind::Role { .. } => crate::playbook::load_role_dynamic(
+                    &path.display().to_string(),
+                    tasks_from.as_deref(),
+                    &pc.play.base_dir,
+                    &inc.origin,
+                ),
+            };
+            let (items, handlers) = match loaded {
+                Ok(x) => x,
+                Err(e) => {
+                    for h in &group_hosts {
+                        let run = self.include_failure(h, e.to_string());
+                        self.emit(Event::HostResult(self.include_event(inc, &run)));
+                        self.with_host(h, |s| {
+                            s.stats.count(Status::Failed);
+                            s.failed = true;
+                        });
+                    }
+                    continue;
+                }
+            };
+            if let Ok(mut hs) = pc.handlers.lock() {
+                hs.extend(handlers);
+            }
+            // The include's keywords apply to the include itself; its variables reach the tasks.
+            let mut child = inh.clone();
+            let mut params = inc.params.clone();
+            params.extend(vars);
+            child.params.push(Arc::new(params));
+            self.walk(pc, &items, &group_hosts, &child).await;
+        }
+    }
+
+    fn include_failure(&self, host: &str, msg: String) -> TaskRun {
+        let mut r = TaskRun::new_failed(host, msg);
+        r.status = Status::Failed;
+        r
+    }
+
+    fn include_event(&self, inc: &Include, r: &TaskRun) -> super::events::HostEvent {
+        super::events::HostEvent {
+            host: r.host.clone(),
+            task: inc
+                .common
+                .name
+                .clone()
+                .unwrap_or_else(|| format!("include {}", inc.target)),
+            action: match inc.kind {
+                IncludeKind::Tasks => "include_tasks".into(),
+                IncludeKind::Role { .. } => "include_role".into(),
+            },
+            status: r.status,
+            item: None,
+            result: r.result.clone(),
+            diffs: Vec::new(),
+            delegated_to: None,
+            duration_ms: 0,
+            location: inc.origin.location(),
+        }
+    }
+
+    /// What `inc` means on `host`: (file or role, tasks_from, loop variables) per item.
+    fn resolve_include(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        inc: &Include,
+        host: &str,
+        inh: &Inherit,
+    ) -> Result<Vec<(PathBuf, Option<String>, Vars)>, String> {
+        let scope = self.scope(pc, host, inh, Vec::new());
+        let loc = inc.origin.location();
+        if let Some(c) =
+            inh.when
+                .iter()
+                .find_map(|c| match self.templar.condition(c, &scope.context()) {
+                    Ok(true) => None,
+                    Ok(false) => Some(Ok(())),
+                    Err(e) => Some(Err(format!("{loc}: error in `when`: {e}"))),
+                })
+        {
+            c?;
+            return Ok(Vec::new());
+        }
+        let items: Vec<Option<Json>> = match &inc.loop_ {
+            None => vec![None],
+            Some(spec) => super::loops::items(&self.templar, spec, &scope)
+                .map_err(|e| format!("{loc}: {}", e.message))?
+                .into_iter()
+                .map(Some)
+                .collect(),
+        };
+        let var = inc
+            .loop_control
+            .loop_var
+            .clone()
+            .unwrap_or_else(|| "item".into());
+        let mut out = Vec::new();
+        for item in items {
+            let mut vars = Vars::new();
+            if let Some(i) = &item {
+                vars.insert(var.clone(), i.clone());
+            }
+            let s = self.scope(pc, host, inh, vec![Arc::new(vars.clone())]);
+            let target = self
+                .templar
+                .render_str(&inc.target, &s.context())
+                .map_err(|e| format!("{loc}: {}", e.message))?;
+            match &inc.kind {
+                IncludeKind::Tasks => {
+                    let p = PathBuf::from(&target);
+                    let mut dirs = vec![inc.base_dir.clone()];
+                    if let Some(r) = &inc.role {
+                        dirs.push(r.path.join("tasks"));
+                    }
+                    dirs.push(pc.play.base_dir.clone());
+                    let found = if p.is_absolute() {
+                        Some(p.clone()).filter(|p| p.is_file())
+                    } else {
+                        dirs.iter().map(|d| d.join(&p)).find(|c| c.is_file())
+                    };
+                    let path = found
+                        .ok_or_else(|| format!("{loc}: tasks file `{target}` was not found"))?;
+                    out.push((path, None, vars));
+                }
+                IncludeKind::Role { tasks_from } => {
+                    let tf = match tasks_from {
+                        Some(t) => Some(
+                            self.templar
+                                .render_str(t, &s.context())
+                                .map_err(|e| format!("{loc}: {}", e.message))?,
+                        ),
+                        None => None,
+                    };
+                    out.push((PathBuf::from(target), tf, vars));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
