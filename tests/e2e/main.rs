@@ -7,5 +7,6 @@ mod connect;
 mod hostkeys;
 mod lab;
 mod mux;
+mod playbook;
 mod support;
 mod transport;

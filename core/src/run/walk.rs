@@ -95,8 +95,18 @@ impl Runner {
         if !handler && !tags::selected(&inh.tags, &self.opts.tags, &self.opts.skip_tags) {
             return;
         }
+        // Names may use play variables (not loop variables): rendered for the first host.
+        let name = match hosts.first() {
+            Some(h) if crate::template::Templar::is_template(&task.display_name()) => {
+                let scope = self.scope(pc, h, &inh, Vec::new());
+                self.templar
+                    .render_str(&task.display_name(), &scope.context())
+                    .unwrap_or_else(|_| task.display_name())
+            }
+            _ => task.display_name(),
+        };
         self.emit(Event::TaskStart {
-            name: task.display_name(),
+            name,
             action: task.action.clone(),
             location: task.origin.location(),
             handler,

@@ -240,7 +240,7 @@ impl TemplateError {
 
 /// `"{{ expr }}"` (and nothing else) → `expr`.
 fn single_expression(s: &str) -> Option<&str> {
-    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix('-').unwrap_or(inner);
     let inner = inner.strip_suffix('-').unwrap_or(inner);
     if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {

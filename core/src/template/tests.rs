@@ -31,6 +31,24 @@ fn lazy_variables_render_against_the_scope() {
 }
 
 #[test]
+fn only_a_bare_expression_keeps_its_type() {
+    let s = scope(json!({"n": 3, "part": "one"}));
+    let t = Templar::new();
+    assert_eq!(
+        t.render_string_value("{{ n }}", &s.context()).unwrap(),
+        json!(3)
+    );
+    assert_eq!(
+        t.render_string_value("{{ part }}\n", &s.context()).unwrap(),
+        json!("one\n")
+    );
+    assert_eq!(
+        t.render_string_value(" {{ n }}", &s.context()).unwrap(),
+        json!(" 3")
+    );
+}
+
+#[test]
 fn self_reference_is_an_error_not_a_hang() {
     let out = render("{{ a }}", json!({"a": "{{ b }}", "b": "{{ a }}"}));
     assert!(out.contains("recursive loop"), "{out}");
