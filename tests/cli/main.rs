@@ -1,6 +1,8 @@
 //! The `hoist` binary on bad and good input, without hosts: exit codes, error messages that
 //! name file, line and column, and inventory views (snapshots).
 
+mod playbook_errors;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

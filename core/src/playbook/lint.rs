@@ -160,6 +160,9 @@ fn check_task(t: &Templar, task: &Task) -> Result<(), SourceError> {
             check_conditions(t, c, &task.origin, what)?;
         }
     }
+    if task.action == "template" {
+        check_template_file(t, task)?;
+    }
     if let Some(name) = &task.common.name {
         check_value(t, &Json::String(name.clone())).map_err(|e| {
             task.origin
@@ -183,6 +186,73 @@ fn check_task(t: &Templar, task: &Task) -> Result<(), SourceError> {
         None => {}
     }
     Ok(())
+}
+
+/// A `template:` task's source file (when its name is literal) must compile; errors point into
+/// the template file itself.
+fn check_template_file(t: &Templar, task: &Task) -> Result<(), SourceError> {
+    let Some(src) = task.args.get("src").and_then(Json::as_str) else {
+        return Ok(());
+    };
+    if Templar::is_template(src) {
+        return Ok(());
+    }
+    let base = task.origin.doc.dir().to_path_buf();
+    let mut dirs = Vec::new();
+    if let Some(r) = &task.role {
+        dirs.push(r.path.join("templates"));
+        dirs.push(r.path.clone());
+    }
+    dirs.push(base.join("templates"));
+    dirs.push(base.clone());
+    if let Some(parent) = base.parent() {
+        dirs.push(parent.join("templates"));
+    }
+    let found = if std::path::Path::new(src).is_absolute() {
+        Some(std::path::PathBuf::from(src))
+    } else {
+        dirs.iter().map(|d| d.join(src)).find(|p| p.is_file())
+    };
+    let Some(path) = found else {
+        let at = task
+            .arg_origins
+            .iter()
+            .find(|(n, _)| n == "src")
+            .map(|(_, o)| o)
+            .unwrap_or(&task.origin);
+        return Err(at
+            .error(format!("template: `{src}` was not found"))
+            .with_help(format!(
+                "looked in {}",
+                dirs.iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| SourceError::new(&path, None, format!("cannot read the template: {e}")))?;
+    match t.check_template_source(&text) {
+        Ok(()) => Ok(()),
+        Err((msg, offset)) => {
+            let pos = offset.map(|o| {
+                let before = &text[..o.min(text.len())];
+                crate::source::Pos {
+                    line: before.matches('\n').count() + 1,
+                    column: before
+                        .rsplit('\n')
+                        .next()
+                        .map(|l| l.chars().count())
+                        .unwrap_or(0)
+                        + 1,
+                }
+            });
+            Err(
+                SourceError::new(&path, pos, format!("template syntax error: {msg}"))
+                    .with_text(&text),
+            )
+        }
+    }
 }
 
 fn kind(v: &Json) -> &'static str {

@@ -202,6 +202,24 @@ impl Templar {
             .map_err(TemplateError::from)
     }
 
+    /// Checks a template file's text; on error, the message and the byte offset of the fault.
+    pub fn check_template_source(&self, text: &str) -> Result<(), (String, Option<usize>)> {
+        match self.env.template_from_str(text) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let offset = e.range().map(|r| r.start).or_else(|| {
+                    e.line().map(|l| {
+                        text.split_inclusive('\n')
+                            .take(l.saturating_sub(1))
+                            .map(str::len)
+                            .sum()
+                    })
+                });
+                Err((e.detail().unwrap_or("syntax error").to_string(), offset))
+            }
+        }
+    }
+
     /// Checks that a conditional compiles.
     pub fn check_condition(&self, expr: &str) -> Result<(), TemplateError> {
         let trimmed = expr.trim();

@@ -1,0 +1,174 @@
+//! Bad playbooks are refused before anything runs, with file:line:column, a caret snippet and
+//! a hint; exit code 5.
+
+use super::{Run, hoist};
+use std::path::Path;
+
+fn check(files: &[(&str, &str)]) -> (tempfile::TempDir, Run) {
+    let d = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let p = d.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, text).unwrap();
+    }
+    let pb = d.path().join(files[0].0);
+    let r = hoist(&["check-syntax", pb.to_str().unwrap()]);
+    (d, r)
+}
+
+/// The error with the temp directory replaced, for snapshots.
+fn shown(d: &Path, r: &Run) -> String {
+    assert_eq!(r.code, 5, "bad input exits 5: {}", r.stderr);
+    r.stderr.replace(&d.display().to_string(), "[DIR]")
+}
+
+const HEAD: &str = "- hosts: all\n  tasks:\n";
+
+#[test]
+fn yaml_syntax_error() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!("{HEAD}    - name: x\n      command: [unclosed\n    - debug: {{}}\n"),
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("[DIR]/pb.yml:5:"), "{e}");
+    assert!(e.contains("invalid YAML"), "{e}");
+}
+
+#[test]
+fn unknown_module_with_suggestion() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!("{HEAD}    - name: x\n      cpoy: {{dest: /x, content: y}}\n"),
+    )]);
+    insta::assert_snapshot!(shown(d.path(), &r));
+}
+
+#[test]
+fn unknown_argument_points_at_it() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!("{HEAD}    - copy:\n        dest: /x\n        contnet: y\n"),
+    )]);
+    insta::assert_snapshot!(shown(d.path(), &r));
+}
+
+#[test]
+fn wrong_argument_type() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!("{HEAD}    - file: {{path: /x, state: directory, recurse: maybe}}\n"),
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("[DIR]/pb.yml:3:42"), "{e}");
+    assert!(
+        e.contains("argument `recurse`: `maybe` is not a boolean"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_required_argument() {
+    let (d, r) = check(&[("pb.yml", &format!("{HEAD}    - copy: {{content: y}}\n"))]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("missing field `dest`"), "{e}");
+}
+
+#[test]
+fn template_syntax_error_in_an_argument() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!("{HEAD}    - debug:\n        msg: \"{{{{ foo( }}}}\"\n"),
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("[DIR]/pb.yml:4:9"), "{e}");
+    assert!(e.contains("template error"), "{e}");
+}
+
+#[test]
+fn template_error_inside_a_template_file() {
+    let (d, r) = check(&[
+        (
+            "pb.yml",
+            &format!("{HEAD}    - template: {{src: app.j2, dest: /etc/app}}\n"),
+        ),
+        ("templates/app.j2", "line one\n{% for x in xs %}\n{{ x }}\n"),
+    ]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("[DIR]/templates/app.j2:"), "{e}");
+    assert!(e.contains("template syntax error"), "{e}");
+}
+
+#[test]
+fn loop_over_a_non_list() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!("{HEAD}    - debug: {{msg: x}}\n      loop: 5\n"),
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("`loop` requires a list, got a number"), "{e}");
+    assert!(e.contains("[DIR]/pb.yml:3:7"), "{e}");
+}
+
+#[test]
+fn conditional_that_does_not_compile() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!("{HEAD}    - debug: {{msg: x}}\n      when: x is ==\n"),
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("`when: x is ==` does not compile"), "{e}");
+}
+
+#[test]
+fn unknown_play_key_and_missing_hosts() {
+    let (d, r) = check(&[("pb.yml", "- hostss: all\n  tasks: []\n")]);
+    let e = shown(d.path(), &r);
+    assert!(
+        e.contains("[DIR]/pb.yml:1:3: `hostss` is not a valid key for a play"),
+        "{e}"
+    );
+    assert!(e.contains("did you mean `hosts`?"), "{e}");
+    let (d, r) = check(&[("pb.yml", "- name: x\n  tasks: []\n")]);
+    assert!(shown(d.path(), &r).contains("a play needs `hosts:`"));
+}
+
+#[test]
+fn notify_of_a_missing_handler() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!(
+            "{HEAD}    - command: 'true'\n      notify: restrat nginx\n  handlers:\n    - name: restart nginx\n      command: 'true'\n"
+        ),
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(
+        e.contains("notified handler `restrat nginx` does not exist"),
+        "{e}"
+    );
+    assert!(e.contains("known handlers: restart nginx"), "{e}");
+}
+
+#[test]
+fn vault_values_are_refused_with_a_hint() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        "- hosts: all\n  vars:\n    pw: !vault |\n      abc\n  tasks: []\n",
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("ansible-vault values are not supported"), "{e}");
+}
+
+#[test]
+fn a_good_playbook_passes() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("ok.yml");
+    std::fs::write(
+        &p,
+        format!("{HEAD}    - debug: {{msg: \"{{{{ 1 + 1 }}}}\"}}\n      loop: [1, 2]\n"),
+    )
+    .unwrap();
+    let r = hoist(&["check-syntax", p.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("OK (1 plays, 1 tasks)"), "{}", r.stdout);
+}
