@@ -8,14 +8,27 @@ mod registry;
 pub mod remote;
 pub mod types;
 
+mod apt;
+mod authorized_key;
+mod blockinfile;
 mod command;
 mod controller;
 mod copy;
+mod cron;
+mod fetch;
 mod file;
 mod files_common;
+mod get_url;
 mod lineinfile;
+mod replace;
+mod service;
 mod setup;
 mod stat;
+mod sysctl;
+mod unarchive;
+mod uri;
+mod user;
+mod wait_for;
 
 pub use outcome::{FileDiff, Meta, ModResult, ModuleError, Outcome, fail};
 pub use registry::{ArgIssue, has_templates};
@@ -166,6 +179,23 @@ modules! {
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,
+    "blockinfile" => blockinfile::BlockInFile,
+    "replace" => replace::Replace,
+    "fetch" => fetch::Fetch,
+    "apt" => apt::Apt,
+    "package" => apt::Package,
+    "service" => service::Service,
+    "systemd" => service::Systemd,
+    "systemd_service" => service::Systemd,
+    "user" => user::User,
+    "group" => user::Group,
+    "authorized_key" => authorized_key::AuthorizedKey,
+    "cron" => cron::Cron,
+    "get_url" => get_url::GetUrl,
+    "unarchive" => unarchive::Unarchive,
+    "wait_for" => wait_for::WaitFor,
+    "uri" => uri::Uri,
+    "sysctl" => sysctl::Sysctl,
     "stat" => stat::StatModule,
     "setup" => setup::Setup,
     "gather_facts" => setup::Setup,
