@@ -320,3 +320,140 @@ fn unreachable_hosts_are_reported_and_the_rest_go_on() {
         .count();
     assert!(after >= 2, "the reachable hosts went on: {events:?}");
 }
+
+/// Serves `files` over HTTP on the lab bridge (10.77.0.1) for at most `max` requests.
+fn serve(files: Vec<(&'static str, &'static str, &'static str)>, max: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("10.77.0.1:0").expect("bind on the lab bridge");
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(max) {
+            let Ok(mut s) = stream else { continue };
+            let _ = s.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]);
+            let path = req.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let reply = match files.iter().find(|(p, _, _)| *p == path) {
+                Some((_, ctype, body)) => format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                ),
+                None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .to_string(),
+            };
+            let _ = s.write_all(reply.as_bytes());
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn every_module_converges_and_then_changes_nothing() {
+    clean("modules");
+    let http = serve(
+        vec![
+            ("/payload.txt", "text/plain", "payload\n"),
+            ("/status.json", "application/json", "{\"ok\": true}"),
+        ],
+        200,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("bundle")).unwrap();
+    std::fs::write(dir.path().join("bundle/readme.txt"), "the bundle readme\n").unwrap();
+    let archive = dir.path().join("bundle.tar.gz");
+    let ok = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(dir.path())
+        .arg("bundle")
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tar works");
+    let fetched = dir.path().join("fetched");
+    let extra = [
+        "-e".to_string(),
+        format!("http={http}"),
+        "-e".to_string(),
+        format!("archive={}", archive.display()),
+        "-e".to_string(),
+        format!("fetch_dir={}", fetched.display()),
+    ];
+    let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+    let first = play("modules.yml", "modules", &extra);
+    let failures: Vec<&Value> = first
+        .events
+        .iter()
+        .filter(|e| e["status"] == "failed" || e["status"] == "unreachable")
+        .collect();
+    assert_eq!(
+        first.code, 0,
+        "first run failed: {failures:#?}\n{}",
+        first.stderr
+    );
+    assert!(first.total("changed") > 0);
+    for r in on_hosts(
+        "hello; id -nG hoistmodules; systemctl is-active hoist-modules; systemctl is-enabled hoist-modules; \
+         crontab -l -u hoistmodules | tail -1; cat /etc/cron.d/hoist-modules; cat /srv/hoist-e2e/modules/text.conf; \
+         sysctl -n net.ipv4.ip_forward; cat /srv/hoist-e2e/modules/payload.txt; stat -c %a /srv/hoist-e2e/modules/payload.txt; \
+         cat ~hoistmodules/.ssh/authorized_keys | cut -c1-11",
+    )
+    .as_array()
+    .unwrap()
+    {
+        assert_eq!(
+            r["stdout"],
+            "Hello, world!\nhoistmodules adm\nactive\nenabled\n5 2 * * * /usr/bin/true\n#Ansible: cleanup\n@daily root /usr/bin/true\n\
+             [main]\n# BEGIN ANSIBLE MANAGED BLOCK\nx=1\ny=2\n# END ANSIBLE MANAGED BLOCK\nport=8080\nhost=a\n[other]\nport=80\n1\npayload\n640\nssh-ed25519\n",
+            "{r}"
+        );
+    }
+    for h in first.lab_hosts() {
+        let f = fetched
+            .join(&h)
+            .join("srv/hoist-e2e/modules/bundle/readme.txt");
+        assert_eq!(
+            std::fs::read_to_string(&f).unwrap_or_default(),
+            "the bundle readme\n",
+            "{}",
+            f.display()
+        );
+    }
+    let second = play("modules.yml", "modules", &extra);
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let changed: Vec<&Value> = second
+        .events
+        .iter()
+        .filter(|e| e["event"] == "host_result" && e["status"] == "changed")
+        .collect();
+    assert!(changed.is_empty(), "second run changed: {changed:#?}");
+
+    let gone = play("modules_absent.yml", "modules", &[]);
+    assert_eq!(
+        gone.code,
+        0,
+        "{:#?}",
+        gone.events
+            .iter()
+            .filter(|e| e["status"] == "failed")
+            .collect::<Vec<_>>()
+    );
+    assert!(gone.total("changed") > 0);
+    for r in on_hosts(
+        "id hoistmodules 2>&1 | grep -c 'no such user'; getent group hoistmodules || echo nogroup; \
+         systemctl is-active hoist-modules; test -e /etc/cron.d/hoist-modules || echo nocron; \
+         cat /srv/hoist-e2e/modules/text.conf; dpkg -s hello 2>&1 | grep -c 'not installed'",
+    )
+    .as_array()
+    .unwrap()
+    {
+        assert_eq!(
+            r["stdout"], "1\nnogroup\ninactive\nnocron\n[main]\nport=8080\n[other]\nport=80\n1\n",
+            "{r}"
+        );
+    }
+    let again = play("modules_absent.yml", "modules", &[]);
+    assert_eq!(again.total("changed"), 0, "{}", again.recap());
+}

@@ -108,7 +108,7 @@ impl Apt {
             let fresh = match self.cache_valid_time {
                 Some(t) => {
                     let probe = format!(
-                        "s=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp /var/lib/apt/lists/partial 2>/dev/null | sort -n | tail -1); [ -n \"$s\" ] && [ $(( $(date +%s) - s )) -lt {} ]",
+                        "s=$(stat -c %Y /var/lib/apt/periodic/update-success-stamp 2>/dev/null); [ -n \"$s\" ] && [ $(( $(date +%s) - s )) -lt {} ]",
                         t.0
                     );
                     remote.exec(&probe, None).await?.success()
