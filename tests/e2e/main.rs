@@ -8,5 +8,6 @@ mod hostkeys;
 mod lab;
 mod mux;
 mod playbook;
+mod playbook_flow;
 mod support;
 mod transport;

@@ -1,0 +1,183 @@
+//! Play flow on the lab: `serial` with `max_fail_percentage`, the `free` strategy, `no_log`
+//! and `environment`, `--diff` in the human view, `--junit` reports.
+
+use crate::support::{hoist, lab_inventory};
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn playbook(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/playbooks")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn run(args: &[&str]) -> (i32, String, Vec<Value>) {
+    let inv = lab_inventory();
+    let mut all = vec!["run", "-i", inv.to_str().unwrap_or_default()];
+    all.extend_from_slice(args);
+    let r = hoist(&all, &[]);
+    let events = r
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    (r.code, format!("{}{}", r.stdout, r.stderr), events)
+}
+
+fn results<'a>(events: &'a [Value], task: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["event"] == "host_result" && e["task"] == task)
+        .collect()
+}
+
+#[test]
+fn serial_batches_stop_at_max_fail_percentage() {
+    let (code, out, events) = run(&["-o", "json", &playbook("serial.yml")]);
+    assert_eq!(code, 2, "{out}");
+    let ran: Vec<&str> = results(&events, "every batch")
+        .iter()
+        .map(|e| e["host"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(ran.len(), 2, "only the first two batches ran: {ran:?}");
+    assert!(events.iter().any(|e| e["event"] == "play_aborted"), "{out}");
+    let starts = events
+        .iter()
+        .filter(|e| e["event"] == "task_start" && e["name"] == "every batch")
+        .count();
+    assert_eq!(starts, 2, "one task start per batch");
+}
+
+#[test]
+fn free_strategy_lets_fast_hosts_run_ahead() {
+    let (code, out, events) = run(&["-o", "json", &playbook("free.yml")]);
+    assert_eq!(code, 0, "{out}");
+    let order: Vec<(String, String)> = events
+        .iter()
+        .filter(|e| e["event"] == "host_result")
+        .map(|e| {
+            (
+                e["host"].as_str().unwrap_or_default().to_string(),
+                e["task"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    // The slow host reports its first task last.
+    let slow_done = order
+        .iter()
+        .rposition(|(_, t)| t == "slow on the first host")
+        .unwrap();
+    let slow_host = order[slow_done].0.clone();
+    let fast_second = order
+        .iter()
+        .position(|(h, t)| *h != slow_host && t == "second step")
+        .unwrap();
+    assert!(
+        fast_second < slow_done,
+        "a fast host finished its second task before the slow host's first: {order:?}"
+    );
+}
+
+#[test]
+fn no_log_hides_results_and_environment_arrives() {
+    for output in ["json", "table"] {
+        let (code, out, _) = run(&["-o", output, "-v", &playbook("secrets.yml")]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            !out.contains("s3cr3t-value"),
+            "the secret leaked in {output} output:\n{out}"
+        );
+        assert!(out.contains("censored") || output == "table", "{out}");
+    }
+}
+
+#[test]
+fn diff_mode_shows_unified_diffs() {
+    let (_, _, _) = run(&[
+        "-o",
+        "json",
+        "-e",
+        "test_id=diff",
+        "-e",
+        "content=old",
+        &playbook("diff.yml"),
+    ]);
+    let (code, out, _) = run(&[
+        "--diff",
+        "-e",
+        "test_id=diff",
+        "-e",
+        "content=new",
+        &playbook("diff.yml"),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("--- before: /srv/hoist-e2e/diff/conf"),
+        "{out}"
+    );
+    assert!(out.contains("+++ after: /srv/hoist-e2e/diff/conf"), "{out}");
+    assert!(
+        out.contains("\n-old\n") && out.contains("\n+new\n"),
+        "{out}"
+    );
+    let (_, out, _) = run(&[
+        "--diff",
+        "--check",
+        "-e",
+        "test_id=diff",
+        "-e",
+        "content=newer",
+        &playbook("diff.yml"),
+    ]);
+    assert!(
+        out.contains("\n+newer\n"),
+        "check mode shows the diff too: {out}"
+    );
+    let (_, _, events) = run(&[
+        "-e",
+        "test_id=diff",
+        "-e",
+        "content=new",
+        "-o",
+        "json",
+        &playbook("diff.yml"),
+    ]);
+    let changed = events
+        .iter()
+        .filter(|e| e["event"] == "host_result" && e["status"] == "changed")
+        .count();
+    assert_eq!(
+        changed, 0,
+        "the check run changed nothing on the hosts: {events:?}"
+    );
+}
+
+#[test]
+fn junit_report_lists_every_task_and_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report.xml");
+    let (code, out, _) = run(&[
+        "-o",
+        "json",
+        "--junit",
+        report.to_str().unwrap(),
+        &playbook("serial.yml"),
+    ]);
+    assert_eq!(code, 2, "{out}");
+    let xml = std::fs::read_to_string(&report).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        4,
+        "2 batches x 2 tasks: {xml}"
+    );
+    assert_eq!(
+        xml.matches("<failure type=\"failed\" message=\"stop here\"/>")
+            .count(),
+        1,
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<skipped/>").count(), 1, "{xml}");
+}
