@@ -82,7 +82,13 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, ModuleError> {
 }
 
 impl Copy {
-    async fn one_file(&self, ctx: &Ctx<'_>, data: &[u8], dest: &str) -> ModResult {
+    async fn one_file(
+        &self,
+        ctx: &Ctx<'_>,
+        data: &[u8],
+        dest: &str,
+        into_dir: Option<&str>,
+    ) -> ModResult {
         PutContent {
             dest,
             content: data,
@@ -90,6 +96,7 @@ impl Copy {
             backup: self.backup.0,
             force: self.force.0,
             validate: self.validate.clone(),
+            into_dir,
         }
         .run(ctx)
         .await
@@ -145,7 +152,7 @@ impl Copy {
                 ModuleError::Failed(format!("cannot read {}: {e}", src.join(f).display()))
             })?;
             let dest = format!("{root}/{}", f.display());
-            let r = self.one_file(ctx, &data, &dest).await?;
+            let r = self.one_file(ctx, &data, &dest, None).await?;
             changed |= r.changed;
             out.diffs.extend(r.diffs);
         }
@@ -184,7 +191,9 @@ impl Module for Copy {
                 if self.dest.0.ends_with('/') {
                     return fail("`dest` must be a file when `content` is given");
                 }
-                let mut o = self.one_file(ctx, content.as_bytes(), &self.dest.0).await?;
+                let mut o = self
+                    .one_file(ctx, content.as_bytes(), &self.dest.0, None)
+                    .await?;
                 verify_checksum(self.checksum.as_deref(), content.as_bytes())?;
                 o.data.insert("src".into(), "(content)".into());
                 Ok(o)
@@ -203,8 +212,7 @@ impl Module for Copy {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let dest = resolve_dest(ctx, &self.dest.0, &name).await?;
-                let o = self.one_file(ctx, &data, &dest).await?;
+                let o = self.one_file(ctx, &data, &self.dest.0, Some(&name)).await?;
                 Ok(o.with("src", path.display().to_string()))
             }
         }
@@ -272,7 +280,12 @@ impl Module for Template {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let dest = resolve_dest(ctx, &self.dest.0, name.trim_end_matches(".j2")).await?;
+        let name = name.trim_end_matches(".j2");
+        let dest = if self.dest.0.ends_with('/') {
+            format!("{}{name}", self.dest.0)
+        } else {
+            self.dest.0.clone()
+        };
         let vars = minijinja::context! {
             template_path => path.display().to_string(),
             template_fullpath => std::fs::canonicalize(&path).unwrap_or(path.clone()).display().to_string(),
@@ -300,6 +313,7 @@ impl Module for Template {
             backup: self.backup.0,
             force: self.force.0,
             validate: self.validate.clone(),
+            into_dir: Some(name),
         }
         .run(ctx)
         .await?;

@@ -3,7 +3,7 @@
 
 use super::files_common::{Attrs, apply_symbolic, impl_attrs};
 use super::types::{Bool, Mode, Text};
-use super::{Ctx, FileDiff, ModResult, Module, ModuleError, Outcome, fail};
+use super::{Ctx, FileDiff, ModResult, Module, ModuleError, Outcome, Stat, fail};
 use crate::ssh::shell::quote;
 use serde::Deserialize;
 
@@ -44,10 +44,12 @@ fn state_diff(path: &str, before: &str, after: &str) -> FileDiff {
 
 impl File {
     /// Ownership/mode of `path` (and, with `recurse`, everything below), applied unless checking.
+    /// `known` is the path's stat when nothing changed it since it was taken.
     async fn attrs_step(
         &self,
         ctx: &Ctx<'_>,
         path: &str,
+        known: Option<Stat>,
         out: &mut Outcome,
     ) -> Result<(), ModuleError> {
         let attrs = self.attrs();
@@ -55,8 +57,12 @@ impl File {
             return Ok(());
         }
         let remote = ctx.remote()?;
-        let Some(stat) = remote.stat(path, false, false).await? else {
-            return Ok(());
+        let stat = match known {
+            Some(s) => s,
+            None => match remote.stat(path, false, false).await? {
+                Some(s) => s,
+                None => return Ok(()),
+            },
         };
         let changes = attrs.changes(&stat)?;
         let mut changed = changes.any();
@@ -265,11 +271,13 @@ impl Module for File {
                 ));
             }
         };
+        let unchanged = script.is_none() && !out.changed;
         if let Some(script) = script {
             remote.check(&script, None).await?;
         }
         if state != "absent" && !(ctx.check && now == "absent") {
-            self.attrs_step(ctx, &path, &mut out).await?;
+            let known = if unchanged { current } else { None };
+            self.attrs_step(ctx, &path, known, &mut out).await?;
         }
         Ok(out.with("path", path).with("state", state))
     }

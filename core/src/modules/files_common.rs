@@ -179,6 +179,8 @@ pub struct PutContent<'a> {
     pub backup: bool,
     pub force: bool,
     pub validate: Option<String>,
+    /// When `dest` turns out to be a directory, the file goes inside it under this name.
+    pub into_dir: Option<&'a str>,
 }
 
 /// Text for a diff, or a note when the bytes are not shown.
@@ -196,12 +198,21 @@ impl PutContent<'_> {
     pub async fn run(&self, ctx: &Ctx<'_>) -> Result<Outcome, ModuleError> {
         let remote = ctx.remote()?;
         let want = crate::digest::hex("sha1", self.content);
-        let current = remote.stat(self.dest, true, true).await?;
+        let mut dest = self.dest.to_string();
+        if let (true, Some(name)) = (dest.ends_with('/'), self.into_dir) {
+            dest = format!("{dest}{name}");
+        }
+        let mut current = remote.stat(&dest, true, true).await?;
         if let Some(s) = &current
             && s.kind == "directory"
         {
-            return fail(format!("destination {} is a directory", self.dest));
+            let Some(name) = self.into_dir else {
+                return fail(format!("destination {dest} is a directory"));
+            };
+            dest = format!("{}/{name}", dest.trim_end_matches('/'));
+            current = remote.stat(&dest, true, true).await?;
         }
+        let dest = dest.as_str();
         let same = current
             .as_ref()
             .is_some_and(|s| s.checksum.as_deref() == Some(want.as_str()));
@@ -214,12 +225,10 @@ impl PutContent<'_> {
             out = Outcome::changed(changes.any());
             if changes.any() {
                 if ctx.diff {
-                    out.diffs.push(changes.diff(self.dest));
+                    out.diffs.push(changes.diff(dest));
                 }
                 if !ctx.check {
-                    remote
-                        .check(&changes.script(self.dest, false), None)
-                        .await?;
+                    remote.check(&changes.script(dest, false), None).await?;
                 }
             }
         } else {
@@ -227,15 +236,15 @@ impl PutContent<'_> {
             if ctx.diff {
                 let before = match &current {
                     Some(_) => remote
-                        .read(self.dest)
+                        .read(dest)
                         .await?
                         .map(|b| diff_text(&b))
                         .unwrap_or_default(),
                     None => String::new(),
                 };
                 out.diffs.push(FileDiff {
-                    before_header: self.dest.to_string(),
-                    after_header: self.dest.to_string(),
+                    before_header: dest.to_string(),
+                    after_header: dest.to_string(),
                     before,
                     after: diff_text(self.content),
                 });
@@ -244,13 +253,13 @@ impl PutContent<'_> {
                 let mut opts = self.attrs.write_opts(current.as_ref())?;
                 opts.backup = self.backup;
                 opts.validate = self.validate.clone();
-                if let Some(b) = remote.write(self.dest, self.content, &opts).await? {
+                if let Some(b) = remote.write(dest, self.content, &opts).await? {
                     out.data.insert("backup_file".into(), b.into());
                 }
             }
         }
         Ok(out
-            .with("dest", self.dest)
+            .with("dest", dest)
             .with("checksum", want)
             .with("size", self.content.len() as u64))
     }

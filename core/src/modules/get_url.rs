@@ -176,6 +176,7 @@ impl Module for GetUrl {
             backup: self.backup.0,
             force: true,
             validate: None,
+            into_dir: None,
         }
         .run(ctx)
         .await?;

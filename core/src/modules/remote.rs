@@ -5,7 +5,8 @@
 use super::outcome::ModuleError;
 use crate::ssh::shell::quote;
 use crate::ssh::{Become, Connection, ExecOutput, WriteOpts, atomic_write_script, become_wrap};
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 /// How commands reach the host.
 #[derive(Clone)]
@@ -13,6 +14,30 @@ pub enum Transport {
     Ssh(Arc<Connection>),
     /// The controller itself.
     Local,
+    /// A scripted stand-in (tests and snapshots of what modules send).
+    Mock(Arc<Mock>),
+}
+
+/// Records every script a module sends and answers from a queue (exit 0 and no output once
+/// the queue is empty).
+#[derive(Default)]
+pub struct Mock {
+    pub replies: Mutex<VecDeque<ExecOutput>>,
+    /// Each script as sent, with its stdin (lossy UTF-8) when there was one.
+    pub log: Mutex<Vec<(String, Option<String>)>>,
+}
+
+impl Mock {
+    /// Queues a reply: exit status and stdout.
+    pub fn reply(&self, status: u32, stdout: &str) {
+        if let Ok(mut r) = self.replies.lock() {
+            r.push_back(ExecOutput {
+                stdout: stdout.as_bytes().to_vec(),
+                status: Some(status),
+                ..ExecOutput::default()
+            });
+        }
+    }
 }
 
 /// A host, ready for one task.
@@ -65,6 +90,19 @@ impl Remote {
         match &self.transport {
             Transport::Ssh(conn) => Ok(conn.exec_as(&script, stdin, self.become_.as_ref()).await?),
             Transport::Local => local_exec(&script, stdin, self.become_.as_ref()).await,
+            Transport::Mock(m) => {
+                if let Ok(mut log) = m.log.lock() {
+                    log.push((
+                        script,
+                        stdin.map(|s| String::from_utf8_lossy(s).into_owned()),
+                    ));
+                }
+                let next = m.replies.lock().ok().and_then(|mut r| r.pop_front());
+                Ok(next.unwrap_or(ExecOutput {
+                    status: Some(0),
+                    ..ExecOutput::default()
+                }))
+            }
         }
     }
 
