@@ -68,10 +68,10 @@ fn run(c: Case) -> Json {
         Err(e) => json!({"error": e.to_string()}),
     };
     for k in ["start", "end", "delta"] {
-        if let Some(m) = result.as_object_mut() {
-            if m.contains_key(k) {
-                m.insert(k.into(), json!("[time]"));
-            }
+        if let Some(m) = result.as_object_mut()
+            && m.contains_key(k)
+        {
+            m.insert(k.into(), json!("[time]"));
         }
     }
     let sent: Vec<Json> = mock
