@@ -144,7 +144,7 @@ snap!(
         json!({"content": "a=1\n", "dest": "/etc/app.conf"}),
         vec![(
             0,
-            "regular file|644|root|root|0|0|4|1700000000\n\n9dc9cfd3b38b77561ec22b49a723432e26181003\n"
+            "regular file|644|root|root|0|0|4|1700000000\n\n9dc9cfd3b38b77561ec22b49a723432e26181003  /etc/app.conf\n"
         )]
     )
 );
@@ -213,10 +213,10 @@ snap!(
         ..case(
             "lineinfile",
             json!({"path": "/etc/ssh/sshd_config", "regexp": "^#?PermitRootLogin", "line": "PermitRootLogin no"}),
-            vec![
-                (0, "regular file|644|root|root|0|0|40|1\n\n\n"),
-                (0, "Port 22\n#PermitRootLogin yes\n")
-            ]
+            vec![(
+                0,
+                "regular file|644|root|root|0|0|40|1\n\n\n__HOIST_CONTENT__\nPort 22\n#PermitRootLogin yes\n"
+            )]
         )
     }
 );
@@ -225,10 +225,10 @@ snap!(
     case(
         "blockinfile",
         json!({"path": "/etc/hosts", "block": "10.0.0.1 db"}),
-        vec![
-            (0, "regular file|644|root|root|0|0|20|1\n\n\n"),
-            (0, "127.0.0.1 localhost\n")
-        ]
+        vec![(
+            0,
+            "regular file|644|root|root|0|0|20|1\n\n\n__HOIST_CONTENT__\n127.0.0.1 localhost\n"
+        )]
     )
 );
 snap!(
@@ -236,10 +236,10 @@ snap!(
     case(
         "replace",
         json!({"path": "/etc/app.conf", "regexp": "^debug=.*$", "replace": "debug=false"}),
-        vec![
-            (0, "regular file|644|root|root|0|0|20|1\n\n\n"),
-            (0, "debug=true\nx=1\n")
-        ]
+        vec![(
+            0,
+            "regular file|644|root|root|0|0|20|1\n\n\n__HOIST_CONTENT__\ndebug=true\nx=1\n"
+        )]
     )
 );
 snap!(
@@ -249,7 +249,7 @@ snap!(
         json!({"path": "/etc/passwd"}),
         vec![(
             0,
-            "regular file|644|root|root|0|0|1200|1700000000\n\nda39a3ee5e6b4b0d3255bfef95601890afd80709\n"
+            "regular file|644|root|root|0|0|1200|1700000000\n\nda39a3ee5e6b4b0d3255bfef95601890afd80709  /etc/passwd\n"
         )]
     )
 );

@@ -305,13 +305,15 @@ impl Edit<'_> {
         f: impl FnOnce(&str) -> Result<(String, String), ModuleError>,
     ) -> Result<Outcome, ModuleError> {
         let remote = ctx.remote()?;
-        let current = remote.stat(self.path, true, false).await?;
+        let (current, content) = remote.stat_read(self.path).await?;
         let before = match &current {
             Some(s) if s.kind == "directory" => {
                 return fail(format!("path {} is a directory", self.path));
             }
-            Some(_) => String::from_utf8_lossy(&remote.read(self.path).await?.unwrap_or_default())
-                .into_owned(),
+            Some(s) if s.kind != "file" => {
+                return fail(format!("path {} is not a regular file", self.path));
+            }
+            Some(_) => String::from_utf8_lossy(&content.unwrap_or_default()).into_owned(),
             None if self.create => String::new(),
             None => return fail(format!("Destination {} does not exist !", self.path)),
         };

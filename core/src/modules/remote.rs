@@ -146,6 +146,29 @@ impl Remote {
         Ok(parse_stat(&out.stdout_str()))
     }
 
+    /// Stat (following links) and, for a regular file, its contents, in one round trip.
+    pub async fn stat_read(
+        &self,
+        path: &str,
+    ) -> Result<(Option<Stat>, Option<Vec<u8>>), ModuleError> {
+        const MARK: &[u8] = b"__HOIST_CONTENT__\n";
+        let p = quote(path);
+        let script = format!(
+            "{}; if [ -f {p} ]; then printf '__HOIST_CONTENT__\\n'; cat -- {p}; fi",
+            stat_script(path, true, false)
+        );
+        let out = self.check(&script, None).await?;
+        let at = out.stdout.windows(MARK.len()).position(|w| w == MARK);
+        let (head, body) = match at {
+            Some(i) => (
+                &out.stdout[..i],
+                Some(out.stdout[i + MARK.len()..].to_vec()),
+            ),
+            None => (&out.stdout[..], None),
+        };
+        Ok((parse_stat(&String::from_utf8_lossy(head)), body))
+    }
+
     /// The contents of a regular file, or `None` when it does not exist.
     pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, ModuleError> {
         let p = quote(path);
@@ -229,13 +252,14 @@ async fn local_exec(
 pub fn stat_script(path: &str, follow: bool, checksum: bool) -> String {
     let p = quote(path);
     let l = if follow { "-L " } else { "" };
+    // Few processes: every spawn costs on a busy host; `[` is a shell builtin.
     let sum = if checksum {
-        format!("if [ -f {p} ] && [ -r {p} ]; then sha1sum < {p} | cut -c1-40; else echo; fi")
+        format!("if [ -f {p} ] && [ -r {p} ]; then sha1sum -- {p}; else echo; fi")
     } else {
         "echo".to_string()
     };
     format!(
-        "if [ -e {p} ] || [ -L {p} ]; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- {p} && readlink -- {p} || echo; {sum}; else echo absent; fi"
+        "if [ -e {p} ] || [ -L {p} ]; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- {p}; if [ -L {p} ]; then readlink -- {p}; else echo; fi; {sum}; else echo absent; fi"
     )
 }
 
@@ -263,8 +287,8 @@ pub fn parse_stat(out: &str) -> Option<Stat> {
         .map(str::to_string);
     let checksum = lines
         .next()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+        .and_then(|l| l.get(..40))
+        .filter(|s| s.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(str::to_string);
     Some(Stat {
         kind: kind.to_string(),
@@ -286,12 +310,15 @@ mod tests {
 
     #[test]
     fn stat_parsing() {
-        let s = parse_stat("regular file|644|root|root|0|0|12|1700000000\n\nabc123\n").unwrap();
+        let s = parse_stat("regular file|644|root|root|0|0|12|1700000000\n\nda39a3ee5e6b4b0d3255bfef95601890afd80709  /etc/x\n").unwrap();
         assert_eq!(
             (s.kind.as_str(), s.mode.as_str(), s.size),
             ("file", "0644", 12)
         );
-        assert_eq!(s.checksum.as_deref(), Some("abc123"));
+        assert_eq!(
+            s.checksum.as_deref(),
+            Some("da39a3ee5e6b4b0d3255bfef95601890afd80709")
+        );
         let l = parse_stat("symbolic link|777|root|root|0|0|4|1|\n/etc/x\n\n").unwrap();
         assert_eq!(l.link_target.as_deref(), Some("/etc/x"));
         assert!(parse_stat("absent\n").is_none());
