@@ -6,6 +6,13 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests/run.sh needs root: the lab uses network namespaces, mounts and cgroups" >&2; exit 1; }
 command -v cargo >/dev/null || . "$HOME/.cargo/env"
 bash lab/lab.sh deps
+# ansible-core from PyPI, for the compatibility test (tests/compat), kept between runs.
+VENV=${HOIST_TEST_VENV:-/var/tmp/hoist-test/venv}
+if [ ! -x "$VENV/bin/ansible-playbook" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q 'ansible-core>=2.17,<2.20'
+fi
+export HOIST_ANSIBLE_PLAYBOOK=$VENV/bin/ansible-playbook
 cargo build --bins --tests
 HOIST=./target/debug/hoist
 INV=target/lab-test.yml

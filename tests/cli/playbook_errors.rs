@@ -172,3 +172,31 @@ fn a_good_playbook_passes() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("OK (1 plays, 1 tasks)"), "{}", r.stdout);
 }
+
+#[test]
+fn undefined_variable_found_before_running() {
+    let d = tempfile::tempdir().unwrap();
+    let pb = d.path().join("pb.yml");
+    std::fs::write(
+        &pb,
+        "- hosts: all\n  vars:\n    port: 80\n  tasks:\n    - copy:\n        dest: /etc/app\n        content: \"{{ port }} {{ prot }}\"\n    - debug: {msg: \"{{ maybe | default(1) }}\"}\n",
+    )
+    .unwrap();
+    let inv = super::fixture("yaml", "hosts.yml");
+    let r = hoist(&["check-syntax", "-i", &inv, pb.to_str().unwrap()]);
+    let e = shown(d.path(), &r);
+    assert!(
+        e.contains("[DIR]/pb.yml:7:9: copy: argument `content` uses the undefined variable `prot`"),
+        "{e}"
+    );
+    // Defined with -e: fine.
+    let r = hoist(&[
+        "check-syntax",
+        "-i",
+        &inv,
+        "-e",
+        "prot=x",
+        pb.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

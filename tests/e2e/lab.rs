@@ -25,7 +25,7 @@ fn packages_install_from_the_local_repository() {
     // tests/run.sh brings the lab up with `--packages tree`.
     let out = on_host(
         "lab2",
-        "DEBIAN_FRONTEND=noninteractive apt-get -q update >/dev/null && apt-get install -y -q tree >/dev/null && tree --version",
+        "DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=120 -q update >/dev/null && apt-get -o DPkg::Lock::Timeout=120 install -y -q tree >/dev/null && tree --version",
     );
     assert!(out.contains("tree v"), "{out}");
 }

@@ -3,6 +3,7 @@
 //! with a message saying so (they never pass silently).
 
 mod auth;
+mod compat;
 mod connect;
 mod hostkeys;
 mod lab;

@@ -71,6 +71,15 @@ pub fn extra_vars(values: &[String]) -> Result<Vars, CliError> {
     Ok(out)
 }
 
+/// Variable names defined outside the playbook: every inventory variable and the extra vars.
+pub fn outside_names(inv: &Inventory, extra: &Vars) -> std::collections::HashSet<String> {
+    let mut names: std::collections::HashSet<String> = extra.keys().cloned().collect();
+    for h in inv.hosts.keys() {
+        names.extend(inv.host_vars(h).unwrap_or_default().keys().cloned());
+    }
+    names
+}
+
 pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     let books = args
         .playbooks
@@ -80,7 +89,23 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     for b in &books {
         playbook::lint::check(b).map_err(CliError::Playbook)?;
     }
-    let inv = Arc::new(Inventory::load(&args.connect.inventory.inventory)?);
+    let mut inv = Inventory::load(&args.connect.inventory.inventory)?;
+    for b in &books {
+        if let Some(dir) = b.path.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            };
+            inv.add_vars_dirs(dir)?;
+        }
+    }
+    let extra = extra_vars(&args.extra_vars)?;
+    let outside = outside_names(&inv, &extra);
+    for b in &books {
+        playbook::undefined::check(b, &outside).map_err(CliError::Playbook)?;
+    }
+    let inv = Arc::new(inv);
     let ssh_path = args.connect.ssh_config_path();
     let ssh = SshConfig::load(&ssh_path)
         .map_err(|e| CliError::Other(format!("cannot read {}: {e}", ssh_path.display())))?;
@@ -108,7 +133,7 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
         limit: args.connect.limit.clone(),
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
-        extra_vars: extra_vars(&args.extra_vars)?,
+        extra_vars: extra,
         forks: args.connect.forks,
         check: args.check,
         diff: args.diff,

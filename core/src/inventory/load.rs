@@ -67,7 +67,8 @@ fn source_files(dir: &Path) -> Result<Vec<PathBuf>, InventoryError> {
     Ok(files)
 }
 
-fn apply_vars_dirs(inv: &mut Inventory, base: &Path) -> Result<(), InventoryError> {
+/// Merges `group_vars/` and `host_vars/` under `base` into the inventory (later wins).
+pub(super) fn apply_vars_dirs(inv: &mut Inventory, base: &Path) -> Result<(), InventoryError> {
     let (gdir, hdir) = (base.join("group_vars"), base.join("host_vars"));
     if gdir.is_dir() {
         for g in inv.groups.values_mut() {

@@ -105,6 +105,19 @@ impl Inventory {
         load::load(paths)
     }
 
+    /// Adds the `group_vars/` and `host_vars/` beside a playbook: Ansible applies them above the
+    /// inventory's own (for `all` and for each group and host alike).
+    pub fn add_vars_dirs(&mut self, base: &std::path::Path) -> Result<(), InventoryError> {
+        if self
+            .sources
+            .iter()
+            .any(|s| s == base || s.parent() == Some(base))
+        {
+            return Ok(());
+        }
+        load::apply_vars_dirs(self, base)
+    }
+
     /// Adds (or finds) a group.
     pub fn group_mut(&mut self, name: &str) -> &mut Group {
         self.groups

@@ -6,6 +6,7 @@ pub mod lint;
 pub mod load;
 pub mod model;
 mod parse_task;
+pub mod undefined;
 
 pub use keywords::closest;
 pub use load::{load_playbook, load_role_dynamic, load_tasks_file, load_vars};

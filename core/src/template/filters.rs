@@ -137,19 +137,20 @@ fn mandatory(v: Value, msg: Option<String>) -> Result<Value, Error> {
     Ok(v)
 }
 
-fn to_json(v: Value, _kwargs: Kwargs) -> Result<String, Error> {
-    serde_json::to_string(&json(&v)?).map_err(|e| invalid(e.to_string()))
+fn to_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
+    let indent: Option<usize> = kwargs.get("indent")?;
+    let sort: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(false);
+    let _ = kwargs.get::<Option<bool>>("ensure_ascii");
+    kwargs.assert_all_used()?;
+    Ok(super::pyjson::dumps(&json(&v)?, indent, sort))
 }
 
 fn to_nice_json(v: Value, kwargs: Kwargs) -> Result<String, Error> {
     let indent: usize = kwargs.get::<Option<usize>>("indent")?.unwrap_or(4);
-    let _ = kwargs.get::<Option<bool>>("sort_keys");
-    let pad = vec![b' '; indent];
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(&pad);
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    serde::Serialize::serialize(&json(&v)?, &mut ser).map_err(|e| invalid(e.to_string()))?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    let sort: bool = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
+    let _ = kwargs.get::<Option<bool>>("ensure_ascii");
+    kwargs.assert_all_used()?;
+    Ok(super::pyjson::dumps(&json(&v)?, Some(indent), sort))
 }
 
 fn from_json(s: String) -> Result<Value, Error> {

@@ -8,6 +8,7 @@ mod filters;
 mod lookups;
 mod net;
 mod predicates;
+mod pyjson;
 mod scope;
 
 pub use convert::{from_jinja, to_jinja};
@@ -218,6 +219,23 @@ impl Templar {
                 Err((e.detail().unwrap_or("syntax error").to_string(), offset))
             }
         }
+    }
+
+    /// The variables a template (or a bare expression) reads without defining them.
+    pub fn undeclared(&self, s: &str, expression: bool) -> std::collections::HashSet<String> {
+        if expression {
+            let trimmed = s.trim();
+            let inner = single_expression(trimmed).unwrap_or(trimmed);
+            return self
+                .env
+                .compile_expression(inner)
+                .map(|e| e.undeclared_variables(false))
+                .unwrap_or_default();
+        }
+        self.env
+            .template_from_str(s)
+            .map(|t| t.undeclared_variables(false))
+            .unwrap_or_default()
     }
 
     /// Checks that a conditional compiles.

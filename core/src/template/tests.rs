@@ -94,17 +94,17 @@ fn ansible_filters() {
         ),
         (
             "{{ d | combine(e) | to_json }}",
-            r#"{"a":1,"b":{"y":2},"c":3}"#,
+            r#"{"a": 1, "b": {"y": 2}, "c": 3}"#,
         ),
         (
             "{{ d | combine(e, recursive=true) | to_json }}",
-            r#"{"a":1,"b":{"x":1,"y":2},"c":3}"#,
+            r#"{"a": 1, "b": {"x": 1, "y": 2}, "c": 3}"#,
         ),
         (
             "{{ d | dict2items | map(attribute='key') | join(',') }}",
             "a,b",
         ),
-        ("{{ items | items2dict | to_json }}", r#"{"a":1}"#),
+        ("{{ items | items2dict | to_json }}", r#"{"a": 1}"#),
         ("{{ l | unique | sort | join(' ') }}", "1 2 3"),
         (
             "{{ s | regex_replace('(\\\\w+) (\\\\w+)', '\\\\2 \\\\1') }}",
@@ -124,15 +124,15 @@ fn ansible_filters() {
             "{{ '/etc/nginx/nginx.conf' | basename }} {{ '/etc/nginx/nginx.conf' | dirname }}",
             "nginx.conf /etc/nginx",
         ),
-        ("{{ [1, [2, [3]]] | flatten | to_json }}", "[1,2,3]"),
+        ("{{ [1, [2, [3]]] | flatten | to_json }}", "[1, 2, 3]"),
         (
             "{{ [1, [2, [3]]] | flatten(levels=1) | to_json }}",
-            "[1,2,[3]]",
+            "[1, 2, [3]]",
         ),
         ("{{ (1 == 1) | ternary('a', 'b') }}", "a"),
         (
             "{{ [1,2,3] | difference([2]) | to_json }} {{ [1,2] | union([2,3]) | to_json }}",
-            "[1,3] [1,2,3]",
+            "[1, 3] [1, 2, 3]",
         ),
         (
             "{{ '10.1.2.3/24' | ipaddr('network') }} {{ '10.1.2.3/24' | ipaddr('netmask') }}",
@@ -143,9 +143,9 @@ fn ansible_filters() {
         ("{{ 'x' | type_debug }} {{ l | type_debug }}", "str list"),
         (
             "{{ ['a','b'] | map('extract', {'a': 1, 'b': 2}) | list | to_json }}",
-            "[1,2]",
+            "[1, 2]",
         ),
-        ("{{ 'a: yes' | from_yaml | to_json }}", r#"{"a":true}"#),
+        ("{{ 'a: yes' | from_yaml | to_json }}", r#"{"a": true}"#),
         ("{{ '2G' | human_to_bytes }}", "2147483648"),
         // Same as `openssl passwd -6 -salt saltsalt pw`.
         (

@@ -1,0 +1,309 @@
+//! Undefined variables found statically: every variable a task's templates and conditions use
+//! must be defined somewhere the play can see (inventory, play/role/block/task vars, vars files,
+//! registered results, set_fact, loop variables, extra vars, facts, magic variables). Uses guarded
+//! by `default`, `is defined` or `mandatory` are left to run time, and so is a play that loads
+//! variables in ways only the run knows (`include_vars`, includes whose file name is templated).
+
+use super::model::{Include, IncludeKind, Item, LoopSpec, Play, Playbook, Task};
+use crate::source::SourceError;
+use crate::template::Templar;
+use serde_json::Value as Json;
+use std::collections::HashSet;
+
+/// Names every task can use.
+const MAGIC: &[&str] = &[
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "groups",
+    "group_names",
+    "hostvars",
+    "vars",
+    "play_hosts",
+    "playbook_dir",
+    "role_path",
+    "role_name",
+    "omit",
+    "item",
+    "environment",
+    "lookup",
+    "query",
+    "q",
+    "range",
+    "dict",
+    "namespace",
+    "cycler",
+    "joiner",
+    "debug",
+    "now",
+    "inventory_dir",
+    "inventory_file",
+    "hoist_version",
+    "hoist_search_paths",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+];
+
+#[derive(Default)]
+struct Names {
+    set: HashSet<String>,
+    /// Something defines variables only the run can know.
+    dynamic: bool,
+    depth: usize,
+}
+
+impl Names {
+    fn task(&mut self, t: &Task) {
+        self.set.extend(t.common.vars.keys().cloned());
+        self.set.extend(t.register.iter().cloned());
+        self.set.extend(t.loop_control.loop_var.iter().cloned());
+        self.set.extend(t.loop_control.index_var.iter().cloned());
+        if let Some(r) = &t.role {
+            self.set.extend(
+                r.defaults
+                    .keys()
+                    .chain(r.vars.keys())
+                    .chain(r.params.keys())
+                    .cloned(),
+            );
+        }
+        match (t.action.as_str(), &t.args) {
+            ("set_fact", Json::Object(m)) => self.set.extend(m.keys().cloned()),
+            ("include_vars", _) => self.dynamic = true,
+            _ => {}
+        }
+    }
+
+    fn items(&mut self, items: &[Item], play: &Play) {
+        for i in items {
+            match i {
+                Item::Task(t) => self.task(t),
+                Item::Block(b) => {
+                    self.set.extend(b.common.vars.keys().cloned());
+                    if let Some(r) = &b.role {
+                        self.set.extend(
+                            r.defaults
+                                .keys()
+                                .chain(r.vars.keys())
+                                .chain(r.params.keys())
+                                .cloned(),
+                        );
+                    }
+                    for part in [&b.block, &b.rescue, &b.always] {
+                        self.items(part, play);
+                    }
+                }
+                Item::Include(inc) => self.include(inc, play),
+            }
+        }
+    }
+
+    /// Reads what a literal include defines (it is loaded again at run time).
+    fn include(&mut self, inc: &Include, play: &Play) {
+        self.set.extend(inc.params.keys().cloned());
+        self.set.insert(
+            inc.loop_control
+                .loop_var
+                .clone()
+                .unwrap_or_else(|| "item".into()),
+        );
+        self.set.extend(inc.loop_control.index_var.iter().cloned());
+        if Templar::is_template(&inc.target) || self.depth > 8 {
+            self.dynamic = true;
+            return;
+        }
+        let loaded = match &inc.kind {
+            IncludeKind::Tasks => {
+                let mut dirs = vec![inc.base_dir.clone()];
+                if let Some(r) = &inc.role {
+                    dirs.push(r.path.join("tasks"));
+                }
+                dirs.push(play.base_dir.clone());
+                dirs.iter()
+                    .map(|d| d.join(&inc.target))
+                    .find(|p| p.is_file())
+                    .and_then(|p| super::load_tasks_file(&p, inc.role.clone(), &play.base_dir).ok())
+            }
+            IncludeKind::Role { tasks_from } => super::load_role_dynamic(
+                &inc.target,
+                tasks_from.as_deref(),
+                &play.base_dir,
+                &inc.origin,
+            )
+            .ok()
+            .map(|(items, handlers)| {
+                handlers.iter().for_each(|h| self.task(h));
+                items
+            }),
+        };
+        match loaded {
+            Some(items) => {
+                self.depth += 1;
+                self.items(&items, play);
+                self.depth -= 1;
+            }
+            None => self.dynamic = true,
+        }
+    }
+}
+
+/// The variables `s` uses that are not guarded (empty when the template is guarded or broken).
+fn used(t: &Templar, s: &str, expression: bool) -> HashSet<String> {
+    let guarded = [
+        "default(",
+        "| d(",
+        "|d(",
+        "is defined",
+        "is not defined",
+        "is undefined",
+        "mandatory",
+    ];
+    if guarded.iter().any(|g| s.contains(g)) {
+        return HashSet::new();
+    }
+    t.undeclared(s, expression)
+}
+
+fn strings<'a>(v: &'a Json, out: &mut Vec<&'a str>) {
+    match v {
+        Json::String(s) if Templar::is_template(s) => out.push(s),
+        Json::Array(a) => a.iter().for_each(|x| strings(x, out)),
+        Json::Object(m) => m.values().for_each(|x| strings(x, out)),
+        _ => {}
+    }
+}
+
+fn check_task(t: &Templar, task: &Task, known: &HashSet<String>) -> Result<(), SourceError> {
+    let unknown = |names: HashSet<String>| -> Option<String> {
+        let mut bad: Vec<String> = names
+            .into_iter()
+            .filter(|n| !known.contains(n) && !n.starts_with("ansible_"))
+            .collect();
+        bad.sort();
+        bad.into_iter().next()
+    };
+    let mut arg_strings: Vec<(String, Vec<&str>)> = Vec::new();
+    if let Json::Object(args) = &task.args {
+        for (k, v) in args {
+            let mut s = Vec::new();
+            strings(v, &mut s);
+            arg_strings.push((k.clone(), s));
+        }
+    }
+    let expression_module = matches!(task.action.as_str(), "assert" | "debug");
+    for (arg, list) in &arg_strings {
+        for s in list {
+            if let Some(name) = unknown(used(t, s, false)) {
+                let at = task
+                    .arg_origins
+                    .iter()
+                    .find(|(n, _)| n == arg)
+                    .map(|(_, o)| o)
+                    .unwrap_or(&task.origin);
+                return Err(at.error(format!("{}: argument `{arg}` uses the undefined variable `{name}`", task.action)).with_help(format!(
+                    "define `{name}` (play or role vars, group_vars, vars_files, set_fact, register) or pass it with `-e {name}=...`; guard optional ones with `| default(...)`"
+                )));
+            }
+        }
+    }
+    if expression_module && let Json::Object(args) = &task.args {
+        let exprs: Vec<&str> = match (args.get("that"), args.get("var")) {
+            (Some(Json::String(s)), _) | (_, Some(Json::String(s))) => vec![s.as_str()],
+            (Some(Json::Array(a)), _) => a.iter().filter_map(Json::as_str).collect(),
+            _ => Vec::new(),
+        };
+        for e in exprs {
+            if let Some(name) = unknown(used(t, e, true)) {
+                return Err(task.origin.error(format!(
+                    "{}: `{e}` uses the undefined variable `{name}`",
+                    task.action
+                )));
+            }
+        }
+    }
+    let mut conds: Vec<(&str, &String)> = task.common.when.iter().map(|c| ("when", c)).collect();
+    for (what, list) in [
+        ("changed_when", &task.changed_when),
+        ("failed_when", &task.failed_when),
+        ("until", &task.until),
+    ] {
+        conds.extend(list.iter().flatten().map(|c| (what, c)));
+    }
+    let mut known_here = known.clone();
+    known_here.extend(task.register.iter().cloned());
+    for (what, c) in conds {
+        let names = used(t, c, true);
+        let bad: Vec<&String> = names
+            .iter()
+            .filter(|n| !known_here.contains(*n) && !n.starts_with("ansible_"))
+            .collect();
+        if let Some(name) = bad.first() {
+            return Err(task.origin.error(format!(
+                "`{what}: {c}` uses the undefined variable `{name}`"
+            )));
+        }
+    }
+    if let Some(LoopSpec::Loop(Json::String(s))) = &task.loop_
+        && let Some(name) = unknown(used(t, s, false))
+    {
+        return Err(task
+            .origin
+            .error(format!("`loop` uses the undefined variable `{name}`")));
+    }
+    Ok(())
+}
+
+fn check_items(t: &Templar, items: &[Item], known: &HashSet<String>) -> Result<(), SourceError> {
+    for i in items {
+        match i {
+            Item::Task(task) => check_task(t, task, known)?,
+            Item::Block(b) => {
+                for part in [&b.block, &b.rescue, &b.always] {
+                    check_items(t, part, known)?;
+                }
+            }
+            Item::Include(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks every play of `book`; `outside` holds inventory and extra-vars names.
+pub fn check(book: &Playbook, outside: &HashSet<String>) -> Result<(), SourceError> {
+    let t = Templar::new();
+    for play in &book.plays {
+        let mut names = Names::default();
+        names.set.extend(MAGIC.iter().map(|s| s.to_string()));
+        names.set.extend(outside.iter().cloned());
+        names.set.extend(play.common.vars.keys().cloned());
+        for (file, _) in &play.vars_files {
+            match super::load_vars(&play.base_dir.join(file)) {
+                Ok(v) if !Templar::is_template(file) => names.set.extend(v.keys().cloned()),
+                _ => names.dynamic = true,
+            }
+        }
+        for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            names.items(items, play);
+        }
+        for h in &play.handlers {
+            names.task(h);
+        }
+        if names.dynamic {
+            continue;
+        }
+        // Failure details exist inside rescue sections.
+        names
+            .set
+            .extend(["ansible_failed_task", "ansible_failed_result"].map(String::from));
+        for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
+            check_items(&t, items, &names.set)?;
+        }
+        for h in &play.handlers {
+            check_task(&t, h, &names.set)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,3 @@
+# Installed by the compat corpus.
+export COMPAT_HOME=/srv/compat
+alias ll='ls -l'
