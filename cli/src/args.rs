@@ -33,6 +33,8 @@ pub enum Command {
     Facts(crate::commands::facts::FactsArgs),
     /// Apply an Ansible-compatible playbook to the inventory's hosts
     Run(crate::commands::run::RunArgs),
+    /// List the built-in modules and their arguments
+    Modules(crate::commands::modules::ModulesArgs),
     /// Check playbooks statically (YAML, modules, arguments, templates) without running them
     #[command(alias = "lint")]
     CheckSyntax(crate::commands::check_syntax::CheckSyntaxArgs),

@@ -5,6 +5,7 @@ pub mod exec;
 pub mod facts;
 pub mod inventory;
 pub mod lab;
+pub mod modules;
 pub mod mux;
 pub mod ping;
 pub mod run;
@@ -23,6 +24,7 @@ pub async fn dispatch(cli: Cli) -> Result<u8, CliError> {
         Command::Facts(a) => facts::run(a).await,
         Command::Mux(a) => mux::run(a).await,
         Command::Run(a) => run::run(a).await,
+        Command::Modules(a) => modules::run(a),
         Command::CheckSyntax(a) => check_syntax::run(a),
     }
 }
