@@ -157,3 +157,74 @@ pub fn extended(all: &[Json], i: usize) -> Json {
         "nextitem": all.get(i + 1).cloned().unwrap_or(Json::Null),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::Vars;
+    use crate::template::Templar;
+
+    fn run(spec: LoopSpec) -> Result<Vec<Json>, String> {
+        let t = Arc::new(Templar::new());
+        let vars: Vars = json!({"users": ["a", "b"], "ports": {"http": 80, "https": 443}})
+            .as_object()
+            .cloned()
+            .unwrap();
+        let scope = Scope::new(vec![Arc::new(vars)], t.clone(), None);
+        items(&t, &spec, &scope).map_err(|e| e.message)
+    }
+
+    fn with(lookup: &str, terms: Json) -> LoopSpec {
+        LoopSpec::With {
+            lookup: lookup.into(),
+            terms,
+        }
+    }
+
+    #[test]
+    fn loop_forms() {
+        assert_eq!(
+            run(LoopSpec::Loop(json!("{{ users }}"))).unwrap(),
+            vec![json!("a"), json!("b")]
+        );
+        assert!(
+            run(LoopSpec::Loop(json!("{{ ports }}")))
+                .unwrap_err()
+                .contains("requires a list")
+        );
+        assert_eq!(
+            run(with("items", json!([[1, 2], 3]))).unwrap(),
+            vec![json!(1), json!(2), json!(3)]
+        );
+        assert_eq!(
+            run(with("dict", json!("{{ ports }}"))).unwrap()[1],
+            json!({"key": "https", "value": 443})
+        );
+        assert_eq!(
+            run(with("indexed_items", json!(["x"]))).unwrap(),
+            vec![json!([0, "x"])]
+        );
+        assert_eq!(
+            run(with("together", json!([[1, 2], ["a"]]))).unwrap(),
+            vec![json!([1, "a"]), json!([2, null])]
+        );
+        assert_eq!(
+            run(with("nested", json!([[1, 2], ["a", "b"]])))
+                .unwrap()
+                .len(),
+            4
+        );
+        assert_eq!(
+            run(with("subelements", json!([[{"n": "x", "k": [1, 2]}], "k"]))).unwrap(),
+            vec![
+                json!([{"n": "x", "k": [1, 2]}, 1]),
+                json!([{"n": "x", "k": [1, 2]}, 2])
+            ]
+        );
+        assert_eq!(
+            run(with("sequence", json!("start=1 end=3"))).unwrap(),
+            vec![json!("1"), json!("2"), json!("3")]
+        );
+        assert_eq!(extended(&[json!(1), json!(2)], 1)["last"], json!(true));
+    }
+}
