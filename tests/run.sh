@@ -18,7 +18,7 @@ HOIST=./target/debug/hoist
 INV=target/lab-test.yml
 $HOIST lab down 2>/dev/null || true                    # leftovers from an interrupted run
 trap '$HOIST lab down' EXIT
-$HOIST lab up --hosts "${HOIST_TEST_HOSTS:-4}" --packages tree,hello,curl,cron --inventory "$INV"
+$HOIST lab up --hosts "${HOIST_TEST_HOSTS:-4}" --packages tree,hello,curl,cron,python3-apt --inventory "$INV"
 export HOIST_LAB_INVENTORY=$PWD/$INV
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast

@@ -15,5 +15,5 @@ done
 getent group compat | cut -d: -f1,3
 echo "service: $(systemctl is-active compat-app) $(systemctl is-enabled compat-app)"
 echo "sysctl: $(sysctl -n net.core.somaxconn) $(sysctl -n net.ipv4.tcp_fin_timeout)"
-dpkg-query -W -f='${Package} ${Status}\n' tree
+dpkg-query -W -f='${Package} ${Status}\n' tree cron
 } | sed -e 's/lab[0-9][0-9]*/HOST/g' -e 's/10\.77\.0\.[0-9]*/IP/g'

@@ -181,3 +181,63 @@ fn junit_report_lists_every_task_and_host() {
     );
     assert_eq!(xml.matches("<skipped/>").count(), 1, "{xml}");
 }
+
+#[test]
+fn persist_reuses_connections_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("mux.sock");
+    let pb = crate::support::write(
+        dir.path(),
+        "pb.yml",
+        "- hosts: lab\n  gather_facts: false\n  tasks:\n    - name: client\n      command: sh -c 'echo $SSH_CLIENT'\n      register: c\n      changed_when: false\n    - name: show\n      debug: {var: c.stdout}\n",
+    );
+    let inv = lab_inventory();
+    let env = [("HOIST_MUX_SOCKET", socket.to_str().unwrap())];
+    let client = |run: &crate::support::Run| -> Vec<String> {
+        let mut v: Vec<String> = run
+            .stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|e| e["event"] == "host_result" && e["task"] == "show")
+            .map(|e| format!("{} {}", e["host"], e["result"]["c.stdout"]))
+            .collect();
+        v.sort();
+        v
+    };
+    let first = hoist(
+        &[
+            "run",
+            "-o",
+            "json",
+            "--persist",
+            "30",
+            "-i",
+            inv.to_str().unwrap(),
+            &pb,
+        ],
+        &env,
+    );
+    assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
+    let second = hoist(
+        &[
+            "run",
+            "-o",
+            "json",
+            "--persist",
+            "30",
+            "-i",
+            inv.to_str().unwrap(),
+            &pb,
+        ],
+        &env,
+    );
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let (a, b) = (client(&first), client(&second));
+    assert!(!a.is_empty(), "{}", first.stdout);
+    assert_eq!(
+        a, b,
+        "the second run used the same connections (same client ports)"
+    );
+    let stop = hoist(&["mux", "stop"], &env);
+    assert_eq!(stop.code, 0, "{}", stop.stderr);
+}

@@ -56,8 +56,16 @@ pub async fn run(args: MuxArgs) -> Result<u8, CliError> {
     Ok(0)
 }
 
-/// Starts `hoist mux serve` detached (own session, no terminal, no inherited output).
+/// Starts `hoist mux serve` detached (own session, no terminal, no inherited output), once per
+/// process: concurrent callers then wait for the socket (the server itself refuses to start
+/// twice for one socket).
 pub fn spawn(socket: &Path, persist: u64) -> std::io::Result<()> {
+    static SPAWNED: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut spawned = SPAWNED.lock().unwrap_or_else(|p| p.into_inner());
+    if *spawned {
+        return Ok(());
+    }
+    *spawned = true;
     let exe = std::env::current_exe()?;
     Command::new(exe)
         .args([

@@ -111,7 +111,10 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
         .map_err(|e| CliError::Other(format!("cannot read {}: {e}", ssh_path.display())))?;
     let pool = Arc::new(Pool::new(ConnectContext {
         ssh,
-        opts: args.connect.connect_options(),
+        opts: hoist_core::ssh::ConnectOptions {
+            persistent_shell: true,
+            ..args.connect.connect_options()
+        },
         keys: KeyCache::default(),
     }));
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
@@ -137,6 +140,14 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
         forks: args.connect.forks,
         check: args.check,
         diff: args.diff,
+        relay: (args.connect.persist > 0).then(|| {
+            let socket = hoist_core::mux::default_socket();
+            let (s, persist) = (socket.clone(), args.connect.persist);
+            hoist_core::modules::RelaySpec {
+                socket,
+                spawn: Arc::new(move || super::mux::spawn(&s, persist)),
+            }
+        }),
     };
     let runner = Runner::new(inv, pool, Arc::new(Tee(sinks)), opts);
     let mut code = exit::OK;

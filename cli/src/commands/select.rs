@@ -76,7 +76,9 @@ async fn through_mux(
     match reply {
         mux::Response::Results(r) => Ok(r.into_iter().map(HostResult::from).collect()),
         mux::Response::Error(e) => Err(CliError::Other(format!("connection multiplexer: {e}"))),
-        mux::Response::Stopped => Err(CliError::Other("connection multiplexer stopped".into())),
+        mux::Response::Stopped | mux::Response::Exec(_) => Err(CliError::Other(
+            "connection multiplexer: unexpected reply".into(),
+        )),
     }
 }
 

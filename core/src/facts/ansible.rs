@@ -76,7 +76,19 @@ impl Facts {
     /// The facts as Ansible names them (the contents of `ansible_facts`).
     pub fn ansible_facts(&self) -> Vars {
         let mb = |kb: u64| kb / 1024;
-        let major = self.os.version.split('.').next().unwrap_or("").to_string();
+        // Debian point releases are in /etc/debian_version (os-release has only the major).
+        let version = if self.os.id == "debian"
+            && self
+                .os
+                .debian_version
+                .starts_with(|c: char| c.is_ascii_digit())
+        {
+            self.os.debian_version.clone()
+        } else {
+            self.os.version.clone()
+        };
+        let major = version.split('.').next().unwrap_or("").to_string();
+        let minor = version.split('.').nth(1).unwrap_or("").to_string();
         let mut f = Vars::new();
         let mut put = |k: &str, v: Json| {
             f.insert(k.to_string(), v);
@@ -89,8 +101,9 @@ impl Facts {
             json!(self.fqdn.split_once('.').map(|(_, d)| d).unwrap_or("")),
         );
         put("distribution", json!(distribution(&self.os.id)));
-        put("distribution_version", json!(self.os.version));
+        put("distribution_version", json!(version));
         put("distribution_major_version", json!(major));
+        put("distribution_minor_version", json!(minor));
         put("distribution_release", json!(self.os.codename));
         put("os_family", json!(os_family(&self.os.id, &self.os.id_like)));
         put("system", json!("Linux"));

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// The script run on the target; every section starts with a `@@name` line.
 pub const SCRIPT: &str = r#"export LC_ALL=C
-echo @@os; cat /etc/os-release 2>/dev/null
+echo @@os; cat /etc/os-release 2>/dev/null; printf 'DEBIAN_VERSION=%s\n' "$(cat /etc/debian_version 2>/dev/null)"
 echo @@uname; uname -s; uname -r; uname -m
 echo @@hostname; hostname 2>/dev/null || cat /proc/sys/kernel/hostname
 echo @@cpus; getconf _NPROCESSORS_ONLN 2>/dev/null || nproc
@@ -56,6 +56,8 @@ pub struct OsInfo {
     pub pretty_name: String,
     pub codename: String,
     pub id_like: String,
+    /// `/etc/debian_version` (`12.5`), which Ansible reports as the Debian version.
+    pub debian_version: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -120,6 +122,7 @@ pub fn parse(output: &str) -> Result<Facts, String> {
                 "PRETTY_NAME" => f.os.pretty_name = v,
                 "VERSION_CODENAME" => f.os.codename = v,
                 "ID_LIKE" => f.os.id_like = v,
+                "DEBIAN_VERSION" => f.os.debian_version = v,
                 _ => {}
             }
         }
@@ -267,6 +270,7 @@ PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"
 NAME=\"Debian GNU/Linux\"
 VERSION_ID=\"12\"
 ID=debian
+DEBIAN_VERSION=12.5
 @@uname
 Linux
 6.1.0-18-amd64

@@ -32,7 +32,7 @@ mod wait_for;
 
 pub use outcome::{FileDiff, Meta, ModResult, ModuleError, Outcome, fail};
 pub use registry::{ArgIssue, has_templates};
-pub use remote::{Mock, Remote, Stat, Transport};
+pub use remote::{Mock, Relay, RelaySpec, Remote, Stat, Transport};
 
 use crate::template::Templar;
 use serde::de::DeserializeOwned;

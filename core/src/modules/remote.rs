@@ -16,6 +16,57 @@ pub enum Transport {
     Local,
     /// A scripted stand-in (tests and snapshots of what modules send).
     Mock(Arc<Mock>),
+    /// Through the connection multiplexer, which keeps connections warm between runs.
+    Relay(Arc<Relay>, Box<crate::ssh::Target>),
+}
+
+/// Where the connection multiplexer listens and how to start it.
+#[derive(Clone)]
+pub struct RelaySpec {
+    pub socket: std::path::PathBuf,
+    pub spawn: Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>,
+}
+
+impl std::fmt::Debug for RelaySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RelaySpec({})", self.socket.display())
+    }
+}
+
+/// A run's connection settings, sent with every relayed command.
+pub struct Relay {
+    pub spec: RelaySpec,
+    pub ssh: crate::ssh::SshConfig,
+    pub opts: crate::ssh::ConnectOptions,
+}
+
+async fn relay_exec(
+    relay: &Relay,
+    target: &crate::ssh::Target,
+    script: String,
+    stdin: Option<&[u8]>,
+    become_: Option<&Become>,
+) -> Result<ExecOutput, ModuleError> {
+    use crate::mux::{ExecRequest, Request, Response};
+    let req = Request::Exec(Box::new(ExecRequest {
+        ssh: relay.ssh.clone(),
+        opts: relay.opts.clone(),
+        target: target.clone(),
+        command: script,
+        stdin: stdin.map(<[u8]>::to_vec),
+        become_: become_.cloned(),
+    }));
+    let spawn = relay.spec.spawn.clone();
+    let reply = crate::mux::request(&relay.spec.socket, &req, move || spawn())
+        .await
+        .map_err(|e| ModuleError::Failed(format!("connection multiplexer: {e}")))?;
+    match reply {
+        Response::Exec(r) => Ok(crate::adhoc::HostResult::from(r).outcome?),
+        Response::Error(e) => Err(ModuleError::Failed(format!("connection multiplexer: {e}"))),
+        _ => Err(ModuleError::Failed(
+            "connection multiplexer: unexpected reply".into(),
+        )),
+    }
 }
 
 /// Records every script a module sends and answers from a queue (exit 0 and no output once
@@ -90,6 +141,9 @@ impl Remote {
         match &self.transport {
             Transport::Ssh(conn) => Ok(conn.exec_as(&script, stdin, self.become_.as_ref()).await?),
             Transport::Local => local_exec(&script, stdin, self.become_.as_ref()).await,
+            Transport::Relay(relay, target) => {
+                relay_exec(relay, target, script, stdin, self.become_.as_ref()).await
+            }
             Transport::Mock(m) => {
                 if let Ok(mut log) = m.log.lock() {
                     log.push((

@@ -8,5 +8,5 @@ mod protocol;
 mod server;
 
 pub use client::{default_socket, request};
-pub use protocol::{HostReply, Request, Response};
+pub use protocol::{ExecRequest, HostReply, Request, Response};
 pub use server::serve;

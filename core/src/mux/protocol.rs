@@ -1,7 +1,7 @@
 //! What the client and the multiplexer say to each other.
 
 use crate::adhoc::HostResult;
-use crate::ssh::{ConnectOptions, ExecOutput, SshConfig, SshError, Target};
+use crate::ssh::{Become, ConnectOptions, ExecOutput, SshConfig, SshError, Target};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -16,8 +16,21 @@ pub enum Request {
         forks: usize,
         command: String,
     },
+    /// Run one command on one host (a playbook task's round trip), as `become_` if set.
+    Exec(Box<ExecRequest>),
     /// Close every connection and exit.
     Stop,
+}
+
+/// One command for one host.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExecRequest {
+    pub ssh: SshConfig,
+    pub opts: ConnectOptions,
+    pub target: Target,
+    pub command: String,
+    pub stdin: Option<Vec<u8>>,
+    pub become_: Option<Become>,
 }
 
 /// The outcome on one host.
@@ -33,6 +46,7 @@ pub struct HostReply {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Response {
     Results(Vec<HostReply>),
+    Exec(HostReply),
     Stopped,
     Error(String),
 }

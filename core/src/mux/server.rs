@@ -1,7 +1,7 @@
 //! The multiplexer process: accepts requests on a Unix socket, keeps one pool of connections
 //! per (ssh config, options) and exits after `persist` without requests.
 
-use super::protocol::{HostReply, Request, Response};
+use super::protocol::{ExecRequest, HostReply, Request, Response};
 use crate::adhoc;
 use crate::ssh::{ConnectContext, KeyCache, Pool};
 use std::collections::HashMap;
@@ -27,6 +27,17 @@ pub async fn serve(socket: &Path, persist: Duration) -> std::io::Result<()> {
     if let Some(dir) = socket.parent() {
         std::fs::create_dir_all(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    // One server per socket: the lock is held for the server's life; a second one exits.
+    let mut lock_path = socket.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)?;
+    if lock.try_lock().is_err() {
+        return Ok(());
     }
     let _ = std::fs::remove_file(socket);
     let listener = UnixListener::bind(socket)?;
@@ -61,6 +72,8 @@ pub async fn serve(socket: &Path, persist: Duration) -> std::io::Result<()> {
         }
     }
     let _ = std::fs::remove_file(socket);
+    let _ = std::fs::remove_file(&lock_path);
+    drop(lock);
     let pools: Vec<Arc<Pool>> = state
         .pools
         .lock()
@@ -74,6 +87,26 @@ pub async fn serve(socket: &Path, persist: Duration) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The pool for one (ssh config, options) pair, created on first use.
+fn pool_for(
+    state: &State,
+    ssh: crate::ssh::SshConfig,
+    opts: crate::ssh::ConnectOptions,
+) -> Arc<Pool> {
+    let key = serde_json::to_string(&(&ssh, &opts)).unwrap_or_default();
+    let mut pools = state.pools.lock().unwrap_or_else(|p| p.into_inner());
+    pools
+        .entry(key)
+        .or_insert_with(|| {
+            Arc::new(Pool::new(ConnectContext {
+                ssh,
+                opts,
+                keys: KeyCache::default(),
+            }))
+        })
+        .clone()
+}
+
 async fn handle(state: &State, stream: UnixStream) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
@@ -82,6 +115,30 @@ async fn handle(state: &State, stream: UnixStream) -> std::io::Result<()> {
     let response = match serde_json::from_str::<Request>(&line) {
         Err(e) => Response::Error(format!("malformed request: {e}")),
         Ok(Request::Stop) => Response::Stopped,
+        Ok(Request::Exec(req)) => {
+            let start = Instant::now();
+            let ExecRequest {
+                ssh,
+                opts,
+                target,
+                command,
+                stdin,
+                become_,
+            } = *req;
+            let pool = pool_for(state, ssh, opts);
+            let outcome = match pool.get(&target).await {
+                Ok(conn) => {
+                    conn.exec_as(&command, stdin.as_deref(), become_.as_ref())
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            Response::Exec(HostReply::from(adhoc::HostResult {
+                host: target.name.clone(),
+                outcome,
+                elapsed: start.elapsed(),
+            }))
+        }
         Ok(Request::Run {
             ssh,
             opts,
@@ -89,20 +146,7 @@ async fn handle(state: &State, stream: UnixStream) -> std::io::Result<()> {
             forks,
             command,
         }) => {
-            let key = serde_json::to_string(&(&ssh, &opts)).unwrap_or_default();
-            let pool = {
-                let mut pools = state.pools.lock().unwrap_or_else(|p| p.into_inner());
-                pools
-                    .entry(key)
-                    .or_insert_with(|| {
-                        Arc::new(Pool::new(ConnectContext {
-                            ssh,
-                            opts: *opts,
-                            keys: KeyCache::default(),
-                        }))
-                    })
-                    .clone()
-            };
+            let pool = pool_for(state, ssh, *opts);
             let results = adhoc::run_each(pool, targets, forks, move |conn| {
                 let command = command.clone();
                 async move { conn.exec(&command, None).await }

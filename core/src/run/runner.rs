@@ -32,6 +32,8 @@ pub struct RunOptions {
     pub forks: usize,
     pub check: bool,
     pub diff: bool,
+    /// Send every command through the connection multiplexer (`--persist`).
+    pub relay: Option<crate::modules::RelaySpec>,
 }
 
 impl Default for RunOptions {
@@ -44,6 +46,7 @@ impl Default for RunOptions {
             forks: 20,
             check: false,
             diff: false,
+            relay: None,
         }
     }
 }
@@ -101,6 +104,7 @@ pub struct Runner {
     pub(crate) extra: Arc<Vars>,
     pub(crate) forks: Arc<Semaphore>,
     pub(crate) playbook_dir: Mutex<PathBuf>,
+    relay: std::sync::OnceLock<Arc<crate::modules::Relay>>,
 }
 
 impl Runner {
@@ -137,6 +141,7 @@ impl Runner {
             inv_vars,
             groups: Arc::new(Json::Object(groups)),
             playbook_dir: Mutex::new(PathBuf::from(".")),
+            relay: std::sync::OnceLock::new(),
         })
     }
 
@@ -310,6 +315,18 @@ impl Runner {
         let local = matches!(on, "localhost" | "127.0.0.1") && !self.inv.hosts.contains_key(on);
         let (transport, base_become, login) = if local {
             (Transport::Local, None, String::new())
+        } else if let Some(spec) = &self.opts.relay {
+            let target = self.target(pc, on);
+            let ctx = self.pool.context();
+            let relay = self.relay.get_or_init(|| {
+                Arc::new(crate::modules::Relay {
+                    spec: spec.clone(),
+                    ssh: ctx.ssh.clone(),
+                    opts: ctx.opts.clone(),
+                })
+            });
+            let (b, u) = (target.become_.clone(), target.user.clone());
+            (Transport::Relay(relay.clone(), Box::new(target)), b, u)
         } else {
             let target = self.target(pc, on);
             let conn = self.pool.get(&target).await?;

@@ -17,6 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 
+use super::shell_session::Shell;
+
 /// What every connection of a run shares.
 pub struct ConnectContext {
     pub ssh: SshConfig,
@@ -135,8 +137,13 @@ impl ExecOutput {
 pub struct Connection {
     pub target: Target,
     handle: Handle<ClientHandler>,
-    channels: Semaphore,
+    channels: Arc<Semaphore>,
     command_timeout: Option<Duration>,
+    /// Run commands through persistent shells (playbooks) instead of a session each.
+    persistent: bool,
+    /// Idle persistent shells.
+    shells: Mutex<Vec<Shell>>,
+    next_id: std::sync::atomic::AtomicU64,
     /// Keeps the jump host's connection (and its tunnel) open.
     _jump: Option<Arc<Connection>>,
 }
@@ -232,8 +239,11 @@ impl Connection {
         Ok(Arc::new(Connection {
             target: target.clone(),
             handle,
-            channels: Semaphore::new(ctx.opts.max_channels.max(1)),
+            channels: Arc::new(Semaphore::new(ctx.opts.max_channels.max(1))),
             command_timeout: ctx.opts.command_timeout,
+            persistent: ctx.opts.persistent_shell,
+            shells: Mutex::new(Vec::new()),
+            next_id: std::sync::atomic::AtomicU64::new(1),
             _jump: jump,
         }))
     }
@@ -259,6 +269,9 @@ impl Connection {
         stdin: Option<&[u8]>,
         become_: Option<&super::Become>,
     ) -> Result<ExecOutput, SshError> {
+        if self.persistent {
+            return self.exec_persistent(command, stdin, become_).await;
+        }
         let (command, mut input) = super::become_::wrap(become_, &self.target.user, command);
         if let Some(extra) = stdin {
             input.extend_from_slice(extra);
@@ -274,6 +287,88 @@ impl Connection {
                     })?
             }
             None => run.await,
+        }
+    }
+
+    /// Runs `command` in an idle persistent shell of the right user, opening one if needed.
+    async fn exec_persistent(
+        &self,
+        command: &str,
+        stdin: Option<&[u8]>,
+        become_: Option<&super::Become>,
+    ) -> Result<ExecOutput, SshError> {
+        let key = match become_ {
+            Some(b) if b.user != self.target.user => b.user.clone(),
+            _ => String::new(),
+        };
+        let idle = {
+            let mut shells = self.shells.lock().unwrap_or_else(|p| p.into_inner());
+            shells
+                .iter()
+                .position(|s| s.key == key)
+                .map(|i| shells.swap_remove(i))
+        };
+        let mut shell = match idle {
+            Some(s) => s,
+            None => {
+                let permit = self.channel_permit().await?;
+                let (start, input) =
+                    super::become_::wrap(become_, &self.target.user, "exec /bin/sh");
+                Shell::open(&self.handle, start, input, key, permit)
+                    .await
+                    .map_err(|e| self.protocol(e))?
+            }
+        };
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let run = shell.run(command, stdin, id);
+        let result = match self.command_timeout {
+            Some(t) => match tokio::time::timeout(t, run).await {
+                Ok(r) => r,
+                Err(_) => {
+                    shell.close().await;
+                    return Err(SshError::CommandTimeout {
+                        host: self.target.name.clone(),
+                        secs: t.as_secs(),
+                    });
+                }
+            },
+            None => run.await,
+        };
+        match result {
+            Ok(out) => {
+                self.shells
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(shell);
+                Ok(out)
+            }
+            Err(e) => {
+                shell.close().await;
+                Err(self.protocol(e))
+            }
+        }
+    }
+
+    /// A channel slot; closes an idle persistent shell when all slots are taken by idle ones.
+    async fn channel_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, SshError> {
+        loop {
+            if let Ok(p) = self.channels.clone().try_acquire_owned() {
+                return Ok(p);
+            }
+            let idle = self.shells.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            match idle {
+                Some(s) => s.close().await,
+                None => {
+                    return self
+                        .channels
+                        .clone()
+                        .acquire_owned()
+                        .await
+                        .map_err(|e| self.protocol(e));
+                }
+            }
         }
     }
 

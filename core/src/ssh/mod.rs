@@ -10,6 +10,7 @@ mod error;
 pub mod known_hosts;
 mod pool;
 pub mod shell;
+mod shell_session;
 mod target;
 mod write_script;
 

@@ -40,6 +40,9 @@ pub struct ConnectOptions {
     pub agent: Option<PathBuf>,
     /// Channels open at once per connection, below the server's `MaxSessions` (10 by default).
     pub max_channels: usize,
+    /// Run commands through persistent shells instead of one SSH session each (playbooks).
+    #[serde(default)]
+    pub persistent_shell: bool,
 }
 
 impl Default for ConnectOptions {
@@ -55,6 +58,7 @@ impl Default for ConnectOptions {
             key_passphrase: None,
             agent: None,
             max_channels: 5,
+            persistent_shell: false,
         }
     }
 }

@@ -126,12 +126,12 @@ impl Templar {
         s.contains("{{") || s.contains("{%") || s.contains("{#")
     }
 
-    /// Renders a template string to text.
+    /// Renders a template string (from a playbook or vars file) to text.
     pub fn render_str(&self, s: &str, ctx: &Value) -> Result<String, TemplateError> {
         if !Self::is_template(s) {
             return Ok(s.to_string());
         }
-        Ok(self.env.render_str(s, ctx.clone())?)
+        Ok(self.env.render_str(&escape_backslashes(s), ctx.clone())?)
     }
 
     /// Renders a template file (includes resolve relative to it).
@@ -169,7 +169,8 @@ impl Templar {
         if !Self::is_template(s) {
             return Ok(Json::String(s.to_string()));
         }
-        if let Some(expr) = single_expression(s) {
+        let escaped = escape_backslashes(s);
+        if let Some(expr) = single_expression(&escaped) {
             let v = self.eval_raw(expr, ctx)?;
             return from_jinja(&v);
         }
@@ -272,6 +273,49 @@ impl TemplateError {
         self.message.push_str(&format!("; {hint}"));
         self
     }
+}
+
+/// Doubles backslashes inside string literals within `{{ }}`, as Ansible does for strings from
+/// YAML, so `regex_replace('(a)', '\\1')` written once in YAML reaches the filter as `\1` rather
+/// than being unescaped a second time by Jinja.
+pub fn escape_backslashes(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.contains('\\') || !s.contains("{{") {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut in_var = false;
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (in_var, quote, c) {
+            (false, _, '{') if chars.peek() == Some(&'{') => {
+                chars.next();
+                out.push_str("{{");
+                in_var = true;
+            }
+            (true, None, '}') if chars.peek() == Some(&'}') => {
+                chars.next();
+                out.push_str("}}");
+                in_var = false;
+            }
+            (true, None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (true, Some(q), '\\') => {
+                out.push_str("\\\\");
+                if chars.peek() == Some(&q) {
+                    out.extend(chars.next());
+                }
+            }
+            (true, Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `"{{ expr }}"` (and nothing else) → `expr`.

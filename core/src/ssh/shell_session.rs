@@ -1,0 +1,171 @@
+//! Persistent shells: one long-lived `/bin/sh` per channel that runs command after command, so a
+//! playbook's many small probes do not each pay for a new SSH session (a fork of sshd and a login
+//! shell on the host). Each command runs as `( eval 'SCRIPT' )`: a subshell, so it cannot change
+//! the session's state, and `eval` of one quoted word, so even a syntax error in it cannot break
+//! the session; no new program is started for it. Stdin comes from a here-document (base64) or
+//! /dev/null; markers on stdout (carrying the exit status) and stderr end each command.
+
+use super::ExecOutput;
+use super::connection::ClientHandler;
+use base64::Engine;
+use russh::ChannelMsg;
+use russh::client::{Handle, Msg};
+use tokio::sync::OwnedSemaphorePermit;
+
+/// One persistent shell, holding a channel slot while it lives.
+pub struct Shell {
+    ch: russh::Channel<Msg>,
+    /// Who the shell runs as (`""` for the login user).
+    pub key: String,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The text sent to the shell for one command.
+pub fn frame(script: &str, stdin: Option<&[u8]>, id: u64) -> String {
+    let quoted = super::shell::quote(script);
+    let end =
+        format!("printf '\\n__HOIST_END_{id} %d\\n' \"$?\"; printf '\\n__HOIST_END_{id}\\n' >&2");
+    match stdin {
+        None => format!("( eval {quoted} ) </dev/null; {end}\n"),
+        Some(data) => {
+            let b64 = base64::engine::general_purpose::STANDARD.encode(data);
+            let mut body = String::with_capacity(b64.len() + b64.len() / 76 + 64);
+            for chunk in b64.as_bytes().chunks(76) {
+                body.push_str(std::str::from_utf8(chunk).unwrap_or_default());
+                body.push('\n');
+            }
+            format!(
+                "base64 -d <<'__HOIST_IN_{id}' | ( eval {quoted} ); {end}\n{body}__HOIST_IN_{id}\n"
+            )
+        }
+    }
+}
+
+/// Finds `marker` in `buf`; returns (data before it, text after it up to the next newline).
+fn split_marker(buf: &[u8], marker: &[u8]) -> Option<(usize, Option<String>)> {
+    let at = buf.windows(marker.len()).position(|w| w == marker)?;
+    let rest = &buf[at + marker.len()..];
+    let nl = rest.iter().position(|b| *b == b'\n')?;
+    Some((at, Some(String::from_utf8_lossy(&rest[..nl]).into_owned())))
+}
+
+impl Shell {
+    /// Opens a channel and starts `command` (a shell, possibly under sudo) on it.
+    pub async fn open(
+        handle: &Handle<ClientHandler>,
+        command: String,
+        input: Vec<u8>,
+        key: String,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Shell, String> {
+        let mut attempt = 0u64;
+        let ch = loop {
+            match handle.channel_open_session().await {
+                Ok(ch) => break ch,
+                Err(russh::Error::ChannelOpenFailure(_)) if attempt < 20 => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
+                }
+                Err(e) => return Err(format!("cannot open a channel: {e}")),
+            }
+        };
+        ch.exec(true, command.into_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        if !input.is_empty() {
+            ch.data(&input[..]).await.map_err(|e| e.to_string())?;
+        }
+        Ok(Shell {
+            ch,
+            key,
+            _permit: permit,
+        })
+    }
+
+    /// Runs one command; an error means the shell is unusable and must be dropped.
+    pub async fn run(
+        &mut self,
+        script: &str,
+        stdin: Option<&[u8]>,
+        id: u64,
+    ) -> Result<ExecOutput, String> {
+        self.ch
+            .data(frame(script, stdin, id).as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        let out_marker = format!("\n__HOIST_END_{id} ").into_bytes();
+        let err_marker = format!("\n__HOIST_END_{id}").into_bytes();
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let (mut status, mut err_done, mut out_len) = (None::<u32>, false, None::<usize>);
+        // Markers start with a newline; prefix one so output that is empty still matches.
+        out.push(b'\n');
+        err.push(b'\n');
+        while status.is_none() || !err_done {
+            match self.ch.wait().await {
+                Some(ChannelMsg::Data { data }) => {
+                    out.extend_from_slice(&data);
+                    if status.is_none()
+                        && let Some((at, Some(rc))) = split_marker(&out, &out_marker)
+                    {
+                        status = Some(
+                            rc.trim()
+                                .parse()
+                                .map_err(|_| format!("bad exit status `{rc}` from the shell"))?,
+                        );
+                        out_len = Some(at);
+                    }
+                }
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                    err.extend_from_slice(&data);
+                    if !err_done && let Some((at, _)) = split_marker(&err, &err_marker) {
+                        err.truncate(at);
+                        err_done = true;
+                    }
+                }
+                Some(
+                    ChannelMsg::Eof
+                    | ChannelMsg::Close
+                    | ChannelMsg::ExitStatus { .. }
+                    | ChannelMsg::ExitSignal { .. },
+                )
+                | None => {
+                    return Err("the host's shell session ended".into());
+                }
+                Some(_) => {}
+            }
+        }
+        out.truncate(out_len.unwrap_or(out.len()));
+        Ok(ExecOutput {
+            stdout: out.split_off(1),
+            stderr: err.split_off(1),
+            status,
+            signal: None,
+        })
+    }
+
+    /// Ends the shell politely.
+    pub async fn close(self) {
+        let _ = self.ch.eof().await;
+        let _ = self.ch.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framing() {
+        insta::assert_snapshot!(frame("echo 'hi'", None, 7), @r#"( eval 'echo '\''hi'\''' ) </dev/null; printf '\n__HOIST_END_7 %d\n' "$?"; printf '\n__HOIST_END_7\n' >&2"#);
+        let f = frame("cat > /tmp/x", Some(b"data"), 8);
+        assert!(
+            f.starts_with("base64 -d <<'__HOIST_IN_8' | ( eval 'cat > /tmp/x' ); printf"),
+            "{f}"
+        );
+        assert!(f.ends_with("\nZGF0YQ==\n__HOIST_IN_8\n"), "{f}");
+        assert_eq!(
+            split_marker(b"\nout\n__HOIST_END_7 3\n", b"\n__HOIST_END_7 "),
+            Some((4, Some("3".into())))
+        );
+    }
+}
