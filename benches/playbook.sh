@@ -1,7 +1,8 @@
 #!/bin/bash
 # Benchmark (not a test): the 10-task playbook in benches/playbook/ on 10 and 50 lab hosts,
 # first run (hosts reset before each sample) and idempotent re-run, side by side in one run:
-#   hoist run                       (forks = hosts)
+#   hoist run                       (forks = hosts, connects afresh)
+#   hoist run --persist             (connections kept warm by hoist's multiplexer, like ControlPersist)
 #   ansible-core, default settings  (forks 5, ssh with its default ControlPersist)
 #   ansible-core, tuned             (pipelining, ControlPersist 300s, forks = hosts)
 #   pyinfra                         (parallel = hosts)
@@ -23,7 +24,7 @@ if [ "$($HOIST lab status | grep -c running || true)" -lt "$MAXN" ]; then
   $HOIST lab up --hosts "$MAXN" --inventory "$WORK/lab.yml" >/dev/null
   brought_up=1
 fi
-trap '[ $brought_up = 1 ] && $HOIST lab down >/dev/null 2>&1 || true' EXIT
+trap '$HOIST mux stop >/dev/null 2>&1; [ $brought_up = 1 ] && $HOIST lab down >/dev/null 2>&1 || true' EXIT
 if [ ! -x "$WORK/venv/bin/ansible-playbook" ] || [ ! -x "$WORK/venv/bin/pyinfra" ]; then
   python3 -m venv "$WORK/venv"
   "$WORK/venv/bin/pip" install -q ansible-core pyinfra
@@ -51,12 +52,15 @@ for N in $COUNTS; do
   } > "$INV"
   RESET="$HOIST exec bench -i $INV -f $N -- rm -rf /srv/bench"
   HOIST_CMD="$HOIST run bench.yml -i $INV -f $N"
+  HOIST_P="$HOIST run bench.yml -i $INV -f $N --persist 600"
   ANS_DEF="$V/ansible-playbook -i $INV bench.yml"
   ANS_TUNED="env ANSIBLE_PIPELINING=1 ANSIBLE_SSH_ARGS='-o ControlMaster=auto -o ControlPersist=300s' $V/ansible-playbook -i $INV -f $N bench.yml"
   PYI="env BENCH_N=$N $V/pyinfra -y --parallel $N inventory.py deploy.py"
   for phase in first rerun; do
     if [ $phase = first ]; then setup=$RESET; else setup=""; $HOIST_CMD >/dev/null 2>&1; fi
     h=$(measure "$HOIST_CMD" "$setup")
+    $HOIST_P >/dev/null 2>&1
+    hp=$(measure "$HOIST_P" "$setup")
     [ $phase = rerun ] && $ANS_DEF >/dev/null 2>&1
     d=$(measure "$ANS_DEF" "$setup")
     [ $phase = rerun ] && eval "$ANS_TUNED" >/dev/null 2>&1
@@ -64,7 +68,7 @@ for N in $COUNTS; do
     [ $phase = rerun ] && $PYI >/dev/null 2>&1
     p=$(measure "$PYI" "$setup")
     hw=$(field "$h" wall_s); hc=$(field "$h" cpu_s)
-    for row in "hoist run:$h" "ansible-core default:$d" "ansible-core tuned:$t" "pyinfra:$p"; do
+    for row in "hoist run:$h" "hoist run --persist:$hp" "ansible-core default:$d" "ansible-core tuned:$t" "pyinfra:$p"; do
       name=${row%%:\{*}; js=${row#*:}
       w=$(field "$js" wall_s); c=$(field "$js" cpu_s); m=$(field "$js" peak_mb)
       printf '%-5s %-7s %-26s %8.2f %8.2f %8.1f %10.1f %10.1f\n' "$N" "$phase" "$name" "$w" "$c" "$m" \

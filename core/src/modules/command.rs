@@ -272,6 +272,14 @@ async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
     Ok(o)
 }
 
+/// `cmd` as is, or handed to another interpreter (`executable: /bin/bash`).
+fn through(executable: Option<&Text>, cmd: &str) -> String {
+    match executable {
+        Some(exe) => format!("exec {} -c {}", quote(&exe.0), quote(cmd)),
+        None => cmd.to_string(),
+    }
+}
+
 fn stdin_bytes(stdin: Option<String>, newline: bool) -> Option<Vec<u8>> {
     stdin.map(|s| {
         let mut b = s.into_bytes();
@@ -322,10 +330,7 @@ impl Module for Shell {
         let Some(cmd) = self.cmd.or(self.raw) else {
             return fail("no command given");
         };
-        let script = match &self.executable {
-            Some(exe) => format!("exec {} -c {}", quote(&exe.0), quote(&cmd)),
-            None => cmd.clone(),
-        };
+        let script = through(self.executable.as_ref(), &cmd);
         execute(
             Plan {
                 shown: cmd,
@@ -350,10 +355,7 @@ impl Module for Raw {
         let Some(cmd) = self.raw else {
             return fail("no command given");
         };
-        let script = match &self.executable {
-            Some(exe) => format!("exec {} -c {}", quote(&exe.0), quote(&cmd)),
-            None => cmd.clone(),
-        };
+        let script = through(self.executable.as_ref(), &cmd);
         let plan = Plan {
             shown: cmd,
             script,

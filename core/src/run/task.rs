@@ -113,18 +113,7 @@ impl Runner {
         let started = Instant::now();
         let scope = self.scope(pc, host, inh, Vec::new());
         let mut run = match &task.loop_ {
-            None => match all_true(self, &inh.when, &scope) {
-                Err(e) => TaskRun::failed(
-                    host,
-                    format!("{}: error in `when`: {e}", task.origin.location()),
-                ),
-                Ok(Some(cond)) => TaskRun::new(
-                    host,
-                    Status::Skipped,
-                    json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
-                ),
-                Ok(None) => self.attempt(pc, task, host, inh, &scope, Vec::new()).await,
-            },
+            None => self.guarded(pc, task, host, inh, &scope, Vec::new()).await,
             Some(spec) => self.looped(pc, task, host, inh, &scope, spec).await,
         };
         run.duration = started.elapsed();
@@ -171,18 +160,7 @@ impl Runner {
                     .unwrap_or_else(|_| json!(l)),
                 None => item.clone(),
             };
-            let mut r = match all_true(self, &inh.when, &iscope) {
-                Err(e) => TaskRun::failed(
-                    host,
-                    format!("{}: error in `when`: {e}", task.origin.location()),
-                ),
-                Ok(Some(cond)) => TaskRun::new(
-                    host,
-                    Status::Skipped,
-                    json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
-                ),
-                Ok(None) => self.attempt(pc, task, host, inh, &iscope, top).await,
-            };
+            let mut r = self.guarded(pc, task, host, inh, &iscope, top).await;
             if let Json::Object(m) = &mut r.result {
                 m.insert(var.clone(), item.clone());
                 m.insert("ansible_loop_var".into(), json!(var));
@@ -243,6 +221,30 @@ impl Runner {
         }
         agg.result = result;
         agg
+    }
+
+    /// `when`, then the module: skipped when a condition is false.
+    async fn guarded(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        task: &Arc<Task>,
+        host: &str,
+        inh: &Inherit,
+        scope: &Arc<Scope>,
+        top: Vec<Arc<Vars>>,
+    ) -> TaskRun {
+        match all_true(self, &inh.when, scope) {
+            Err(e) => TaskRun::failed(
+                host,
+                format!("{}: error in `when`: {e}", task.origin.location()),
+            ),
+            Ok(Some(cond)) => TaskRun::new(
+                host,
+                Status::Skipped,
+                json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
+            ),
+            Ok(None) => self.attempt(pc, task, host, inh, scope, top).await,
+        }
     }
 
     /// One try of the module (with `until` retries), then `changed_when`/`failed_when`.

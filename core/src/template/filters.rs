@@ -456,14 +456,20 @@ fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
     Ok(convert::to_jinja(&out))
 }
 
-fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key: String = kwargs
+/// `key_name` / `value_name` of dict2items and items2dict.
+fn key_value_names(kwargs: &Kwargs) -> Result<(String, String), Error> {
+    let key = kwargs
         .get::<Option<String>>("key_name")?
         .unwrap_or_else(|| "key".into());
-    let value: String = kwargs
+    let value = kwargs
         .get::<Option<String>>("value_name")?
         .unwrap_or_else(|| "value".into());
     kwargs.assert_all_used()?;
+    Ok((key, value))
+}
+
+fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
+    let (key, value) = key_value_names(&kwargs)?;
     let Json::Object(m) = json(&v)? else {
         return Err(invalid(format!(
             "dict2items requires a dictionary, got {}",
@@ -483,13 +489,7 @@ fn dict2items(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
 }
 
 fn items2dict(v: Value, kwargs: Kwargs) -> Result<Value, Error> {
-    let key: String = kwargs
-        .get::<Option<String>>("key_name")?
-        .unwrap_or_else(|| "key".into());
-    let value: String = kwargs
-        .get::<Option<String>>("value_name")?
-        .unwrap_or_else(|| "value".into());
-    kwargs.assert_all_used()?;
+    let (key, value) = key_value_names(&kwargs)?;
     let Json::Array(items) = json(&v)? else {
         return Err(invalid(format!(
             "items2dict requires a list, got {}",
