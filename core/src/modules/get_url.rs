@@ -102,22 +102,23 @@ impl Module for GetUrl {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let remote = ctx.remote()?;
         let want = self.checksum.as_deref().map(parse_checksum).transpose()?;
+        let name = self
+            .url
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty())
+            .unwrap_or("index.html");
         let mut dest = self.dest.0.clone();
-        if dest.ends_with('/')
-            || remote
-                .stat(&dest, true, false)
-                .await?
-                .is_some_and(|s| s.kind == "directory")
-        {
-            let name = self
-                .url
-                .rsplit('/')
-                .next()
-                .filter(|n| !n.is_empty())
-                .unwrap_or("index.html");
-            dest = format!("{}/{name}", dest.trim_end_matches('/'));
+        if dest.ends_with('/') {
+            dest = format!("{dest}{name}");
         }
-        if let Some(existing) = remote.stat(&dest, true, want.is_none()).await? {
+        // One probe tells whether `dest` is a directory (the file goes inside) or the file itself.
+        let mut current = remote.stat(&dest, true, want.is_none()).await?;
+        if current.as_ref().is_some_and(|s| s.kind == "directory") {
+            dest = format!("{}/{name}", dest.trim_end_matches('/'));
+            current = remote.stat(&dest, true, want.is_none()).await?;
+        }
+        if let Some(existing) = current {
             let keep = match &want {
                 Some((algo, hex)) => {
                     let out = remote
