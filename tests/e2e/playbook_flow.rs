@@ -241,3 +241,21 @@ fn persist_reuses_connections_across_runs() {
     let stop = hoist(&["mux", "stop"], &env);
     assert_eq!(stop.code, 0, "{}", stop.stderr);
 }
+
+#[test]
+fn any_errors_fatal_stops_every_host() {
+    let (code, out, events) = run(&["-o", "json", &playbook("fatal.yml")]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(
+        results(&events, "fails on the first host only")
+            .iter()
+            .filter(|e| e["status"] == "failed")
+            .count(),
+        1
+    );
+    assert!(
+        results(&events, "never reached").is_empty(),
+        "no host went on: {out}"
+    );
+    assert!(events.iter().any(|e| e["event"] == "play_aborted"), "{out}");
+}

@@ -83,6 +83,7 @@ impl Runner {
                 files_vars: Mutex::new(HashMap::new()),
                 handlers: Mutex::new(play.handlers.clone()),
                 abort: AtomicBool::new(false),
+                batch_only: AtomicBool::new(false),
             });
             self.load_vars_files(&pc)?;
             if play.gather_facts {
@@ -101,9 +102,17 @@ impl Runner {
                     self.flush_handlers(&pc, &batch).await;
                 }
             }
-            if pc.abort.load(Ordering::SeqCst) && play.max_fail_percentage.is_some()
-                || pc.abort.load(Ordering::SeqCst) && play.common.any_errors_fatal == Some(true)
-            {
+            // A batch where every host failed stops the play, as in Ansible.
+            let all_failed = batch
+                .iter()
+                .all(|h| self.with_host(h, |s| s.failed || s.unreachable));
+            if all_failed && !pc.abort.swap(true, Ordering::SeqCst) {
+                self.emit(Event::PlayAborted {
+                    reason: "every host of the batch failed".into(),
+                });
+            }
+            // Stopped for good (failures, end_play), not just this batch (end_batch)?
+            if pc.abort.load(Ordering::SeqCst) && !pc.batch_only.load(Ordering::SeqCst) {
                 for h in &hosts {
                     self.with_host(h, |s| s.ended = true);
                 }

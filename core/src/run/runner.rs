@@ -90,6 +90,8 @@ pub struct PlayCtx {
     pub handlers: Mutex<Vec<Arc<crate::playbook::Task>>>,
     /// Set when the play must stop for every host.
     pub abort: AtomicBool,
+    /// The stop is for this batch only (`meta: end_batch`).
+    pub batch_only: AtomicBool,
 }
 
 pub struct Runner {

@@ -134,15 +134,26 @@ impl Runner {
             })
             .collect();
         let mut flush = false;
+        let mut fatal = false;
         while let Some(run) = pending.next().await {
             self.emit(Event::HostResult(self.host_event(task, &inh, &run, None)));
             flush |= run.meta == Some(Meta::FlushHandlers);
+            fatal |= matches!(run.status, Status::Failed | Status::Unreachable);
             let also: Vec<String> = if run_once {
                 hosts.iter().skip(1).cloned().collect()
             } else {
                 Vec::new()
             };
             self.apply(pc, task, &inh, &run, &also);
+        }
+        // `any_errors_fatal` on a block or task: the rest of the play stops for every host.
+        if fatal && inh.any_errors_fatal == Some(true) && !pc.abort.swap(true, Ordering::SeqCst) {
+            self.emit(Event::PlayAborted {
+                reason: format!(
+                    "`{}` failed and any_errors_fatal is set",
+                    task.display_name()
+                ),
+            });
         }
         if flush {
             self.flush_handlers(pc, hosts).await;
@@ -196,7 +207,11 @@ impl Runner {
             self.with_host(h, |st| update(st, false));
         }
         match run.meta {
-            Some(Meta::EndPlay) | Some(Meta::EndBatch) => pc.abort.store(true, Ordering::SeqCst),
+            Some(Meta::EndPlay) => pc.abort.store(true, Ordering::SeqCst),
+            Some(Meta::EndBatch) => {
+                pc.batch_only.store(true, Ordering::SeqCst);
+                pc.abort.store(true, Ordering::SeqCst);
+            }
             Some(Meta::ClearHostErrors) => {
                 for h in &pc.batch {
                     self.with_host(h, |st| st.failed = false);
