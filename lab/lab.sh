@@ -21,7 +21,7 @@ BASE=${BASE:-/var/tmp/hoist-lab/base}       # lower layer, built once and cached
 REPO=${REPO:-/var/tmp/hoist-lab/repo}       # local apt repository, grows with --packages
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SECMIRROR=${SECMIRROR:-http://deb.debian.org/debian-security}
-NSPAWN_EXTRA=${NSPAWN_EXTRA:---private-network --capability=CAP_NET_ADMIN}
+NSPAWN_EXTRA=${NSPAWN_EXTRA:---private-network --capability=CAP_NET_ADMIN --bind=/dev/fuse}
 BR=hoistbr0; NET=10.77.0; PFX=lab; CGNAME=hoistlab
 SSHO=(-i "$LAB/id_ed25519" -o StrictHostKeyChecking=yes -o UserKnownHostsFile="$LAB/known_hosts"
       -o LogLevel=ERROR -o BatchMode=yes -o ConnectTimeout=3)

@@ -60,4 +60,19 @@ impl Inventory {
         vars.insert("group_names".into(), Value::from(self.group_names(host)));
         Some(vars)
     }
+
+    /// The variables of Ansible's implicit `localhost` (the controller, when the inventory does
+    /// not name it): the `all` group's variables and `group_vars/all`, nothing else.
+    pub fn implicit_localhost_vars(&self, name: &str) -> Vars {
+        let mut vars = Vars::new();
+        if let Some(all) = self.groups.get("all") {
+            vars.extend(all.vars.clone());
+            vars.extend(all.file_vars.clone());
+        }
+        vars.insert("inventory_hostname".into(), Value::from(name));
+        vars.insert("inventory_hostname_short".into(), Value::from(name));
+        vars.insert("group_names".into(), Value::Array(Vec::new()));
+        vars.insert("ansible_connection".into(), Value::from("local"));
+        vars
+    }
 }

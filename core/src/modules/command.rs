@@ -132,9 +132,13 @@ struct Plan {
     check_supported: bool,
 }
 
-/// The script sent to the target for `plan` (guards, then `cd`, then the command).
+/// The script sent to the target for `plan`: `cd`, then the guards (relative `creates` and
+/// `removes` paths are relative to `chdir`, as in Ansible), then the command.
 fn full_script(plan: &Plan) -> String {
     let mut s = String::new();
+    if let Some(d) = &plan.chdir {
+        s.push_str(&format!("cd {} || exit 1; ", quote(d)));
+    }
     if let Some(c) = &plan.creates {
         s.push_str(&format!(
             "if [ -e {} ]; then printf {SKIP_MARK}; exit 0; fi; ",
@@ -146,9 +150,6 @@ fn full_script(plan: &Plan) -> String {
             "if [ ! -e {} ]; then printf {SKIP_MARK}; exit 0; fi; ",
             quote(r)
         ));
-    }
-    if let Some(d) = &plan.chdir {
-        s.push_str(&format!("cd {} || exit 1; ", quote(d)));
     }
     s.push_str(&plan.script);
     s
@@ -211,7 +212,6 @@ async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
         }
         let probe = Plan {
             script: "true".into(),
-            chdir: None,
             ..plan
         };
         let out = remote.exec(&full_script(&probe), None).await?;
@@ -395,7 +395,7 @@ mod tests {
             strip: true,
             check_supported: true,
         };
-        insta::assert_snapshot!(full_script(&plan), @"if [ -e /src/out ]; then printf __hoist_command_skipped__; exit 0; fi; cd /src || exit 1; exec make");
+        insta::assert_snapshot!(full_script(&plan), @"cd /src || exit 1; if [ -e /src/out ]; then printf __hoist_command_skipped__; exit 0; fi; exec make");
     }
 
     #[test]

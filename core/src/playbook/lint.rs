@@ -18,7 +18,7 @@ pub fn check(book: &Playbook) -> Result<(), SourceError> {
         let dynamic_handlers = has_include_role(play);
         for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             for_each_task(items, &mut |task| {
-                check_task(&t, task)?;
+                check_task(&t, task, &play.base_dir)?;
                 if !dynamic_handlers {
                     for n in &task.notify {
                         if !Templar::is_template(n) && !handler_names.iter().any(|h| h == n) {
@@ -39,7 +39,7 @@ pub fn check(book: &Playbook) -> Result<(), SourceError> {
             })?;
         }
         for h in &play.handlers {
-            check_task(&t, h)?;
+            check_task(&t, h, &play.base_dir)?;
         }
     }
     Ok(())
@@ -133,7 +133,7 @@ fn check_value(t: &Templar, v: &Json) -> Result<(), String> {
     }
 }
 
-fn check_task(t: &Templar, task: &Task) -> Result<(), SourceError> {
+fn check_task(t: &Templar, task: &Task, play_dir: &std::path::Path) -> Result<(), SourceError> {
     if let Json::Object(args) = &task.args {
         for (k, v) in args {
             check_value(t, v).map_err(|e| {
@@ -161,7 +161,7 @@ fn check_task(t: &Templar, task: &Task) -> Result<(), SourceError> {
         }
     }
     if task.action == "template" {
-        check_template_file(t, task)?;
+        check_template_file(t, task, play_dir)?;
     }
     if let Some(name) = &task.common.name {
         check_value(t, &Json::String(name.clone())).map_err(|e| {
@@ -190,7 +190,11 @@ fn check_task(t: &Templar, task: &Task) -> Result<(), SourceError> {
 
 /// A `template:` task's source file (when its name is literal) must compile; errors point into
 /// the template file itself.
-fn check_template_file(t: &Templar, task: &Task) -> Result<(), SourceError> {
+fn check_template_file(
+    t: &Templar,
+    task: &Task,
+    play_dir: &std::path::Path,
+) -> Result<(), SourceError> {
     let Some(src) = task.args.get("src").and_then(Json::as_str) else {
         return Ok(());
     };
@@ -203,11 +207,15 @@ fn check_template_file(t: &Templar, task: &Task) -> Result<(), SourceError> {
         dirs.push(r.path.join("templates"));
         dirs.push(r.path.clone());
     }
+    // As at run time: the role, then the play's directory; then next to the task file.
+    dirs.push(play_dir.join("templates"));
+    dirs.push(play_dir.to_path_buf());
     dirs.push(base.join("templates"));
     dirs.push(base.clone());
     if let Some(parent) = base.parent() {
         dirs.push(parent.join("templates"));
     }
+    dirs.dedup();
     let found = if std::path::Path::new(src).is_absolute() {
         Some(std::path::PathBuf::from(src))
     } else {

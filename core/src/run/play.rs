@@ -36,7 +36,9 @@ pub fn batches(hosts: &[String], serial: &[Serial]) -> Vec<Vec<String>> {
 }
 
 impl Runner {
-    pub(crate) async fn run_play(self: &Arc<Self>, play: &Arc<Play>) -> Result<(), RunError> {
+    /// Runs one play; `Ok(false)` when every host of a batch failed, which ends the playbook
+    /// (Ansible's "NO MORE HOSTS LEFT").
+    pub(crate) async fn run_play(self: &Arc<Self>, play: &Arc<Play>) -> Result<bool, RunError> {
         let play_vars = Arc::new(play.common.vars.clone());
         let pattern = {
             let scope = Scope::new(
@@ -48,7 +50,13 @@ impl Runner {
                 .render_str(&play.hosts, &scope.context())
                 .map_err(|e| RunError::Source(play.origin.error(format!("hosts: {}", e.message))))?
         };
-        let mut hosts = self.inv.select(&pattern)?;
+        // Ansible's implicit localhost: the controller, when the inventory does not name it.
+        let mut hosts = match pattern.trim() {
+            p @ ("localhost" | "127.0.0.1") if !self.inv.hosts.contains_key(p) => {
+                vec![p.to_string()]
+            }
+            p => self.inv.select(p)?,
+        };
         if let Some(limit) = &self.opts.limit {
             let allowed = self.inv.select(limit)?;
             hosts.retain(|h| allowed.contains(h));
@@ -65,12 +73,13 @@ impl Runner {
                 host: None,
                 message: format!("no hosts matched `{pattern}`; skipping this play"),
             });
-            return Ok(());
+            return Ok(true);
         }
         // The play's own keywords, without its vars (they are a layer of their own).
         let mut common = play.common.clone();
         common.vars = Vars::new();
         let root = Inherit::default().child(&common);
+        let mut go_on = true;
         for batch in batches(&hosts, &play.serial) {
             for h in &batch {
                 self.with_host(h, |s| s.ended = false);
@@ -106,6 +115,7 @@ impl Runner {
             let all_failed = batch
                 .iter()
                 .all(|h| self.with_host(h, |s| s.failed || s.unreachable));
+            go_on &= !all_failed;
             if all_failed && !pc.abort.swap(true, Ordering::SeqCst) {
                 self.emit(Event::PlayAborted {
                     reason: "every host of the batch failed".into(),
@@ -122,7 +132,7 @@ impl Runner {
         for h in &hosts {
             self.with_host(h, |s| s.ended = false);
         }
-        Ok(())
+        Ok(go_on)
     }
 
     /// Runs one section: linear (task by task) or free (each host on its own).

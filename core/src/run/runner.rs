@@ -116,11 +116,16 @@ impl Runner {
         sink: Arc<dyn Sink>,
         opts: RunOptions,
     ) -> Arc<Runner> {
-        let inv_vars = inv
+        let mut inv_vars: HashMap<String, Arc<Vars>> = inv
             .hosts
             .keys()
             .map(|h| (h.clone(), Arc::new(inv.host_vars(h).unwrap_or_default())))
             .collect();
+        for name in ["localhost", "127.0.0.1"] {
+            inv_vars
+                .entry(name.to_string())
+                .or_insert_with(|| Arc::new(inv.implicit_localhost_vars(name)));
+        }
         let groups: serde_json::Map<String, Json> = inv
             .groups
             .keys()
@@ -175,7 +180,9 @@ impl Runner {
             check: self.opts.check,
         });
         for play in &pb.plays {
-            self.run_play(play).await?;
+            if !self.run_play(play).await? {
+                break;
+            }
         }
         self.pool.close_all().await;
         let hosts: IndexMap<String, Stats> = {

@@ -1,5 +1,5 @@
 //! Lookups, evaluated on the controller: `env`, `file`, `template`, `pipe`, `lines`, `fileglob`,
-//! `first_found`, `items`/`list`, `dict`, `vars`, `sequence`. `lookup()` joins several results
+//! `first_found`, `items`/`list`, `dict`, `vars`, `sequence`, `password` (see password.rs). `lookup()` joins several results
 //! with commas (Ansible's `wantlist=False`); `query()`/`q()` always return a list.
 //! Relative paths are searched in `hoist_search_paths` (the role's and the playbook's `files/` and
 //! `templates/` directories), as Ansible does.
@@ -222,6 +222,22 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     )));
                 }
             }
+        }
+        "password" => {
+            let base = PathBuf::from(
+                state
+                    .lookup("playbook_dir")
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| ".".into()),
+            );
+            let mut out = Vec::new();
+            for t in strings(terms) {
+                let spec = super::password::parse(&t).map_err(err)?;
+                out.push(Value::from(
+                    super::password::get(&spec, &base).map_err(err)?,
+                ));
+            }
+            out
         }
         "items" | "list" | "flattened" => {
             let mut out = Vec::new();

@@ -7,6 +7,7 @@ mod convert;
 mod filters;
 mod lookups;
 mod net;
+mod password;
 mod predicates;
 mod pyjson;
 mod scope;

@@ -81,7 +81,20 @@ fn query(c: &Cidr, q: &str, original: &str) -> Value {
         } else {
             1u64 << (max - prefix).min(63)
         }),
-        _ => Value::from(false),
+        // A network as the query: the value when it lies inside that network.
+        other => match parse(other) {
+            Some(n) if n.addr.is_ipv4() == v4 => {
+                let (nmask, _) = mask_bits(&n);
+                let inside =
+                    (to_u128(n.addr) & nmask) == (ip & nmask) && prefix >= n.prefix.unwrap_or(max);
+                if inside {
+                    Value::from(original.trim())
+                } else {
+                    Value::from(false)
+                }
+            }
+            _ => Value::from(false),
+        },
     }
 }
 

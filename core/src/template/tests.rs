@@ -161,6 +161,10 @@ fn ansible_filters() {
             "10.1.2.0 255.255.255.0",
         ),
         ("{{ 'nope' | ipaddr }} {{ '::1' | ipv4 }}", "False False"),
+        (
+            "{{ '10.77.0.100' | ipaddr('10.77.0.0/24') }} {{ '10.78.0.1' | ipaddr('10.77.0.0/24') }}",
+            "10.77.0.100 False",
+        ),
         ("{{ \"it's\" | quote }}", r"'it'\''s'"),
         ("{{ 'x' | type_debug }} {{ l | type_debug }}", "str list"),
         (
