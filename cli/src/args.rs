@@ -31,6 +31,8 @@ pub enum Command {
     Mux(crate::commands::mux::MuxArgs),
     /// Gather facts (OS, kernel, CPU, load, memory, disks, network, uptime) in one round trip
     Facts(crate::commands::facts::FactsArgs),
+    /// Run the health checks declared in the inventory; exit 2 when anything is unhealthy
+    Health(crate::commands::health::HealthArgs),
     /// Apply an Ansible-compatible playbook to the inventory's hosts
     Run(crate::commands::run::RunArgs),
     /// List the built-in modules and their arguments

@@ -15,6 +15,7 @@ pub mod adhoc;
 pub mod digest;
 pub mod facts;
 pub mod glob;
+pub mod health;
 pub mod inventory;
 pub mod lab;
 pub mod modules;

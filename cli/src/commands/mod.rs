@@ -3,6 +3,7 @@
 pub mod check_syntax;
 pub mod exec;
 pub mod facts;
+pub mod health;
 pub mod inventory;
 pub mod lab;
 pub mod modules;
@@ -22,6 +23,7 @@ pub async fn dispatch(cli: Cli) -> Result<u8, CliError> {
         Command::Exec(a) => exec::run(a).await,
         Command::Ping(a) => ping::run(a).await,
         Command::Facts(a) => facts::run(a).await,
+        Command::Health(a) => health::run(a).await,
         Command::Mux(a) => mux::run(a).await,
         Command::Run(a) => run::run(a).await,
         Command::Modules(a) => modules::run(a),

@@ -80,6 +80,42 @@ pub fn outside_names(inv: &Inventory, extra: &Vars) -> std::collections::HashSet
     names
 }
 
+/// The connection pool for playbook runs (persistent shells on).
+pub fn pool(connect: &ConnectArgs) -> Result<Arc<Pool>, CliError> {
+    let ssh_path = connect.ssh_config_path();
+    let ssh = SshConfig::load(&ssh_path)
+        .map_err(|e| CliError::Other(format!("cannot read {}: {e}", ssh_path.display())))?;
+    Ok(Arc::new(Pool::new(ConnectContext {
+        ssh,
+        opts: hoist_core::ssh::ConnectOptions {
+            persistent_shell: true,
+            ..connect.connect_options()
+        },
+        keys: KeyCache::default(),
+    })))
+}
+
+/// The multiplexer relay when `--persist` asks for one.
+pub fn relay(connect: &ConnectArgs) -> Option<hoist_core::modules::RelaySpec> {
+    (connect.persist > 0).then(|| {
+        let socket = hoist_core::mux::default_socket();
+        let (s, persist) = (socket.clone(), connect.persist);
+        hoist_core::modules::RelaySpec {
+            socket,
+            spawn: Arc::new(move || super::mux::spawn(&s, persist)),
+        }
+    })
+}
+
+/// Maps the engine's errors to the CLI's.
+pub fn run_error(e: hoist_core::run::RunError) -> CliError {
+    match e {
+        hoist_core::run::RunError::Source(s) => CliError::Playbook(s),
+        hoist_core::run::RunError::Pattern(p) => CliError::Pattern(p),
+        hoist_core::run::RunError::Other(o) => CliError::Other(o),
+    }
+}
+
 pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     let books = args
         .playbooks
@@ -106,17 +142,7 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
         playbook::undefined::check(b, &outside).map_err(CliError::Playbook)?;
     }
     let inv = Arc::new(inv);
-    let ssh_path = args.connect.ssh_config_path();
-    let ssh = SshConfig::load(&ssh_path)
-        .map_err(|e| CliError::Other(format!("cannot read {}: {e}", ssh_path.display())))?;
-    let pool = Arc::new(Pool::new(ConnectContext {
-        ssh,
-        opts: hoist_core::ssh::ConnectOptions {
-            persistent_shell: true,
-            ..args.connect.connect_options()
-        },
-        keys: KeyCache::default(),
-    }));
+    let pool = pool(&args.connect)?;
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
     match args.connect.output {
         Output::Json => sinks.push(Arc::new(printer::json::JsonLines::stdout())),
@@ -140,23 +166,12 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
         forks: args.connect.forks,
         check: args.check,
         diff: args.diff,
-        relay: (args.connect.persist > 0).then(|| {
-            let socket = hoist_core::mux::default_socket();
-            let (s, persist) = (socket.clone(), args.connect.persist);
-            hoist_core::modules::RelaySpec {
-                socket,
-                spawn: Arc::new(move || super::mux::spawn(&s, persist)),
-            }
-        }),
+        relay: relay(&args.connect),
     };
     let runner = Runner::new(inv, pool, Arc::new(Tee(sinks)), opts);
     let mut code = exit::OK;
     for book in &books {
-        let recap = runner.run(book).await.map_err(|e| match e {
-            hoist_core::run::RunError::Source(s) => CliError::Playbook(s),
-            hoist_core::run::RunError::Pattern(p) => CliError::Pattern(p),
-            hoist_core::run::RunError::Other(o) => CliError::Other(o),
-        })?;
+        let recap = runner.run(book).await.map_err(run_error)?;
         if recap.any_unreachable() {
             code = exit::UNREACHABLE;
         } else if recap.any_failed() && code == exit::OK {

@@ -19,6 +19,7 @@ mod fetch;
 mod file;
 mod files_common;
 mod get_url;
+mod health;
 mod lineinfile;
 mod replace;
 mod service;
@@ -196,6 +197,7 @@ modules! {
     "wait_for" => wait_for::WaitFor,
     "uri" => uri::Uri,
     "sysctl" => sysctl::Sysctl,
+    "health_check" => health::HealthCheck,
     "stat" => stat::StatModule,
     "setup" => setup::Setup,
     "gather_facts" => setup::Setup,

@@ -45,6 +45,21 @@ pub fn load_playbook(path: &Path) -> Result<Playbook, SourceError> {
     })
 }
 
+/// Loads a playbook from `text`, as if read from `path` (which names it in errors and sets the
+/// directory relative paths start from).
+pub fn load_playbook_str(path: &Path, text: String) -> Result<Playbook, SourceError> {
+    let mut plays = Vec::new();
+    let root = yaml::parse_str(path, text)?;
+    load_nodes(path, &root, &mut plays, 0, &Common::default())?;
+    if plays.is_empty() {
+        return Err(SourceError::new(path, None, "the playbook has no plays"));
+    }
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        plays,
+    })
+}
+
 fn load_into(
     path: &Path,
     plays: &mut Vec<Arc<Play>>,
@@ -52,6 +67,16 @@ fn load_into(
     outer: &Common,
 ) -> Result<(), SourceError> {
     let root = yaml::load_file(path)?;
+    load_nodes(path, &root, plays, depth, outer)
+}
+
+fn load_nodes(
+    path: &Path,
+    root: &Node,
+    plays: &mut Vec<Arc<Play>>,
+    depth: usize,
+    outer: &Common,
+) -> Result<(), SourceError> {
     let base_dir = path
         .parent()
         .map(Path::to_path_buf)

@@ -9,6 +9,6 @@ mod parse_task;
 pub mod undefined;
 
 pub use keywords::closest;
-pub use load::{load_playbook, load_role_dynamic, load_tasks_file, load_vars};
+pub use load::{load_playbook, load_playbook_str, load_role_dynamic, load_tasks_file, load_vars};
 pub use model::*;
 pub use parse_task::split_words;
