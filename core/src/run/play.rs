@@ -93,6 +93,7 @@ impl Runner {
                 handlers: Mutex::new(play.handlers.clone()),
                 abort: AtomicBool::new(false),
                 batch_only: AtomicBool::new(false),
+                broken: AtomicBool::new(false),
             });
             self.load_vars_files(&pc)?;
             if play.gather_facts {
@@ -115,12 +116,10 @@ impl Runner {
             let all_failed = batch
                 .iter()
                 .all(|h| self.with_host(h, |s| s.failed || s.unreachable));
-            go_on &= !all_failed;
-            if all_failed && !pc.abort.swap(true, Ordering::SeqCst) {
-                self.emit(Event::PlayAborted {
-                    reason: "every host of the batch failed".into(),
-                });
+            if all_failed {
+                self.break_play(&pc, "every host of the batch failed".into());
             }
+            go_on &= !pc.broken.load(Ordering::SeqCst);
             // Stopped for good (failures, end_play), not just this batch (end_batch)?
             if pc.abort.load(Ordering::SeqCst) && !pc.batch_only.load(Ordering::SeqCst) {
                 for h in &hosts {

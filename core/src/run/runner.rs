@@ -92,6 +92,9 @@ pub struct PlayCtx {
     pub abort: AtomicBool,
     /// The stop is for this batch only (`meta: end_batch`).
     pub batch_only: AtomicBool,
+    /// The play broke on failures (any_errors_fatal, max_fail_percentage, every host failed):
+    /// the playbook ends after it, as in Ansible.
+    pub broken: AtomicBool,
 }
 
 pub struct Runner {

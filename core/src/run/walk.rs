@@ -71,9 +71,15 @@ impl Runner {
             }
             _ => None,
         };
-        if let Some(reason) = reason
-            && !pc.abort.swap(true, Ordering::SeqCst)
-        {
+        if let Some(reason) = reason {
+            self.break_play(pc, reason);
+        }
+    }
+
+    /// Stops the play on failures, and with it the playbook (once, whoever asks first).
+    pub(crate) fn break_play(&self, pc: &PlayCtx, reason: String) {
+        pc.broken.store(true, Ordering::SeqCst);
+        if !pc.abort.swap(true, Ordering::SeqCst) {
             self.emit(Event::PlayAborted { reason });
         }
     }
@@ -147,13 +153,14 @@ impl Runner {
             self.apply(pc, task, &inh, &run, &also);
         }
         // `any_errors_fatal` on a block or task: the rest of the play stops for every host.
-        if fatal && inh.any_errors_fatal == Some(true) && !pc.abort.swap(true, Ordering::SeqCst) {
-            self.emit(Event::PlayAborted {
-                reason: format!(
+        if fatal && inh.any_errors_fatal == Some(true) {
+            self.break_play(
+                pc,
+                format!(
                     "`{}` failed and any_errors_fatal is set",
                     task.display_name()
                 ),
-            });
+            );
         }
         if flush {
             self.flush_handlers(pc, hosts).await;

@@ -97,6 +97,9 @@ impl Templar {
             env.set_syntax(syntax);
         }
         env.set_recursion_limit(200);
+        // Python's str/dict/list methods (`.split()`, `.startswith()`, `.items()`, `.get()`...),
+        // which Ansible playbooks use all the time.
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         // Template files include others relative to themselves (or by absolute path).
         env.set_path_join_callback(|name, parent| {
             if name.starts_with('/') {

@@ -162,6 +162,10 @@ fn ansible_filters() {
         ),
         ("{{ 'nope' | ipaddr }} {{ '::1' | ipv4 }}", "False False"),
         (
+            "{{ 'a b  c'.split() | to_json }} {{ 'x,y'.split(',')[1] }} {{ 'abc'.startswith('ab') }} {{ {'k': 1}.items() | list | to_json }} {{ {'k': 1}.get('z', 2) }}",
+            r#"["a", "b", "c"] y True [["k", 1]] 2"#,
+        ),
+        (
             "{{ '10.77.0.100' | ipaddr('10.77.0.0/24') }} {{ '10.78.0.1' | ipaddr('10.77.0.0/24') }}",
             "10.77.0.100 False",
         ),
