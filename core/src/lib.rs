@@ -21,6 +21,7 @@ pub mod lab;
 pub mod modules;
 pub mod mux;
 pub mod playbook;
+pub mod retention;
 pub mod run;
 pub mod source;
 pub mod ssh;

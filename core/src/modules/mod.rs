@@ -10,6 +10,7 @@ pub mod types;
 
 mod apt;
 mod authorized_key;
+mod backup_rotate;
 mod blockinfile;
 mod command;
 mod controller;
@@ -198,6 +199,7 @@ modules! {
     "uri" => uri::Uri,
     "sysctl" => sysctl::Sysctl,
     "health_check" => health::HealthCheck,
+    "backup_rotate" => backup_rotate::BackupRotate,
     "stat" => stat::StatModule,
     "setup" => setup::Setup,
     "gather_facts" => setup::Setup,

@@ -381,7 +381,8 @@ struct HostVarsView {
 
 impl HostVarsSource for HostVarsView {
     fn host_scope(&self, host: &str) -> Option<minijinja::Value> {
-        if !self.runner.inv.hosts.contains_key(host) {
+        // Inventory hosts, and Ansible's implicit localhost (the controller).
+        if !self.runner.inv.hosts.contains_key(host) && !self.runner.inv_vars.contains_key(host) {
             return None;
         }
         Some(

@@ -5,12 +5,14 @@
 
 mod convert;
 mod filters;
+mod lists;
 mod lookups;
 mod net;
 mod password;
 mod predicates;
 mod pyjson;
 mod scope;
+mod time;
 
 pub use convert::{from_jinja, to_jinja};
 pub use filters::python_replacement;
@@ -121,6 +123,8 @@ impl Templar {
         filters::register(&mut env);
         predicates::register(&mut env);
         lookups::register(&mut env);
+        time::register(&mut env);
+        lists::register(&mut env);
         env.add_global("omit", OMIT);
         Templar { env }
     }

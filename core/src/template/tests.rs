@@ -162,6 +162,14 @@ fn ansible_filters() {
         ),
         ("{{ 'nope' | ipaddr }} {{ '::1' | ipv4 }}", "False False"),
         (
+            "{{ ['a','b'] | product([1,2]) | list | to_json }} {{ [1,2,3] | zip(['x','y']) | list | to_json }} {{ [1] | zip_longest([2,3], fillvalue=0) | to_json }} {{ ['/a', 'b'] | path_join }}",
+            r#"[["a", 1], ["a", 2], ["b", 1], ["b", 2]] [[1, "x"], [2, "y"]] [[1, 2], [0, 3]] /a/b"#,
+        ),
+        (
+            "{{ '%Y-%m-%dT%H:%M:%SZ' | strftime(second=1700000000, utc=true) }} {{ now(utc=true, fmt='%Y') | length }}",
+            "2023-11-14T22:13:20Z 4",
+        ),
+        (
             "{{ 'a b  c'.split() | to_json }} {{ 'x,y'.split(',')[1] }} {{ 'abc'.startswith('ab') }} {{ {'k': 1}.items() | list | to_json }} {{ {'k': 1}.get('z', 2) }}",
             r#"["a", "b", "c"] y True [["k", 1]] 2"#,
         ),
