@@ -12,6 +12,8 @@
 #   lab.sh up N              start hosts lab1..labN = 10.77.0.11.. and write $LAB/known_hosts
 #   lab.sh check N           wait until sshd answers on every host (key auth as root)
 #   lab.sh status            one line per host: name ip state
+#   lab.sh kill_host NAME    crash one host (all its processes killed, its link down)
+#   lab.sh start_host NAME   boot a crashed host again (as after a power cycle)
 #   lab.sh down              stop everything and remove all state except $BASE and $REPO
 #
 # The binary embeds this file (hoist lab ...) and exports LAB, BASE, REPO.
@@ -82,6 +84,49 @@ repo() {   # the closure is computed against the base rootfs, downloaded with ap
   (cd "$REPO" && dpkg-scanpackages -m . /dev/null > Packages 2>/dev/null)
 }
 
+boot() {   # starts host $1's systemd-nspawn (its overlay and netns already exist)
+  local h=$1 D=$LAB/$1 c
+  local bind=(--bind-ro="$REPO:/srv/lab-repo")
+  for c in $CGH; do mkdir -p $c/$CGNAME/$h; done        # one cgroup per machine, so down can reap it
+  setsid sh -c 'for c in $1; do echo $$ > $c/'$CGNAME'/$2/cgroup.procs; done; shift 2; exec "$@"' sh "$CGH" $h \
+    systemd-nspawn -q -D "$D/root" -M $h --boot --register=no --keep-unit \
+    --network-namespace-path=/run/netns/$h --console=read-only "${bind[@]}" $NSPAWN_EXTRA \
+    >> "$D/console.log" 2>&1 < /dev/null &
+  echo $! > "$D/nspawn.pid"
+}
+
+reap() {   # kills every process in host $1's cgroup (a power cut) and waits until they are gone
+  local h=$1 c t p
+  for c in $CGH; do
+    [ -d $c/$CGNAME/$h ] || continue
+    [ -f $c/$CGNAME/$h/cgroup.kill ] && echo 1 > $c/$CGNAME/$h/cgroup.kill
+    for t in $(seq 1 50); do
+      p=$(find $c/$CGNAME/$h -name cgroup.procs -exec cat {} + 2>/dev/null || true)
+      [ -z "$p" ] && break
+      kill -KILL $p 2>/dev/null || true; sleep 0.1
+    done
+  done
+}
+
+kill_host() {   # a crash: every process dies at once and the network link goes down
+  local h=$1
+  [ -f "$LAB/$h/nspawn.pid" ] || die "no host $h in this lab"
+  ip -n $h link set eth0 down
+  reap $h
+  local t; for t in $(seq 1 50); do kill -0 "$(cat "$LAB/$h/nspawn.pid")" 2>/dev/null || break; sleep 0.1; done
+}
+
+start_host() {   # boots a killed host again, as after a power cycle (only its own address)
+  local h=$1 ip
+  [ -f "$LAB/$h/nspawn.pid" ] || die "no host $h in this lab"
+  kill -0 "$(cat "$LAB/$h/nspawn.pid")" 2>/dev/null && die "$h is running"
+  ip=$(awk -v h=$h '$1 == h {print $2}' "$LAB/hostlist")
+  ip -n $h addr flush dev eth0
+  ip -n $h addr add $ip/24 dev eth0
+  ip -n $h link set eth0 up
+  boot $h
+}
+
 up() {
   local N=$1 i h ip D
   [ -e "$LAB/up" ] && die "a lab is already up (state in $LAB); run 'hoist lab down' first"
@@ -113,18 +158,11 @@ up() {
     printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nPermitRootLogin prohibit-password\nUseDNS no\n' \
       > "$D/upper/etc/ssh/sshd_config.d/00-lab.conf"
     echo "$ip,$h $(cut -d' ' -f1,2 "$D/upper/etc/ssh/ssh_host_ed25519_key.pub")" >> "$LAB/known_hosts"
-    local bind=()
     echo 'deb [trusted=yes] file:/srv/lab-repo ./' > "$D/upper/etc/apt/sources.list"
     mkdir -p "$D/upper/srv/lab-repo" "$REPO"
     [ -f "$REPO/Packages" ] || : > "$REPO/Packages"
-    bind=(--bind-ro="$REPO:/srv/lab-repo")
     mount -t overlay overlay -o lowerdir="$BASE",upperdir="$D/upper",workdir="$D/work" "$D/root"
-    for c in $CGH; do mkdir -p $c/$CGNAME/$h; done        # one cgroup per machine, so down can reap it
-    setsid sh -c 'for c in $1; do echo $$ > $c/'$CGNAME'/$2/cgroup.procs; done; shift 2; exec "$@"' sh "$CGH" $h \
-      systemd-nspawn -q -D "$D/root" -M $h --boot --register=no --keep-unit \
-      --network-namespace-path=/run/netns/$h --console=read-only "${bind[@]}" $NSPAWN_EXTRA \
-      > "$D/console.log" 2>&1 < /dev/null &
-    echo $! > "$D/nspawn.pid"
+    boot "$h"
     echo "$h $ip" >> "$LAB/hostlist"
   done
 }

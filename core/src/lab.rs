@@ -46,6 +46,10 @@ pub enum LabError {
     AlreadyUp(PathBuf),
     #[error("--hosts must be between 1 and 200, got {0}")]
     HostCount(usize),
+    #[error("no lab host `{0}` (give a name like lab3 or an address like 10.77.0.13; see `hoist lab status`)")]
+    NoHost(String),
+    #[error("lab: {0} failed")]
+    Action(String),
 }
 
 /// One lab host as `status` reports it.
@@ -138,6 +142,39 @@ pub fn down(paths: &LabPaths) -> Result<(), LabError> {
         let _ = std::fs::remove_file(p.trim());
     }
     Ok(())
+}
+
+/// The lab host named `name` or having address `name`.
+fn find_host(paths: &LabPaths, name: &str) -> Result<LabHost, LabError> {
+    status(paths)?
+        .into_iter()
+        .find(|h| h.name == name || h.address == name)
+        .ok_or_else(|| LabError::NoHost(name.to_string()))
+}
+
+/// Crashes one host: all its processes die at once and its network link goes down.
+pub fn kill(paths: &LabPaths, name: &str) -> Result<LabHost, LabError> {
+    require_root()?;
+    let h = find_host(paths, name)?;
+    if !script_cmd(paths, &["kill_host", &h.name]).status()?.success() {
+        return Err(LabError::Action(format!("killing {}", h.name)));
+    }
+    Ok(h)
+}
+
+/// Boots a crashed host again (as after a power cycle) and waits for its sshd.
+pub fn start(paths: &LabPaths, name: &str) -> Result<LabHost, LabError> {
+    require_root()?;
+    let h = find_host(paths, name)?;
+    let n: String = h.name.trim_start_matches(|c: char| !c.is_ascii_digit()).to_string();
+    if !script_cmd(paths, &["start_host", &h.name]).status()?.success() {
+        return Err(LabError::Action(format!("starting {}", h.name)));
+    }
+    // `check N` waits for hosts 1..N; the ones before are up already and answer at once.
+    if !script_cmd(paths, &["check", &n]).status()?.success() {
+        return Err(LabError::Action(format!("waiting for {}'s sshd", h.name)));
+    }
+    Ok(h)
 }
 
 /// The hosts of the running lab (empty when none is up).

@@ -28,6 +28,16 @@ pub enum LabAction {
     },
     /// Show the lab's hosts
     Status,
+    /// Crash a host (all its processes killed at once, its link down), to test failover
+    Kill {
+        /// A lab host name (lab3) or address (10.77.0.13)
+        host: String,
+    },
+    /// Boot a crashed host again, as after a power cycle
+    Start {
+        /// A lab host name (lab3) or address (10.77.0.13)
+        host: String,
+    },
     /// Stop every host and remove namespaces, mounts, cgroups, state and the inventory
     Down,
 }
@@ -56,6 +66,14 @@ pub fn run(args: LabArgs) -> Result<u8, CliError> {
             } else {
                 print_hosts(&list);
             }
+        }
+        LabAction::Kill { host } => {
+            let h = lab::kill(&paths, &host)?;
+            eprintln!("{} ({}) crashed", h.name, h.address);
+        }
+        LabAction::Start { host } => {
+            let h = lab::start(&paths, &host)?;
+            eprintln!("{} ({}) is up again", h.name, h.address);
         }
         LabAction::Down => {
             lab::down(&paths)?;
