@@ -8,6 +8,32 @@ use std::process::Command;
 /// The lab script, embedded in the binary.
 pub const SCRIPT: &str = include_str!("../../lab/lab.sh");
 
+/// Named package sets for `--packages @NAME`.
+const PACKAGE_SETS: [(&str, &str); 1] = [("ha", include_str!("../../lab/package-sets/ha.txt"))];
+
+/// Expands `@NAME` package sets; other names pass through.
+pub fn expand_packages(packages: &[String]) -> Result<Vec<String>, LabError> {
+    let mut out = Vec::new();
+    for p in packages {
+        match p.strip_prefix('@') {
+            Some(set) => {
+                let (_, text) = PACKAGE_SETS
+                    .iter()
+                    .find(|(n, _)| *n == set)
+                    .ok_or_else(|| LabError::NoPackageSet(set.to_string()))?;
+                out.extend(
+                    text.lines()
+                        .filter(|l| !l.trim_start().starts_with('#'))
+                        .flat_map(str::split_whitespace)
+                        .map(str::to_string),
+                );
+            }
+            None => out.push(p.clone()),
+        }
+    }
+    Ok(out)
+}
+
 /// Where the lab keeps its state and caches.
 #[derive(Debug, Clone)]
 pub struct LabPaths {
@@ -46,10 +72,16 @@ pub enum LabError {
     AlreadyUp(PathBuf),
     #[error("--hosts must be between 1 and 200, got {0}")]
     HostCount(usize),
-    #[error("no lab host `{0}` (give a name like lab3 or an address like 10.77.0.13; see `hoist lab status`)")]
+    #[error(
+        "no lab host `{0}` (give a name like lab3 or an address like 10.77.0.13; see `hoist lab status`)"
+    )]
     NoHost(String),
     #[error("lab: {0} failed")]
     Action(String),
+    #[error("`{0}` is not a Debian package name")]
+    BadPackage(String),
+    #[error("no package set `@{0}` (known: @ha)")]
+    NoPackageSet(String),
 }
 
 /// One lab host as `status` reports it.
@@ -113,6 +145,13 @@ pub fn up(
     }
     step(paths, &["deps"])?;
     step(paths, &["base"])?;
+    let packages = expand_packages(packages)?;
+    if let Some(bad) = packages.iter().find(|p| {
+        !p.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.:".contains(c))
+    }) {
+        return Err(LabError::BadPackage(bad.clone()));
+    }
     let mut repo_args = vec!["repo"];
     repo_args.extend(packages.iter().map(String::as_str));
     step(paths, &repo_args)?;
@@ -156,7 +195,10 @@ fn find_host(paths: &LabPaths, name: &str) -> Result<LabHost, LabError> {
 pub fn kill(paths: &LabPaths, name: &str) -> Result<LabHost, LabError> {
     require_root()?;
     let h = find_host(paths, name)?;
-    if !script_cmd(paths, &["kill_host", &h.name]).status()?.success() {
+    if !script_cmd(paths, &["kill_host", &h.name])
+        .status()?
+        .success()
+    {
         return Err(LabError::Action(format!("killing {}", h.name)));
     }
     Ok(h)
@@ -166,8 +208,14 @@ pub fn kill(paths: &LabPaths, name: &str) -> Result<LabHost, LabError> {
 pub fn start(paths: &LabPaths, name: &str) -> Result<LabHost, LabError> {
     require_root()?;
     let h = find_host(paths, name)?;
-    let n: String = h.name.trim_start_matches(|c: char| !c.is_ascii_digit()).to_string();
-    if !script_cmd(paths, &["start_host", &h.name]).status()?.success() {
+    let n: String = h
+        .name
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .to_string();
+    if !script_cmd(paths, &["start_host", &h.name])
+        .status()?
+        .success()
+    {
         return Err(LabError::Action(format!("starting {}", h.name)));
     }
     // `check N` waits for hosts 1..N; the ones before are up already and answer at once.

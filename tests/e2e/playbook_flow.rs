@@ -259,3 +259,17 @@ fn any_errors_fatal_stops_every_host() {
     );
     assert!(events.iter().any(|e| e["event"] == "play_aborted"), "{out}");
 }
+
+#[test]
+fn any_errors_fatal_lets_a_rescue_handle_the_failure() {
+    let (code, out, events) = run(&["-o", "json", &playbook("fatal_rescued.yml")]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(results(&events, "rescued").len(), 1, "{out}");
+    let reached = results(&events, "reached by every host");
+    assert!(reached.len() >= 2, "every host went on: {out}");
+    assert!(reached.iter().all(|e| e["status"] == "changed"), "{out}");
+    assert!(
+        !events.iter().any(|e| e["event"] == "play_aborted"),
+        "{out}"
+    );
+}

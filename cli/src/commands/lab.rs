@@ -19,7 +19,8 @@ pub enum LabAction {
         /// Number of hosts (lab1..labN = 10.77.0.11..)
         #[arg(long, default_value_t = 3)]
         hosts: usize,
-        /// Debian packages to make installable from the lab's local repository (comma-separated)
+        /// Debian packages to make installable from the lab's local repository (comma-separated;
+        /// `@ha` is every package the HA stack needs)
         #[arg(long, value_delimiter = ',')]
         packages: Vec<String>,
         /// Where to write the inventory

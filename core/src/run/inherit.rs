@@ -27,6 +27,9 @@ pub struct Inherit {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub role: Option<Arc<RoleCtx>>,
+    /// Inside the `block:` of a block that has a `rescue:`: a failure here is rescued, so it
+    /// does not break the play (`any_errors_fatal`, `max_fail_percentage`) as in Ansible.
+    pub rescuable: bool,
 }
 
 impl Inherit {

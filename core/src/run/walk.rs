@@ -49,7 +49,9 @@ impl Runner {
                     Item::Block(b) => self.run_block(pc, b, &active, inh).await,
                     Item::Include(i) => self.run_include(pc, i, &active, inh).await,
                 }
-                self.check_thresholds(pc);
+                if !inh.rescuable {
+                    self.check_thresholds(pc);
+                }
             }
         })
     }
@@ -153,7 +155,7 @@ impl Runner {
             self.apply(pc, task, &inh, &run, &also);
         }
         // `any_errors_fatal` on a block or task: the rest of the play stops for every host.
-        if fatal && inh.any_errors_fatal == Some(true) {
+        if fatal && inh.any_errors_fatal == Some(true) && !inh.rescuable {
             self.break_play(
                 pc,
                 format!(
@@ -240,7 +242,9 @@ impl Runner {
         if let Some(r) = &b.role {
             inh = inh.with_role(r);
         }
-        self.walk(pc, &b.block, hosts, &inh).await;
+        let mut body = inh.clone();
+        body.rescuable |= !b.rescue.is_empty();
+        self.walk(pc, &b.block, hosts, &body).await;
         let failed: Vec<String> = hosts
             .iter()
             .filter(|h| self.with_host(h, |s| s.failed && !s.unreachable))
