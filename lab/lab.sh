@@ -6,7 +6,7 @@
 # to a private bridge 10.77.0.0/24. The root namespace is 10.77.0.1; hosts get NO default route, no NAT,
 # no forwarding. apt inside a host sees only a local repository prepared on the root namespace.
 #
-#   lab.sh deps              install host tools (systemd-container debootstrap dpkg-dev iproute2 ssh client)
+#   lab.sh deps              install host tools (systemd-container debootstrap dpkg-dev iproute2 ssh client openssl)
 #   lab.sh base              build the cached rootfs in $BASE (debootstrap + security updates)
 #   lab.sh repo PKG...       download PKG and its dependencies into the local apt repository $REPO
 #   lab.sh up N              start hosts lab1..labN = 10.77.0.11.. and write $LAB/known_hosts
@@ -40,6 +40,7 @@ deps() {
   command -v ip >/dev/null || need+=(iproute2)
   command -v ssh >/dev/null || need+=(openssh-client)
   command -v ssh-keygen >/dev/null || need+=(openssh-client)
+  command -v openssl >/dev/null || need+=(openssl)          # the HA stack's CA lives on the controller
   [ ${#need[@]} -eq 0 ] && return 0
   apt-get update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
@@ -142,6 +143,8 @@ up() {
   : > "$LAB/known_hosts"
   for i in $(seq 1 "$N"); do
     h=$PFX$i; ip=$NET.$((10+i)); D=$LAB/$h
+    ip netns del $h 2>/dev/null || true                    # stale ones from an interrupted run
+    ip link del v-$h 2>/dev/null || true
     ip netns add $h                                        # network: own netns + veth on the bridge
     ip link add v-$h type veth peer name eth0 netns $h
     ip link set v-$h master $BR up
@@ -190,7 +193,7 @@ status() {
 
 down() {
   local D p t c
-  [ -d "$LAB" ] || { ip link del $BR 2>/dev/null || true; return 0; }
+  [ -d "$LAB" ] || { stale; return 0; }
   for D in "$LAB"/$PFX*; do [ -f "$D/nspawn.pid" ] && { kill -TERM "$(cat "$D/nspawn.pid")" 2>/dev/null || true; }; done  # => poweroff
   for D in "$LAB"/$PFX*; do
     [ -f "$D/nspawn.pid" ] || continue; p=$(cat "$D/nspawn.pid")
@@ -212,8 +215,19 @@ down() {
     rm -rf "$D"
   done
   for c in $CGH; do [ -d $c/$CGNAME ] && find $c/$CGNAME -depth -type d -exec rmdir {} \; 2>/dev/null; done
-  ip link del $BR 2>/dev/null || true
+  stale
   rm -rf "$LAB"
+}
+
+stale() {   # namespaces, veths and the bridge a busy moment or an interrupted run left behind
+  local n
+  for n in $(ip netns list 2>/dev/null | awk -v p="^$PFX[0-9]+$" '$1 ~ p {print $1}'); do
+    ip netns del "$n" 2>/dev/null || true
+  done
+  for n in $(ip -o link show 2>/dev/null | awk -F': ' -v p="^v-$PFX[0-9]+@" '$2 ~ p {split($2, a, "@"); print a[1]}'); do
+    ip link del "$n" 2>/dev/null || true
+  done
+  ip link del $BR 2>/dev/null || true
 }
 
 "$@"
