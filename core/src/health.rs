@@ -426,7 +426,7 @@ impl Check {
 
 /// One line: `primary|<streaming replicas>|<max lag bytes>` or
 /// `replica|<receiver status>|<receive-replay lag bytes>`.
-const PG_SQL: &str = "select case when pg_is_in_recovery() then 'replica|' || coalesce((select status from pg_stat_wal_receiver), 'none') || '|' || coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint else 'primary|' || (select count(*) from pg_stat_replication where state = 'streaming') || '|' || coalesce((select max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)) from pg_stat_replication), 0)::bigint end";
+const PG_SQL: &str = "select case when pg_is_in_recovery() then 'replica|' || coalesce((select status from pg_stat_wal_receiver), 'none') || '|' || greatest(0, coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0))::bigint else 'primary|' || (select count(*) from pg_stat_replication where state = 'streaming') || '|' || coalesce((select max(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)) from pg_stat_replication), 0)::bigint end";
 
 fn judge_pg(
     rc: i64,

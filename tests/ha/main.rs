@@ -400,6 +400,108 @@ fn ha_stack_end_to_end() {
         "after the restore, every acknowledged write is there"
     );
 
+    // 6. Unplanned PostgreSQL failover: the primary crashes under load, failover.yml promotes
+    //    the replica, writes resume; the old primary comes back and pg-rejoin.yml makes it a
+    //    replica again; site.yml then finds nothing to change.
+    let primary = if exec(
+        "db1",
+        "test -f /var/lib/postgresql/15/main/standby.signal && echo r || echo p",
+    )
+    .trim()
+        == "p"
+    {
+        ("db1", "10.77.0.13")
+    } else {
+        ("db2", "10.77.0.14")
+    };
+    let run2 = format!("{run_id}b");
+    let load = Load::start(Config {
+        vip: VIP.into(),
+        ca_pem: ca.clone(),
+        pg_password: password.clone(),
+        run_id: run2.clone(),
+        deadline: Duration::from_secs(30),
+        max_ops: 100_000,
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    let crash = Instant::now();
+    let k = hoist(&["lab", "kill", primary.1]);
+    assert_eq!(k.code, 0, "lab kill: {}", k.stderr);
+    let secrets_var = format!("ha_secrets_dir={}", secrets().display());
+    let t = Instant::now();
+    let fo = hoist(&[
+        "run",
+        "playbooks/failover.yml",
+        "-i",
+        INV,
+        "-e",
+        &secrets_var,
+        "--connect-timeout",
+        "3",
+    ]);
+    let failover_secs = t.elapsed().as_secs_f64();
+    // The crashed node is unreachable (exit 4); nothing may fail on the others.
+    assert_eq!(fo.code, 4, "failover:\n{}{}", fo.stdout, fo.stderr);
+    assert!(!fo.stdout.contains("FAILED!"), "failover:\n{}", fo.stdout);
+    std::thread::sleep(Duration::from_secs(3));
+    let crash_to = Instant::now();
+    let record2 = load.finish();
+    let pg_w = [Channel::PgWrite];
+    let acked_last_second = record2
+        .attempts
+        .iter()
+        .filter(|(t, c, ok)| {
+            *ok && *c == Channel::PgWrite
+                && *t <= crash
+                && crash.duration_since(*t) <= Duration::from_secs(1)
+        })
+        .count();
+    let rows_only = Record {
+        acked_rows: record2.acked_rows.clone(),
+        ..Record::default()
+    };
+    let (_, lost_rows2) = lost_writes(&rows_only, &agent, &password, &run2);
+    let failover = json!({
+        "failed_primary": primary.0,
+        "requests_ok": record2.ok_ops,
+        "requests_failed": record2.failed_ops.len(),
+        "pg_write_gap_s": longest_gap(&record2, &pg_w, crash, crash_to).as_secs_f64(),
+        "failover_playbook_s": failover_secs,
+        "rows_acknowledged": record2.acked_rows.len(),
+        "rows_acknowledged_in_the_last_second_before_the_crash": acked_last_second,
+        "lost_rows": lost_rows2,
+    });
+    eprintln!("[ha] failover: {failover}");
+    figures.insert("pg_failover".into(), failover.clone());
+    assert_eq!(
+        record2.failed_ops,
+        vec![],
+        "no request failed across the failover: {failover}"
+    );
+    // Asynchronous replication: at most what the primary committed in its last moment is lost.
+    assert!(
+        lost_rows2 <= acked_last_second,
+        "lost only what had not streamed yet: {failover}"
+    );
+    let s = hoist(&["lab", "start", primary.1]);
+    assert_eq!(s.code, 0, "lab start: {}", s.stderr);
+    let (code, _, out) = playbook("site.yml", &[]);
+    assert_eq!(code, 2, "site.yml refuses two primaries:\n{out}");
+    assert!(out.contains("pg-rejoin.yml"), "and says what to do:\n{out}");
+    let rejoin = format!("pg_rejoin={}", primary.0);
+    let (code, _, out) = playbook("pg-rejoin.yml", &[&rejoin]);
+    assert_eq!(code, 0, "pg-rejoin:\n{out}");
+    assert!(wait_healthy(60), "healthy after the rejoin");
+    let (code, _, out) = playbook("site.yml", &[]);
+    assert_eq!(code, 0, "site.yml after the rejoin:\n{out}");
+    let (code, events, out) = playbook("site.yml", &[]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        changed(&events),
+        vec![],
+        "converged after the failover:\n{out}"
+    );
+
     let path = root().join("target/ha-figures.json");
     std::fs::write(
         &path,

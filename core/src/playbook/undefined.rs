@@ -50,6 +50,8 @@ const MAGIC: &[&str] = &[
 #[derive(Default)]
 struct Names {
     set: HashSet<String>,
+    /// Registered results and set_fact names: they stay with the host for the later plays.
+    host_scoped: HashSet<String>,
     /// Something defines variables only the run can know.
     dynamic: bool,
     depth: usize,
@@ -59,6 +61,7 @@ impl Names {
     fn task(&mut self, t: &Task) {
         self.set.extend(t.common.vars.keys().cloned());
         self.set.extend(t.register.iter().cloned());
+        self.host_scoped.extend(t.register.iter().cloned());
         self.set.extend(t.loop_control.loop_var.iter().cloned());
         self.set.extend(t.loop_control.index_var.iter().cloned());
         if let Some(r) = &t.role {
@@ -71,7 +74,10 @@ impl Names {
             );
         }
         match (t.action.as_str(), &t.args) {
-            ("set_fact", Json::Object(m)) => self.set.extend(m.keys().cloned()),
+            ("set_fact", Json::Object(m)) => {
+                self.set.extend(m.keys().cloned());
+                self.host_scoped.extend(m.keys().cloned());
+            }
             ("include_vars", _) => self.dynamic = true,
             _ => {}
         }
@@ -274,8 +280,10 @@ fn check_items(t: &Templar, items: &[Item], known: &HashSet<String>) -> Result<(
 /// Checks every play of `book`; `outside` holds inventory and extra-vars names.
 pub fn check(book: &Playbook, outside: &HashSet<String>) -> Result<(), SourceError> {
     let t = Templar::new();
+    let mut carried: HashSet<String> = HashSet::new();
     for play in &book.plays {
         let mut names = Names::default();
+        names.set.extend(carried.iter().cloned());
         names.set.extend(MAGIC.iter().map(|s| s.to_string()));
         names.set.extend(outside.iter().cloned());
         names.set.extend(play.common.vars.keys().cloned());
@@ -291,6 +299,7 @@ pub fn check(book: &Playbook, outside: &HashSet<String>) -> Result<(), SourceErr
         for h in &play.handlers {
             names.task(h);
         }
+        carried.extend(names.host_scoped.iter().cloned());
         if names.dynamic {
             continue;
         }
