@@ -400,6 +400,29 @@ fn ha_stack_end_to_end() {
         "after the restore, every acknowledged write is there"
     );
 
+    // The MooseFS metadata restore rolls the namespace back to the backup: a file written after
+    // it is gone, the files from before are all there, the storage tier is healthy.
+    let put = agent
+        .put(&format!("https://{VIP}/files/after-the-backup.txt"))
+        .send("too late".as_bytes())
+        .expect("PUT");
+    assert!(put.status().as_u16() < 300, "PUT: {}", put.status());
+    let meta = r#"{"restore_what": ["mfs-meta"]}"#;
+    let (code, _, out) = playbook("restore.yml", &[&stamp_var, meta]);
+    assert_eq!(code, 0, "metadata restore:\n{out}");
+    let after = agent
+        .get(&format!("https://{VIP}/files/after-the-backup.txt"))
+        .call()
+        .expect("GET");
+    assert_eq!(
+        after.status().as_u16(),
+        404,
+        "the namespace is back to the backup"
+    );
+    let (lost_files, _) = lost_writes(&record, &agent, &password, &run_id);
+    assert_eq!(lost_files, 0, "every file from before the backup is there");
+    assert!(wait_healthy(60), "healthy after the metadata restore");
+
     // 6. Unplanned PostgreSQL failover: the primary crashes under load, failover.yml promotes
     //    the replica, writes resume; the old primary comes back and pg-rejoin.yml makes it a
     //    replica again; site.yml then finds nothing to change.
