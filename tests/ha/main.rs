@@ -100,6 +100,18 @@ fn exec(pattern: &str, cmd: &str) -> String {
     rows[0]["stdout"].as_str().unwrap_or_default().to_string()
 }
 
+/// The load client through the VIP: a request fails only when 30 s of retries did not help.
+fn start_load(ca: &[u8], password: &str, run_id: &str) -> Load {
+    Load::start(Config {
+        vip: VIP.into(),
+        ca_pem: ca.to_vec(),
+        pg_password: password.to_string(),
+        run_id: run_id.to_string(),
+        deadline: Duration::from_secs(30),
+        max_ops: 100_000,
+    })
+}
+
 /// `hoist health` until it passes (up to `secs` tries a second apart); prints the last report.
 fn wait_healthy(secs: u32) -> bool {
     let mut last = String::new();
@@ -216,14 +228,7 @@ fn ha_stack_end_to_end() {
 
     // 3. Load through the VIP during a full rolling upgrade and a balancer crash.
     let run_id = format!("load{}", std::process::id());
-    let load = Load::start(Config {
-        vip: VIP.into(),
-        ca_pem: ca.clone(),
-        pg_password: password.clone(),
-        run_id: run_id.clone(),
-        deadline: Duration::from_secs(30),
-        max_ops: 100_000,
-    });
+    let load = start_load(&ca, &password, &run_id);
     std::thread::sleep(Duration::from_secs(3));
     let upgrade_from = Instant::now();
     let (code, _, out) = playbook("rolling-upgrade.yml", &[]);
@@ -438,14 +443,7 @@ fn ha_stack_end_to_end() {
         ("db2", "10.77.0.14")
     };
     let run2 = format!("{run_id}b");
-    let load = Load::start(Config {
-        vip: VIP.into(),
-        ca_pem: ca.clone(),
-        pg_password: password.clone(),
-        run_id: run2.clone(),
-        deadline: Duration::from_secs(30),
-        max_ops: 100_000,
-    });
+    let load = start_load(&ca, &password, &run2);
     std::thread::sleep(Duration::from_secs(3));
     let crash = Instant::now();
     let k = hoist(&["lab", "kill", primary.1]);
