@@ -273,3 +273,32 @@ fn any_errors_fatal_lets_a_rescue_handle_the_failure() {
         "{out}"
     );
 }
+
+#[test]
+fn boolean_keywords_may_be_templates() {
+    let (code, out, events) = run(&["-o", "json", &playbook("templated_keywords.yml")]);
+    // The last task fails on the first host: `maybe` is not a boolean.
+    assert_eq!(code, 2, "{out}");
+    let tolerated = results(&events, "fails but tolerated");
+    assert!(
+        !tolerated.is_empty() && tolerated.iter().all(|e| e["status"] == "ignored"),
+        "{out}"
+    );
+    assert!(!results(&events, "output kept quiet").is_empty(), "{out}");
+    assert!(
+        !out.contains("hidden-value-42"),
+        "no_log from a template censors: {out}"
+    );
+    let bad: Vec<_> = results(&events, "not a boolean")
+        .into_iter()
+        .filter(|e| e["status"] == "failed")
+        .collect();
+    assert_eq!(bad.len(), 1, "only the host that runs it fails: {out}");
+    assert!(
+        bad[0]["result"]["msg"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`ignore_errors`: `{{ 'maybe' }}` gave `maybe`, not a boolean"),
+        "{out}"
+    );
+}

@@ -73,6 +73,9 @@ pub struct Common {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub remote_user: Option<String>,
+    /// Per-host boolean keywords given as templates (`ignore_errors: "{{ x }}"`): the keyword
+    /// and its template, decided on each host when the task runs.
+    pub templated: Vec<(String, String)>,
 }
 
 /// One play.

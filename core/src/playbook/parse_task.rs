@@ -44,6 +44,14 @@ fn origin(node: &Node) -> Origin {
     }
 }
 
+/// A keyword value that is a template, decided when the task runs.
+fn templated(node: &Node) -> Option<String> {
+    match &node.kind {
+        NodeKind::Str(s) if crate::template::Templar::is_template(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
 fn bool_of(node: &Node, what: &str) -> Result<bool, SourceError> {
     match &node.kind {
         NodeKind::Bool(b) => Ok(*b),
@@ -115,16 +123,34 @@ pub fn parse_common(
                     c.vars = m;
                 }
             }
-            "become" => c.become_ = Some(bool_of(value, k)?),
+            "become" => match templated(value) {
+                Some(t) => c.templated.push((k.to_string(), t)),
+                None => c.become_ = Some(bool_of(value, k)?),
+            },
             "become_user" => c.become_user = Some(value.expect_scalar_string("`become_user`")?),
             "environment" => c.environment = Some(value.to_value()),
-            "ignore_errors" => c.ignore_errors = Some(bool_of(value, k)?),
-            "ignore_unreachable" => c.ignore_unreachable = Some(bool_of(value, k)?),
+            "ignore_errors" => match templated(value) {
+                Some(t) => c.templated.push((k.to_string(), t)),
+                None => c.ignore_errors = Some(bool_of(value, k)?),
+            },
+            "ignore_unreachable" => match templated(value) {
+                Some(t) => c.templated.push((k.to_string(), t)),
+                None => c.ignore_unreachable = Some(bool_of(value, k)?),
+            },
             "delegate_to" => c.delegate_to = Some(value.expect_scalar_string("`delegate_to`")?),
             "run_once" => c.run_once = Some(bool_of(value, k)?),
-            "no_log" => c.no_log = Some(bool_of(value, k)?),
-            "check_mode" => c.check_mode = Some(bool_of(value, k)?),
-            "diff" => c.diff = Some(bool_of(value, k)?),
+            "no_log" => match templated(value) {
+                Some(t) => c.templated.push((k.to_string(), t)),
+                None => c.no_log = Some(bool_of(value, k)?),
+            },
+            "check_mode" => match templated(value) {
+                Some(t) => c.templated.push((k.to_string(), t)),
+                None => c.check_mode = Some(bool_of(value, k)?),
+            },
+            "diff" => match templated(value) {
+                Some(t) => c.templated.push((k.to_string(), t)),
+                None => c.diff = Some(bool_of(value, k)?),
+            },
             "any_errors_fatal" => c.any_errors_fatal = Some(bool_of(value, k)?),
             "remote_user" => c.remote_user = Some(value.expect_scalar_string("`remote_user`")?),
             _ => {}

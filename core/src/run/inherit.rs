@@ -27,6 +27,10 @@ pub struct Inherit {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub role: Option<Arc<RoleCtx>>,
+    /// Boolean keywords given as templates, innermost last (see `Common::templated`).
+    pub templated: Vec<(String, String)>,
+    /// Why deciding them failed: the task fails with it, unless `when` skips it.
+    pub undecided: Option<String>,
     /// Inside the `block:` of a block that has a `rescue:`: a failure here is rescued, so it
     /// does not break the play (`any_errors_fatal`, `max_fail_percentage`) as in Ansible.
     pub rescuable: bool,
@@ -59,7 +63,52 @@ impl Inherit {
         if let Some(e) = &c.environment {
             n.environment.push(e.clone());
         }
+        // An inner literal or template replaces an outer template of the same keyword.
+        let literal = [
+            ("become", c.become_.is_some()),
+            ("ignore_errors", c.ignore_errors.is_some()),
+            ("ignore_unreachable", c.ignore_unreachable.is_some()),
+            ("no_log", c.no_log.is_some()),
+            ("check_mode", c.check_mode.is_some()),
+            ("diff", c.diff.is_some()),
+        ];
+        n.templated.retain(|(k, _)| {
+            !literal.iter().any(|(l, set)| *set && l == k)
+                && !c.templated.iter().any(|(ck, _)| ck == k)
+        });
+        n.templated.extend(c.templated.iter().cloned());
         n
+    }
+
+    /// Decides the templated keywords with `render` (a template to its value) for one host.
+    pub fn decide(
+        &self,
+        render: impl Fn(&str) -> Result<serde_json::Value, String>,
+    ) -> Result<Inherit, String> {
+        let mut n = self.clone();
+        for (k, t) in std::mem::take(&mut n.templated) {
+            let v = render(&t).map_err(|e| format!("`{k}`: {e}"))?;
+            let b = match &v {
+                serde_json::Value::Bool(b) => *b,
+                serde_json::Value::Number(x) => x.as_f64().is_some_and(|f| f != 0.0),
+                serde_json::Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                    "yes" | "true" | "on" | "1" | "y" | "t" => true,
+                    "no" | "false" | "off" | "0" | "n" | "f" | "" => false,
+                    _ => return Err(format!("`{k}`: `{t}` gave `{s}`, not a boolean")),
+                },
+                serde_json::Value::Null => false,
+                other => return Err(format!("`{k}`: `{t}` gave {other}, not a boolean")),
+            };
+            match k.as_str() {
+                "become" => n.become_ = Some(b),
+                "ignore_errors" => n.ignore_errors = Some(b),
+                "ignore_unreachable" => n.ignore_unreachable = Some(b),
+                "no_log" => n.no_log = Some(b),
+                "check_mode" => n.check_mode = Some(b),
+                _ => n.diff = Some(b),
+            }
+        }
+        Ok(n)
     }
 
     /// Enters a role: its variables and search paths apply to what is inside.

@@ -30,6 +30,8 @@ pub struct TaskRun {
     pub meta: Option<Meta>,
     pub delegated_to: Option<String>,
     pub duration: Duration,
+    /// `no_log` as decided on this host (it may be a template).
+    pub no_log: bool,
 }
 
 impl TaskRun {
@@ -44,6 +46,7 @@ impl TaskRun {
             meta: None,
             delegated_to: None,
             duration: Duration::ZERO,
+            no_log: false,
         }
     }
 
@@ -112,11 +115,31 @@ impl Runner {
     ) -> TaskRun {
         let started = Instant::now();
         let scope = self.scope(pc, host, inh, Vec::new());
+        let decided;
+        let inh = if inh.templated.is_empty() {
+            inh
+        } else {
+            let ctx = scope.context();
+            decided = inh
+                .decide(|t| {
+                    self.templar
+                        .render_value(&serde_json::Value::String(t.to_string()), &ctx)
+                        .map_err(|e| e.message)
+                })
+                .unwrap_or_else(|e| {
+                    let mut d = inh.clone();
+                    d.templated.clear();
+                    d.undecided = Some(format!("{}: {e}", task.origin.location()));
+                    d
+                });
+            &decided
+        };
         let mut run = match &task.loop_ {
             None => self.guarded(pc, task, host, inh, &scope, Vec::new()).await,
             Some(spec) => self.looped(pc, task, host, inh, &scope, spec).await,
         };
         run.duration = started.elapsed();
+        run.no_log = inh.no_log == Some(true);
         run
     }
 
@@ -243,7 +266,10 @@ impl Runner {
                 Status::Skipped,
                 json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
             ),
-            Ok(None) => self.attempt(pc, task, host, inh, scope, top).await,
+            Ok(None) => match &inh.undecided {
+                Some(e) => TaskRun::failed(host, e.clone()),
+                None => self.attempt(pc, task, host, inh, scope, top).await,
+            },
         }
     }
 
@@ -510,6 +536,7 @@ impl Runner {
             meta: o.meta,
             delegated_to: None,
             duration: Duration::ZERO,
+            no_log: false,
         }
     }
 
@@ -551,7 +578,7 @@ impl Runner {
         r: &TaskRun,
         item: Option<Json>,
     ) -> HostEvent {
-        let no_log = inh.no_log == Some(true);
+        let no_log = inh.no_log == Some(true) || r.no_log;
         let (result, diffs) = if no_log {
             (
                 json!({"censored": CENSORED, "changed": r.status == Status::Changed}),
