@@ -100,6 +100,17 @@ fn exec(pattern: &str, cmd: &str) -> String {
     rows[0]["stdout"].as_str().unwrap_or_default().to_string()
 }
 
+/// `site.yml` succeeds and changes nothing.
+fn site_changes_nothing(when: &str) {
+    let (code, events, out) = playbook("site.yml", &[]);
+    assert_eq!(code, 0, "site.yml {when}:\n{out}");
+    assert_eq!(
+        changed(&events),
+        vec![],
+        "site.yml changed something {when}:\n{out}"
+    );
+}
+
 /// The load client through the VIP: a request fails only when 30 s of retries did not help.
 fn start_load(ca: &[u8], password: &str, run_id: &str) -> Load {
     Load::start(Config {
@@ -182,13 +193,7 @@ fn ha_stack_end_to_end() {
     assert_eq!(code, 0, "site.yml from scratch:\n{out}");
     figures.insert("deploy_seconds".into(), json!(t.elapsed().as_secs_f64()));
     let t = Instant::now();
-    let (code, events, out) = playbook("site.yml", &[]);
-    assert_eq!(code, 0, "site.yml again:\n{out}");
-    assert_eq!(
-        changed(&events),
-        vec![],
-        "second run changed something:\n{out}"
-    );
+    site_changes_nothing("the second run");
     figures.insert(
         "idempotent_rerun_seconds".into(),
         json!(t.elapsed().as_secs_f64()),
@@ -515,13 +520,7 @@ fn ha_stack_end_to_end() {
     assert!(wait_healthy(60), "healthy after the rejoin");
     let (code, _, out) = playbook("site.yml", &[]);
     assert_eq!(code, 0, "site.yml after the rejoin:\n{out}");
-    let (code, events, out) = playbook("site.yml", &[]);
-    assert_eq!(code, 0, "{out}");
-    assert_eq!(
-        changed(&events),
-        vec![],
-        "converged after the failover:\n{out}"
-    );
+    site_changes_nothing("after the failover and the rejoin");
 
     let path = root().join("target/ha-figures.json");
     std::fs::write(

@@ -44,12 +44,20 @@ fn origin(node: &Node) -> Origin {
     }
 }
 
-/// A keyword value that is a template, decided when the task runs.
-fn templated(node: &Node) -> Option<String> {
+/// A per-host boolean keyword: a literal now, or a template decided when the task runs.
+fn bool_or_template(
+    slot: &mut Option<bool>,
+    templated: &mut Vec<(String, String)>,
+    what: &str,
+    node: &Node,
+) -> Result<(), SourceError> {
     match &node.kind {
-        NodeKind::Str(s) if crate::template::Templar::is_template(s) => Some(s.clone()),
-        _ => None,
+        NodeKind::Str(s) if crate::template::Templar::is_template(s) => {
+            templated.push((what.to_string(), s.clone()))
+        }
+        _ => *slot = Some(bool_of(node, what)?),
     }
+    Ok(())
 }
 
 fn bool_of(node: &Node, what: &str) -> Result<bool, SourceError> {
@@ -123,34 +131,18 @@ pub fn parse_common(
                     c.vars = m;
                 }
             }
-            "become" => match templated(value) {
-                Some(t) => c.templated.push((k.to_string(), t)),
-                None => c.become_ = Some(bool_of(value, k)?),
-            },
+            "become" => bool_or_template(&mut c.become_, &mut c.templated, k, value)?,
             "become_user" => c.become_user = Some(value.expect_scalar_string("`become_user`")?),
             "environment" => c.environment = Some(value.to_value()),
-            "ignore_errors" => match templated(value) {
-                Some(t) => c.templated.push((k.to_string(), t)),
-                None => c.ignore_errors = Some(bool_of(value, k)?),
-            },
-            "ignore_unreachable" => match templated(value) {
-                Some(t) => c.templated.push((k.to_string(), t)),
-                None => c.ignore_unreachable = Some(bool_of(value, k)?),
-            },
+            "ignore_errors" => bool_or_template(&mut c.ignore_errors, &mut c.templated, k, value)?,
+            "ignore_unreachable" => {
+                bool_or_template(&mut c.ignore_unreachable, &mut c.templated, k, value)?
+            }
             "delegate_to" => c.delegate_to = Some(value.expect_scalar_string("`delegate_to`")?),
             "run_once" => c.run_once = Some(bool_of(value, k)?),
-            "no_log" => match templated(value) {
-                Some(t) => c.templated.push((k.to_string(), t)),
-                None => c.no_log = Some(bool_of(value, k)?),
-            },
-            "check_mode" => match templated(value) {
-                Some(t) => c.templated.push((k.to_string(), t)),
-                None => c.check_mode = Some(bool_of(value, k)?),
-            },
-            "diff" => match templated(value) {
-                Some(t) => c.templated.push((k.to_string(), t)),
-                None => c.diff = Some(bool_of(value, k)?),
-            },
+            "no_log" => bool_or_template(&mut c.no_log, &mut c.templated, k, value)?,
+            "check_mode" => bool_or_template(&mut c.check_mode, &mut c.templated, k, value)?,
+            "diff" => bool_or_template(&mut c.diff, &mut c.templated, k, value)?,
             "any_errors_fatal" => c.any_errors_fatal = Some(bool_of(value, k)?),
             "remote_user" => c.remote_user = Some(value.expect_scalar_string("`remote_user`")?),
             _ => {}
