@@ -5,7 +5,7 @@ use super::events::{Event, HostEvent, Status};
 use super::inherit::Inherit;
 use super::runner::{PlayCtx, RunError, Runner};
 use crate::inventory::Vars;
-use crate::playbook::{Play, Serial, Strategy};
+use crate::playbook::{Item, Play, RoleCtx, Serial, Strategy};
 use crate::template::Scope;
 use serde_json::json;
 use std::collections::HashMap;
@@ -32,6 +32,33 @@ pub fn batches(hosts: &[String], serial: &[Serial]) -> Vec<Vec<String>> {
         i += size;
         k += 1;
     }
+    out
+}
+
+/// The roles of a `roles:` section, each once, the last first.
+fn play_roles(items: &[Item]) -> Vec<Arc<RoleCtx>> {
+    fn walk(items: &[Item], out: &mut Vec<Arc<RoleCtx>>) {
+        for item in items {
+            let (role, inner) = match item {
+                Item::Task(t) => (t.role.as_ref(), None),
+                Item::Block(b) => (b.role.as_ref(), Some(b)),
+                Item::Include(_) => (None, None),
+            };
+            if let Some(r) = role
+                && !out.iter().any(|o| Arc::ptr_eq(o, r))
+            {
+                out.push(r.clone());
+            }
+            if let Some(b) = inner {
+                for part in [&b.block, &b.rescue, &b.always] {
+                    walk(part, out);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(items, &mut out);
+    out.reverse();
     out
 }
 
@@ -94,6 +121,7 @@ impl Runner {
                 abort: AtomicBool::new(false),
                 batch_only: AtomicBool::new(false),
                 broken: AtomicBool::new(false),
+                play_roles: play_roles(&play.roles),
             });
             self.load_vars_files(&pc)?;
             if play.gather_facts {

@@ -92,6 +92,9 @@ pub struct PlayCtx {
     pub abort: AtomicBool,
     /// The stop is for this batch only (`meta: end_batch`).
     pub batch_only: AtomicBool,
+    /// The `roles:` of the play, last first: their vars and defaults are visible to the whole
+    /// play (Ansible's default, `private_role_vars = false`).
+    pub play_roles: Vec<Arc<crate::playbook::RoleCtx>>,
     /// The play broke on failures (any_errors_fatal, max_fail_percentage, every host failed):
     /// the playbook ends after it, as in Ansible.
     pub broken: AtomicBool,
@@ -279,6 +282,7 @@ impl Runner {
         if let Some(r) = &inh.role {
             layers.push(r.vars.clone());
         }
+        layers.extend(pc.play_roles.iter().map(|r| r.vars.clone()));
         if let Some(f) = pc.files_vars.lock().ok().and_then(|m| m.get(host).cloned()) {
             layers.push(f);
         }
@@ -288,6 +292,7 @@ impl Runner {
         if let Some(r) = &inh.role {
             layers.push(r.defaults.clone());
         }
+        layers.extend(pc.play_roles.iter().map(|r| r.defaults.clone()));
         let source: Arc<dyn HostVarsSource> = Arc::new(HostVarsView {
             runner: self.clone(),
             pc: pc.clone(),
