@@ -26,7 +26,10 @@ struct State {
 pub async fn serve(socket: &Path, persist: Duration) -> std::io::Result<()> {
     // A directory it makes is private; one that exists (say /tmp) is left as it is: the
     // socket itself is 0600.
-    if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+    if let Some(dir) = socket
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+    {
         std::fs::create_dir_all(dir)?;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
