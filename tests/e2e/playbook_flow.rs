@@ -204,33 +204,19 @@ fn persist_reuses_connections_across_runs() {
         v.sort();
         v
     };
-    let first = hoist(
-        &[
-            "run",
-            "-o",
-            "json",
-            "--persist",
-            "30",
-            "-i",
-            inv.to_str().unwrap(),
-            &pb,
-        ],
-        &env,
-    );
+    let args = [
+        "run",
+        "-o",
+        "json",
+        "--persist",
+        "30",
+        "-i",
+        inv.to_str().unwrap(),
+        &pb,
+    ];
+    let first = hoist(&args, &env);
     assert_eq!(first.code, 0, "{}{}", first.stdout, first.stderr);
-    let second = hoist(
-        &[
-            "run",
-            "-o",
-            "json",
-            "--persist",
-            "30",
-            "-i",
-            inv.to_str().unwrap(),
-            &pb,
-        ],
-        &env,
-    );
+    let second = hoist(&args, &env);
     assert_eq!(second.code, 0, "{}", second.stderr);
     let (a, b) = (client(&first), client(&second));
     assert!(!a.is_empty(), "{}", first.stdout);
