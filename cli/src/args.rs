@@ -15,6 +15,10 @@ use std::time::Duration;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Directory holding plugins (a `plugin.toml`, or sub-directories with one); searched before
+    /// $HOIST_PLUGIN_PATH, `plugins/` beside the playbook and ~/.local/share/hoist/plugins
+    #[arg(long = "plugin-dir", global = true)]
+    pub plugin_dirs: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -40,6 +44,10 @@ pub enum Command {
     /// Check playbooks statically (YAML, modules, arguments, templates) without running them
     #[command(alias = "lint")]
     CheckSyntax(crate::commands::check_syntax::CheckSyntaxArgs),
+    /// WebAssembly plugins: create, build, list, inspect
+    Plugin(crate::commands::plugin::PluginArgs),
+    /// Secrets in the OS keyring (or the headless fallback); values are never printed
+    Secret(crate::commands::secret::SecretArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -32,6 +32,9 @@ pub enum CliError {
     Ssh(#[from] SshError),
     #[error("{0}")]
     Playbook(SourceError),
+    /// A plugin that cannot be used (manifest, component, contract, capability).
+    #[error("{0}")]
+    Plugin(String),
     #[error("{0}")]
     Other(String),
 }
@@ -42,7 +45,8 @@ impl CliError {
             CliError::Inventory(_)
             | CliError::Pattern(_)
             | CliError::NoHosts(_)
-            | CliError::Playbook(_) => exit::BAD_INPUT,
+            | CliError::Playbook(_)
+            | CliError::Plugin(_) => exit::BAD_INPUT,
             CliError::Ssh(e) if e.is_unreachable() => exit::UNREACHABLE,
             _ => exit::OTHER,
         }
@@ -109,6 +113,7 @@ pub fn report(err: CliError) -> ExitCode {
             s
         }
     };
-    eprintln!("{text}");
+    // Secrets read during the run never reach the terminal, errors included.
+    eprintln!("{}", hoist_core::secrets::redact(&text));
     ExitCode::from(err.code())
 }

@@ -5,6 +5,7 @@ mod args;
 mod commands;
 mod diagnostic;
 mod output;
+mod plugins;
 mod printer;
 
 use clap::Parser;

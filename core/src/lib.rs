@@ -23,6 +23,7 @@ pub mod mux;
 pub mod playbook;
 pub mod retention;
 pub mod run;
+pub mod secrets;
 pub mod source;
 pub mod ssh;
 pub mod sys;

@@ -16,17 +16,18 @@ pub struct ModulesArgs {
 }
 
 pub fn run(args: ModulesArgs) -> Result<u8, CliError> {
+    let all = modules::names();
     let names: Vec<&str> = match &args.name {
         Some(n) => {
             let n = n.strip_prefix("ansible.builtin.").unwrap_or(n);
             if modules::info(n).is_none() {
                 return Err(CliError::Other(format!(
-                    "`{n}` is not a built-in module (see `hoist modules`)"
+                    "`{n}` is not a known module (see `hoist modules`)"
                 )));
             }
-            modules::names().filter(|m| *m == n).collect()
+            all.iter().map(String::as_str).filter(|m| *m == n).collect()
         }
-        None => modules::names().collect(),
+        None => all.iter().map(String::as_str).collect(),
     };
     let rows: Vec<(String, String, Vec<String>)> = names
         .iter()

@@ -40,6 +40,9 @@ pub struct RunArgs {
     /// Show every task result, not just failures and debug output
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Callback plugins that receive every run event (comma-separated; repeatable)
+    #[arg(long = "callback", env = "HOIST_CALLBACKS", value_delimiter = ',')]
+    pub callbacks: Vec<String>,
 }
 
 /// Parses `-e` values into variables.
@@ -116,7 +119,10 @@ pub fn run_error(e: hoist_core::run::RunError) -> CliError {
     }
 }
 
-pub async fn run(args: RunArgs) -> Result<u8, CliError> {
+pub async fn run(
+    args: RunArgs,
+    callbacks: Vec<Arc<hoist_plugins::kinds::callback::PluginCallback>>,
+) -> Result<u8, CliError> {
     let books = args
         .playbooks
         .iter()
@@ -158,6 +164,9 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     if let Some(j) = &junit {
         sinks.push(j.clone());
     }
+    for c in &callbacks {
+        sinks.push(c.clone());
+    }
     let opts = RunOptions {
         limit: args.connect.limit.clone(),
         tags: args.tags.clone(),
@@ -181,6 +190,12 @@ pub async fn run(args: RunArgs) -> Result<u8, CliError> {
     if let Some(j) = junit {
         j.write()
             .map_err(|e| CliError::Other(format!("cannot write the JUnit report: {e}")))?;
+    }
+    for c in &callbacks {
+        // A callback never fails the run, but its failure must not go unseen.
+        if let Err(e) = c.finish() {
+            eprintln!("warning: {}", hoist_core::secrets::redact(&e));
+        }
     }
     Ok(code)
 }

@@ -1,7 +1,7 @@
 //! Loading inventory sources: files by format, directories file by file, then the
 //! `group_vars/`/`host_vars/` beside each source.
 
-use super::{Inventory, InventoryError, ini, vars_dirs, yaml};
+use super::{Inventory, InventoryError, ini, plugin_source, vars_dirs, yaml};
 use std::path::{Path, PathBuf};
 
 /// File endings Ansible skips in an inventory directory.
@@ -46,7 +46,10 @@ fn parse_file(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
     })?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     match ext {
-        "yml" | "yaml" | "json" => yaml::parse(inv, path, &text),
+        "yml" | "yaml" | "json" => match plugin_source::plugin_of(&text) {
+            Some((name, config)) => plugin_source::load_into(inv, path, &name, config),
+            None => yaml::parse(inv, path, &text),
+        },
         _ => ini::parse(inv, path, &text),
     }
 }

@@ -7,6 +7,7 @@
 mod graph;
 mod ini;
 mod load;
+pub mod plugin_source;
 mod precedence;
 mod range;
 mod unique_map;
@@ -64,6 +65,8 @@ pub enum InventoryError {
     Missing(PathBuf),
     #[error("group `{0}` is its own ancestor (a cycle in `children`)")]
     Cycle(String),
+    #[error("inventory source {path}: {message}")]
+    Plugin { path: PathBuf, message: String },
 }
 
 /// A loaded inventory: hosts and groups in the order they were first written.

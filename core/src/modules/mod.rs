@@ -3,6 +3,7 @@
 //! probes the target, decides, and changes only what differs; check mode stops before the
 //! change, diff mode reports before/after.
 
+pub mod external;
 mod outcome;
 mod registry;
 pub mod remote;
@@ -108,24 +109,34 @@ pub trait Module: DeserializeOwned + Send {
 /// What the loader needs to know about a module.
 #[derive(Debug, Clone)]
 pub struct ModuleInfo {
-    pub name: &'static str,
+    pub name: String,
     pub free_form: bool,
     pub controller: bool,
-    /// Accepted argument names; `None` when any are accepted.
-    pub fields: Vec<&'static str>,
+    /// Accepted argument names (empty when `any_args`).
+    pub fields: Vec<String>,
     pub any_args: bool,
+    /// Where the module comes from: `built-in`, or the plugin's manifest path.
+    pub origin: String,
 }
 
 impl ModuleInfo {
     fn of<T: Module>(name: &'static str) -> ModuleInfo {
         let fields = registry::fields_of::<T>();
         ModuleInfo {
-            name,
+            name: name.to_string(),
             free_form: T::FREE_FORM,
             controller: T::CONTROLLER,
             any_args: fields.is_none(),
-            fields: fields.map(|f| f.to_vec()).unwrap_or_default(),
+            fields: fields
+                .map(|f| f.iter().map(|s| s.to_string()).collect())
+                .unwrap_or_default(),
+            origin: "built-in".into(),
         }
+    }
+
+    /// Whether the module takes an argument called `name`.
+    pub fn takes(&self, name: &str) -> bool {
+        self.any_args || self.fields.iter().any(|f| f == name)
     }
 }
 
@@ -143,8 +154,8 @@ async fn execute<T: Module>(ctx: &Ctx<'_>, args: Json) -> ModResult {
 
 macro_rules! modules {
     ($($name:literal => $ty:ty,)*) => {
-        /// The module called `name`.
-        pub fn info(name: &str) -> Option<ModuleInfo> {
+        /// The built-in module called `name`.
+        fn builtin_info(name: &str) -> Option<ModuleInfo> {
             match name {
                 $($name => Some(ModuleInfo::of::<$ty>($name)),)*
                 _ => None,
@@ -152,7 +163,7 @@ macro_rules! modules {
         }
 
         /// Every built-in module's name.
-        pub fn names() -> impl Iterator<Item = &'static str> {
+        pub fn builtin_names() -> impl Iterator<Item = &'static str> {
             [$($name),*].into_iter()
         }
 
@@ -163,11 +174,14 @@ macro_rules! modules {
             }
         }
 
-        /// Runs module `name` with templated `args`.
+        /// Runs module `name` (built-in, else a plugin's) with templated `args`.
         pub async fn run(name: &str, ctx: &Ctx<'_>, args: Json) -> ModResult {
             match name {
                 $($name => execute::<$ty>(ctx, args).await,)*
-                _ => Err(ModuleError::Args(format!("unknown module `{name}`"))),
+                _ => match external::get(name) {
+                    Some(m) => m.run(ctx, args).await,
+                    None => Err(ModuleError::Args(format!("unknown module `{name}`"))),
+                },
             }
         }
     };
@@ -213,6 +227,19 @@ modules! {
     "include_vars" => controller::IncludeVars,
 }
 
+/// The module called `name`: a built-in, else a registered plugin module. A plugin that
+/// cannot describe itself counts as unknown (its error is reported where it is used).
+pub fn info(name: &str) -> Option<ModuleInfo> {
+    builtin_info(name).or_else(|| external::get(name).and_then(|m| m.info().ok()))
+}
+
+/// Every module's name: the built-ins, then plugin modules.
+pub fn names() -> Vec<String> {
+    let mut all: Vec<String> = builtin_names().map(str::to_string).collect();
+    all.extend(external::names());
+    all
+}
+
 /// Checks a task's arguments before the run: unknown names always, types where no template
 /// is involved (templated values are checked once rendered).
 pub fn validate_static(name: &str, args: &Json) -> Result<(), ArgIssue> {
@@ -232,11 +259,11 @@ pub fn validate_static(name: &str, args: &Json) -> Result<(), ArgIssue> {
     };
     if !info.any_args {
         for key in map.keys() {
-            if !info.fields.contains(&key.as_str()) {
+            if !info.takes(key) {
                 let shown: Vec<&str> = info
                     .fields
                     .iter()
-                    .copied()
+                    .map(String::as_str)
                     .filter(|f| !f.starts_with('_'))
                     .collect();
                 let help = match crate::playbook::closest(key, shown.iter().copied()) {
@@ -256,7 +283,10 @@ pub fn validate_static(name: &str, args: &Json) -> Result<(), ArgIssue> {
             }
         }
     }
-    typed(name, args)
+    match external::get(name) {
+        Some(m) if builtin_info(name).is_none() => m.validate(args),
+        _ => typed(name, args),
+    }
 }
 
 #[cfg(test)]
@@ -268,7 +298,7 @@ mod tests {
     fn schemas_come_from_the_types() {
         let file = info("file").unwrap();
         assert!(
-            file.fields.contains(&"dest"),
+            file.takes("dest"),
             "aliases are accepted: {:?}",
             file.fields
         );

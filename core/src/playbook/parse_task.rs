@@ -294,7 +294,7 @@ fn free_form_args(s: &str, info: Option<&modules::ModuleInfo>) -> serde_json::Ma
     let mut raw = Vec::new();
     for word in split_words(s) {
         match word.split_once('=') {
-            Some((k, v)) if !free_form || info.is_some_and(|i| i.fields.contains(&k)) => {
+            Some((k, v)) if !free_form || info.is_some_and(|i| i.fields.iter().any(|f| f == k)) => {
                 args.insert(k.to_string(), Json::String(v.to_string()));
             }
             _ => raw.push(word),
@@ -370,8 +370,12 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
             _ if keywords::TASK.contains(&k) => return Ok(false),
             _ => {
                 let name = module_name(k);
+                if let Some(Err(e)) = modules::external::get(name).map(|m| m.info()) {
+                    return Err(knode.error(e));
+                }
                 if modules::info(name).is_none() {
-                    let hint = keywords::closest(name, modules::names())
+                    let all = modules::names();
+                    let hint = keywords::closest(name, all.iter().map(String::as_str))
                         .map(|s| format!("did you mean `{s}`?"))
                         .unwrap_or_else(|| "see `hoist modules` for the built-in modules".into());
                     return Err(knode

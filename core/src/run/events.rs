@@ -81,6 +81,50 @@ pub enum Event {
     },
 }
 
+fn mask(s: &mut String) {
+    if let std::borrow::Cow::Owned(r) = crate::secrets::redact(s) {
+        *s = r;
+    }
+}
+
+impl HostEvent {
+    fn redact(&mut self) {
+        mask(&mut self.task);
+        if let Some(i) = &mut self.item {
+            crate::secrets::redact_json(i);
+        }
+        crate::secrets::redact_json(&mut self.result);
+        for d in &mut self.diffs {
+            for s in [
+                &mut d.before,
+                &mut d.after,
+                &mut d.before_header,
+                &mut d.after_header,
+            ] {
+                mask(s);
+            }
+        }
+    }
+}
+
+impl Event {
+    /// Masks every secret this process has read (see `crate::secrets`).
+    pub fn redact(&mut self) {
+        if crate::secrets::nothing_to_mask() {
+            return;
+        }
+        match self {
+            Event::PlaybookStart { .. } | Event::Recap { .. } => {}
+            Event::PlayStart { name, .. } => mask(name),
+            Event::TaskStart { name, .. } => mask(name),
+            Event::Included { file, .. } => mask(file),
+            Event::ItemResult(h) | Event::HostResult(h) => h.redact(),
+            Event::Warning { message, .. } => mask(message),
+            Event::PlayAborted { reason } => mask(reason),
+        }
+    }
+}
+
 /// Receives every event of a run, in order.
 pub trait Sink: Send + Sync {
     fn event(&self, e: &Event);

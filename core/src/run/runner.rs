@@ -158,7 +158,9 @@ impl Runner {
         })
     }
 
-    pub(crate) fn emit(&self, e: Event) {
+    /// Hands `e` to the sink with every secret masked: the one place events leave the engine.
+    pub(crate) fn emit(&self, mut e: Event) {
+        e.redact();
         self.sink.event(&e);
     }
 

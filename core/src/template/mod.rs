@@ -4,6 +4,7 @@
 //! its native type (a list stays a list), as Ansible does.
 
 mod convert;
+pub mod external;
 mod filters;
 mod lists;
 mod lookups;
@@ -12,6 +13,7 @@ mod password;
 mod predicates;
 mod pyjson;
 mod scope;
+mod secret_fn;
 mod time;
 
 pub use convert::{from_jinja, to_jinja};
@@ -125,6 +127,8 @@ impl Templar {
         lookups::register(&mut env);
         time::register(&mut env);
         lists::register(&mut env);
+        secret_fn::register(&mut env);
+        external::install(&mut env);
         env.add_global("omit", OMIT);
         Templar { env }
     }
