@@ -15,10 +15,16 @@ fi
 export HOIST_ANSIBLE_PLAYBOOK=$VENV/bin/ansible-playbook
 cargo build --bins --tests
 HOIST=./target/debug/hoist
+# WebAssembly plugins: the examples and the test plugins, built as plugin authors build them.
+rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+export CARGO_TARGET_DIR_PLUGINS=$PWD/target/wasm-plugins
+for d in plugins/examples/*/ tests/plugins/*/; do
+  [ -f "$d/plugin.toml" ] && CARGO_TARGET_DIR=$CARGO_TARGET_DIR_PLUGINS $HOIST plugin build "$d"
+done
 INV=target/lab-test.yml
 $HOIST lab down 2>/dev/null || true                    # leftovers from an interrupted run
 trap '$HOIST lab down' EXIT
-$HOIST lab up --hosts "${HOIST_TEST_HOSTS:-4}" --packages tree,hello,curl,cron,python3-apt --inventory "$INV"
+$HOIST lab up --hosts "${HOIST_TEST_HOSTS:-4}" --packages tree,hello,curl,cron,python3-apt,haproxy,socat --inventory "$INV"
 export HOIST_LAB_INVENTORY=$PWD/$INV
 status=0
 if cargo nextest --version >/dev/null 2>&1; then

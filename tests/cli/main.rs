@@ -3,6 +3,8 @@
 
 mod ha_preflight;
 mod playbook_errors;
+mod plugins;
+mod secrets;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -10,5 +10,6 @@ mod lab;
 mod mux;
 mod playbook;
 mod playbook_flow;
+mod plugins;
 mod support;
 mod transport;

@@ -37,7 +37,15 @@ impl Run {
 
 /// Runs `hoist ARGS` with a clean environment (no ssh-agent unless given in `env`).
 pub fn hoist(args: &[&str], env: &[(&str, &str)]) -> Run {
+    hoist_at(None, args, env)
+}
+
+/// `hoist` run in directory `cwd`.
+pub fn hoist_at(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut c = Command::new(env!("CARGO_BIN_EXE_hoist"));
+    if let Some(d) = cwd {
+        c.current_dir(d);
+    }
     c.args(args)
         .env_remove("SSH_AUTH_SOCK")
         .env_remove("HOIST_SSH_KEY_PASSPHRASE")

@@ -39,6 +39,9 @@ pub enum PluginCommand {
         /// copy written into the project)
         #[arg(long, env = "HOIST_PLUGIN_SDK")]
         sdk: Option<PathBuf>,
+        /// Write a copy of the SDK and contract into the project instead (self-contained)
+        #[arg(long, conflicts_with = "sdk")]
+        vendor_sdk: bool,
     },
     /// Build a plugin for wasm32-wasip2 and check it loads (cargo build --release)
     Build {
@@ -67,7 +70,8 @@ pub fn run(args: PluginArgs, dirs: &[PathBuf]) -> Result<u8, CliError> {
             kind,
             dir,
             sdk,
-        } => super::plugin_new::create(&name, kind, dir, sdk),
+            vendor_sdk,
+        } => super::plugin_new::create(&name, kind, dir, sdk, vendor_sdk),
         PluginCommand::Build { dir } => build(&dir),
         PluginCommand::List { output } => list(dirs, output),
         PluginCommand::Inspect { plugin, output } => inspect(dirs, &plugin, output),

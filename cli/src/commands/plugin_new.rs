@@ -207,6 +207,7 @@ pub fn create(
     kind: KindArg,
     dir: Option<PathBuf>,
     sdk: Option<PathBuf>,
+    vendor: bool,
 ) -> Result<u8, CliError> {
     if name.is_empty()
         || !name
@@ -226,7 +227,8 @@ pub fn create(
         )));
     }
     let source_sdk = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../plugins/sdk"));
-    let sdk = match sdk.or_else(|| source_sdk.is_dir().then_some(source_sdk)) {
+    let found = sdk.or_else(|| (!vendor && source_sdk.is_dir()).then_some(source_sdk));
+    let sdk = match found {
         Some(p) => std::fs::canonicalize(&p)
             .map_err(|e| CliError::Plugin(format!("SDK {}: {e}", p.display())))?,
         None => {

@@ -35,6 +35,7 @@ const MAGIC: &[&str] = &[
     "joiner",
     "debug",
     "now",
+    "secret",
     "inventory_dir",
     "inventory_file",
     "hoist_version",

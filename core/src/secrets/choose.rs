@@ -105,10 +105,17 @@ fn keyring(flavor: Flavor, probes: &mut Vec<Probe>) -> Option<Box<dyn Store>> {
             Some(Box::new(s))
         }
         Err(e) => {
+            let detail = if flavor == Flavor::Keyutils && e.contains("AccessDenied") {
+                format!(
+                    "{e}: no writable session keyring (log in through PAM, or run under `keyctl session`)"
+                )
+            } else {
+                e
+            };
             probes.push(Probe {
                 backend,
                 available: false,
-                detail: e,
+                detail,
             });
             None
         }

@@ -11,10 +11,10 @@
 //! CSV: a header row; column `host` (or `name`) names the host; every other column becomes a
 //! host variable (integers, `true`/`false` typed). Quoted fields (RFC 4180) are understood.
 
+use hoist_plugin_sdk::Value;
 use hoist_plugin_sdk::controller;
 use hoist_plugin_sdk::inventory::{Host, Inventory, Source};
 use hoist_plugin_sdk::json::Map;
-use hoist_plugin_sdk::Value;
 
 /// RFC 4180 rows: quotes, doubled quotes, separators and newlines inside quotes.
 fn rows(text: &str, sep: char) -> Result<Vec<Vec<String>>, String> {
@@ -74,7 +74,13 @@ fn typed(s: &str) -> Value {
 fn group_name(column: &str, value: &str) -> String {
     let clean: String = value
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     format!("{column}_{clean}")
 }
@@ -82,8 +88,11 @@ fn group_name(column: &str, value: &str) -> String {
 /// Each host's variables, from CSV or JSON.
 fn records(path: &str, text: &str, sep: char) -> Result<Vec<Map<String, Value>>, String> {
     if path.ends_with(".json") {
-        let v: Value = hoist_plugin_sdk::json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
-        let list = v.as_array().ok_or_else(|| format!("{path}: expected a list of objects"))?;
+        let v: Value =
+            hoist_plugin_sdk::json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+        let list = v
+            .as_array()
+            .ok_or_else(|| format!("{path}: expected a list of objects"))?;
         return list
             .iter()
             .enumerate()
@@ -94,7 +103,9 @@ fn records(path: &str, text: &str, sep: char) -> Result<Vec<Map<String, Value>>,
             })
             .collect();
     }
-    let mut all = rows(text, sep).map_err(|e| format!("{path}: {e}"))?.into_iter();
+    let mut all = rows(text, sep)
+        .map_err(|e| format!("{path}: {e}"))?
+        .into_iter();
     let header = all.next().ok_or_else(|| format!("{path}: empty file"))?;
     let header: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
     let mut out = Vec::new();
@@ -138,7 +149,10 @@ impl Source for CsvFleet {
         };
         let group_by: Vec<String> = match config.get("group_by") {
             None => Vec::new(),
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
             Some(_) => return Err("group_by: expected a list of column names".into()),
         };
         let groups_column = config
@@ -146,23 +160,40 @@ impl Source for CsvFleet {
             .and_then(Value::as_str)
             .unwrap_or("groups")
             .to_string();
-        let common = config.get("vars").and_then(Value::as_object).cloned().unwrap_or_default();
+        let common = config
+            .get("vars")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
         let text = controller::read_to_string(&path)?;
         let mut inv = Inventory::default();
         for (i, mut rec) in records(&path, &text, sep)?.into_iter().enumerate() {
             let name = rec
                 .remove("host")
                 .or_else(|| rec.remove("name"))
-                .and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string())))
+                .and_then(|v| {
+                    v.as_str()
+                        .map(str::to_string)
+                        .or_else(|| Some(v.to_string()))
+                })
                 .ok_or_else(|| format!("{path}: record {} has no `host` column", i + 1))?;
             if let Some(g) = rec.remove(&groups_column) {
-                for gname in g.as_str().unwrap_or_default().split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                for gname in g
+                    .as_str()
+                    .unwrap_or_default()
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                {
                     inv.group(gname).hosts.push(name.clone());
                 }
             }
             for col in &group_by {
                 if let Some(v) = rec.get(col) {
-                    let v = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+                    let v = v
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| v.to_string());
                     inv.group(&group_name(col, &v)).hosts.push(name.clone());
                 }
             }

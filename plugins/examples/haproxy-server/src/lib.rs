@@ -20,7 +20,13 @@ struct Row {
 
 fn admin(socket: &str, command: &str) -> Result<String, String> {
     let out = target::run(
-        &["socat", "-t", "2", "stdio", &format!("unix-connect:{socket}")],
+        &[
+            "socat",
+            "-t",
+            "2",
+            "stdio",
+            &format!("unix-connect:{socket}"),
+        ],
         Some(format!("{command}\n").as_bytes()),
     )?;
     if !out.success() {
@@ -149,9 +155,19 @@ gateways,st2,0,0,0,5,,20,0,0,,0,,0,0,0,0,DRAIN,1\n";
     #[test]
     fn reads_a_row() {
         let r = find(STAT, "gateways", "st1").unwrap();
-        assert_eq!(r, Row { status: "UP".into(), sessions: 3 });
+        assert_eq!(
+            r,
+            Row {
+                status: "UP".into(),
+                sessions: 3
+            }
+        );
         assert_eq!(find(STAT, "gateways", "st2").unwrap().status, "DRAIN");
-        assert!(find(STAT, "gateways", "st9").unwrap_err().contains("no server"));
+        assert!(
+            find(STAT, "gateways", "st9")
+                .unwrap_err()
+                .contains("no server")
+        );
     }
 
     #[test]

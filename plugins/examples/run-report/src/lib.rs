@@ -45,10 +45,17 @@ fn finish(recap: &Value) -> Result<(), String> {
         });
         let token = controller::env("HOIST_REPORT_TOKEN");
         let auth = token.map(|t| format!("Bearer {t}"));
-        let headers: Vec<(&str, &str)> = auth.as_deref().map(|a| vec![("authorization", a)]).unwrap_or_default();
+        let headers: Vec<(&str, &str)> = auth
+            .as_deref()
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
         let resp = http::send_json("POST", &url, &summary, &headers)?;
         if !(200..300).contains(&resp.status) {
-            return Err(format!("webhook answered HTTP {}: {}", resp.status, resp.text()));
+            return Err(format!(
+                "webhook answered HTTP {}: {}",
+                resp.status,
+                resp.text()
+            ));
         }
     }
     Ok(())
@@ -57,15 +64,26 @@ fn finish(recap: &Value) -> Result<(), String> {
 impl Callback for RunReport {
     fn on_event(event: Value) -> Result<(), String> {
         match event["event"].as_str().unwrap_or("") {
-            "playbook_start" => REPORT.with(|r| r.borrow_mut().playbook = event["path"].as_str().unwrap_or("").into()),
-            "play_start" => REPORT.with(|r| r.borrow_mut().plays.push(event["name"].as_str().unwrap_or("").into())),
+            "playbook_start" => REPORT
+                .with(|r| r.borrow_mut().playbook = event["path"].as_str().unwrap_or("").into()),
+            "play_start" => REPORT.with(|r| {
+                r.borrow_mut()
+                    .plays
+                    .push(event["name"].as_str().unwrap_or("").into())
+            }),
             "task_start" => REPORT.with(|r| r.borrow_mut().tasks += 1),
             "host_result" => REPORT.with(|r| {
                 let mut r = r.borrow_mut();
                 r.results += 1;
-                if matches!(event["status"].as_str(), Some("failed") | Some("unreachable")) {
+                if matches!(
+                    event["status"].as_str(),
+                    Some("failed") | Some("unreachable")
+                ) {
                     let host = event["host"].as_str().unwrap_or("?").to_string();
-                    let entry = r.failures.entry(host).or_insert_with(|| Value::Array(Vec::new()));
+                    let entry = r
+                        .failures
+                        .entry(host)
+                        .or_insert_with(|| Value::Array(Vec::new()));
                     if let Value::Array(list) = entry {
                         list.push(json!({
                             "task": event["task"], "status": event["status"],

@@ -16,7 +16,9 @@ struct Version {
 
 fn parse(s: &str) -> Result<Version, String> {
     let t = s.trim().trim_start_matches(['v', 'V']);
-    let cut = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let cut = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (nums, rest) = t.split_at(cut);
     let mut parts = nums.split('.').filter(|p| !p.is_empty());
     let mut next = |what: &str| -> Result<u64, String> {
@@ -105,7 +107,10 @@ impl Filters for Semver {
             FilterInfo::filter("semver_max", "the highest version of a list"),
             FilterInfo::filter("semver_bump", "next major, minor or patch version"),
             FilterInfo::filter("semver_compare", "-1, 0 or 1 against another version"),
-            FilterInfo::test("semver_satisfies", "matches a requirement such as '>=1.2, <2'"),
+            FilterInfo::test(
+                "semver_satisfies",
+                "matches a requirement such as '>=1.2, <2'",
+            ),
         ]
     }
 
@@ -117,7 +122,10 @@ impl Filters for Semver {
                 let mut best: Option<(Version, Value)> = None;
                 for item in list {
                     let v = parse(&text(item)?)?;
-                    if best.as_ref().is_none_or(|(b, _)| cmp(&v, b) == Ordering::Greater) {
+                    if best
+                        .as_ref()
+                        .is_none_or(|(b, _)| cmp(&v, b) == Ordering::Greater)
+                    {
                         best = Some((v, item.clone()));
                     }
                 }
@@ -129,7 +137,11 @@ impl Filters for Semver {
                     "major" => (v.major, v.minor, v.patch) = (v.major + 1, 0, 0),
                     "minor" => (v.minor, v.patch) = (v.minor + 1, 0),
                     "patch" => v.patch += 1,
-                    other => return Err(format!("semver_bump: `{other}` is not major, minor or patch")),
+                    other => {
+                        return Err(format!(
+                            "semver_bump: `{other}` is not major, minor or patch"
+                        ));
+                    }
                 }
                 v.pre.clear();
                 Ok(Value::from(show(&v)))
