@@ -46,6 +46,44 @@ fn passphrase_protected_key() {
     assert!(!r.stdout.contains("correct horse") && !r.stderr.contains("wrong\n"));
     let r = hoist(&args, &[("HOIST_SSH_KEY_PASSPHRASE", "correct horse")]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Or from hoist's secret store (here its environment backend).
+    let r = hoist(
+        &args,
+        &[("HOIST_SECRET_SSH_KEY_PASSPHRASE", "correct horse")],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}
+
+#[test]
+fn become_password_from_the_secret_store_is_used_and_never_shown() {
+    let password = "Sud0-pw-for-ops2";
+    on_host(
+        "lab4",
+        &format!(
+            "id ops2 >/dev/null 2>&1 || useradd -m -s /bin/bash ops2; echo 'ops2:{password}' | chpasswd; \
+             install -d -m 700 -o ops2 -g ops2 /home/ops2/.ssh; \
+             install -m 600 -o ops2 -g ops2 /root/.ssh/authorized_keys /home/ops2/.ssh/authorized_keys; \
+             echo 'ops2 ALL=(ALL) ALL' > /etc/sudoers.d/ops2; chmod 440 /etc/sudoers.d/ops2"
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let over = write(
+        dir.path(),
+        "ops2.yml",
+        "all:\n  hosts:\n    lab4:\n      ansible_user: ops2\n      ansible_become_password: \"{{ secret('sudo-ops2') }}\"\n",
+    );
+    let book = write(
+        dir.path(),
+        "whoami.yml",
+        "- hosts: lab4\n  gather_facts: false\n  become: true\n  tasks:\n    - command: id -un\n      register: who\n    - assert: { that: [\"who.stdout == 'root'\"] }\n",
+    );
+    let args = ["run", "-i", &inv(), "-i", &over, &book, "-v"];
+    let r = hoist(&args, &[("HOIST_SECRET_SUDO_OPS2", password)]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains(password) && !r.stderr.contains(password));
+    let r = hoist(&args, &[("HOIST_SECRET_SUDO_OPS2", "not-the-password")]);
+    assert_eq!(r.code, 2, "a wrong password fails the task: {}", r.stdout);
+    assert!(!r.stdout.contains("not-the-password"), "{}", r.stdout);
 }
 
 #[test]

@@ -332,8 +332,8 @@ impl Runner {
     ) -> Result<Remote, ModuleError> {
         let on = delegate.unwrap_or(host);
         let local = matches!(on, "localhost" | "127.0.0.1") && !self.inv.hosts.contains_key(on);
-        let (transport, base_become, login) = if local {
-            (Transport::Local, None, String::new())
+        let (transport, base_become, password) = if local {
+            (Transport::Local, None, None)
         } else if let Some(spec) = &self.opts.relay {
             let target = self.target(pc, on);
             let ctx = self.pool.context();
@@ -344,15 +344,15 @@ impl Runner {
                     opts: ctx.opts.clone(),
                 })
             });
-            let (b, u) = (target.become_.clone(), target.user.clone());
-            (Transport::Relay(relay.clone(), Box::new(target)), b, u)
+            let (b, p) = (target.become_.clone(), target.become_password.clone());
+            (Transport::Relay(relay.clone(), Box::new(target)), b, p)
         } else {
             let target = self.target(pc, on);
             let conn = self.pool.get(&target).await?;
             (
                 Transport::Ssh(conn),
                 target.become_.clone(),
-                target.user.clone(),
+                target.become_password.clone(),
             )
         };
         let become_ = match inh.become_ {
@@ -363,14 +363,13 @@ impl Runner {
                     .clone()
                     .or(base_become.as_ref().map(|b| b.user.clone()))
                     .unwrap_or_else(|| "root".into()),
-                password: base_become.as_ref().and_then(|b| b.password.clone()),
+                password,
             }),
             None => base_become.map(|b| Become {
                 user: inh.become_user.clone().unwrap_or(b.user),
                 ..b
             }),
         };
-        let _ = login;
         Ok(Remote {
             host: on.to_string(),
             transport,

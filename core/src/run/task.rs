@@ -444,6 +444,14 @@ impl Runner {
         let loc = task.origin.location();
         let o = match outcome {
             Ok(o) => o,
+            // A reachable host whose command could not run (timeout, upload, become): a failure.
+            Err(ModuleError::Unreachable(e)) if !e.is_unreachable() => {
+                let mut r = TaskRun::failed(host, e.to_string());
+                if inh.ignore_errors == Some(true) {
+                    r.status = Status::Ignored;
+                }
+                return r;
+            }
             Err(ModuleError::Unreachable(e)) => {
                 let status = if inh.ignore_unreachable == Some(true) {
                     Status::Skipped

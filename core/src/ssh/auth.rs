@@ -41,7 +41,13 @@ impl KeyCache {
         };
         let key = match russh::keys::decode_secret_key(&text, None) {
             Ok(k) => k,
-            Err(russh::keys::Error::KeyIsEncrypted) => match passphrase {
+            // The passphrase: given (HOIST_SSH_KEY_PASSPHRASE), else the secret
+            // `ssh-key-passphrase` from hoist's secret store.
+            Err(russh::keys::Error::KeyIsEncrypted) => match passphrase
+                .map(str::to_string)
+                .or_else(|| crate::secrets::find("ssh-key-passphrase").ok().flatten())
+                .as_deref()
+            {
                 None => return Ok(Loaded::NeedsPassphrase),
                 Some(p) => russh::keys::decode_secret_key(&text, Some(p)).map_err(|_| {
                     SshError::KeyPassphraseWrong {

@@ -312,11 +312,24 @@ impl Connection {
             Some(s) => s,
             None => {
                 let permit = self.channel_permit().await?;
-                let (start, input) =
-                    super::become_::wrap(become_, &self.target.user, "exec /bin/sh");
-                Shell::open(&self.handle, start, input, key, permit)
+                // Under sudo the shell says when it runs, so a refused password is an error now
+                // rather than sudo reading the first command as its next password attempt.
+                let ready = !key.is_empty();
+                let shell = if ready {
+                    format!("printf '{}\\n'; exec /bin/sh", super::shell_session::READY)
+                } else {
+                    "exec /bin/sh".to_string()
+                };
+                let (start, input) = super::become_::wrap(become_, &self.target.user, &shell);
+                Shell::open(&self.handle, start, input, key, permit, ready)
                     .await
-                    .map_err(|e| self.protocol(e))?
+                    .map_err(|e| match e {
+                        super::shell_session::OpenError::Channel(m) => self.protocol(m),
+                        super::shell_session::OpenError::Become(message) => SshError::Become {
+                            host: self.target.name.clone(),
+                            message,
+                        },
+                    })?
             }
         };
         let id = self

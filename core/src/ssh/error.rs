@@ -57,7 +57,7 @@ pub enum SshError {
     #[error("private key file {path} does not exist")]
     KeyFileMissing { path: PathBuf },
     #[error(
-        "private key {path} is protected by a passphrase: set HOIST_SSH_KEY_PASSPHRASE, or load it into ssh-agent"
+        "private key {path} is protected by a passphrase: set HOIST_SSH_KEY_PASSPHRASE, store it with `hoist secret set ssh-key-passphrase`, or load it into ssh-agent"
     )]
     KeyPassphraseNeeded { path: PathBuf },
     #[error("private key {path}: wrong passphrase (or the key file is corrupt)")]
@@ -72,6 +72,9 @@ pub enum SshError {
     },
     #[error("{host}: SSH error: {message}")]
     Protocol { host: String, message: String },
+    /// `become` was refused (the host is reachable: the task fails).
+    #[error("{host}: become failed: {message}")]
+    Become { host: String, message: String },
     #[error("{host}: through jump host {jump}: {source}")]
     Jump {
         host: String,
@@ -97,7 +100,7 @@ impl SshError {
             SshError::Relayed { unreachable, .. } => *unreachable,
             other => !matches!(
                 other,
-                SshError::CommandTimeout { .. } | SshError::Upload { .. }
+                SshError::CommandTimeout { .. } | SshError::Upload { .. } | SshError::Become { .. }
             ),
         }
     }

@@ -20,6 +20,17 @@ pub struct Shell {
     _permit: OwnedSemaphorePermit,
 }
 
+/// Why a shell could not be opened.
+pub enum OpenError {
+    /// The channel (the connection is in trouble).
+    Channel(String),
+    /// sudo refused (a wrong or missing password, no sudo rights): the task fails.
+    Become(String),
+}
+
+/// The line a shell started under sudo prints once it runs.
+pub const READY: &str = "__HOIST_BECOME_READY__";
+
 /// The text sent to the shell for one command.
 pub fn frame(script: &str, stdin: Option<&[u8]>, id: u64) -> String {
     let quoted = super::shell::quote(script);
@@ -57,7 +68,8 @@ impl Shell {
         input: Vec<u8>,
         key: String,
         permit: OwnedSemaphorePermit,
-    ) -> Result<Shell, String> {
+        wait_ready: bool,
+    ) -> Result<Shell, OpenError> {
         let mut attempt = 0u64;
         let ch = loop {
             match handle.channel_open_session().await {
@@ -66,20 +78,71 @@ impl Shell {
                     attempt += 1;
                     tokio::time::sleep(std::time::Duration::from_millis(10 * attempt)).await;
                 }
-                Err(e) => return Err(format!("cannot open a channel: {e}")),
+                Err(e) => return Err(OpenError::Channel(format!("cannot open a channel: {e}"))),
             }
         };
         ch.exec(true, command.into_bytes())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| OpenError::Channel(e.to_string()))?;
         if !input.is_empty() {
-            ch.data(&input[..]).await.map_err(|e| e.to_string())?;
+            ch.data(&input[..])
+                .await
+                .map_err(|e| OpenError::Channel(e.to_string()))?;
         }
-        Ok(Shell {
+        let mut shell = Shell {
             ch,
             key,
             _permit: permit,
-        })
+        };
+        if wait_ready {
+            match tokio::time::timeout(std::time::Duration::from_secs(30), shell.ready()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    shell.close().await;
+                    return Err(OpenError::Become(e));
+                }
+                Err(_) => {
+                    shell.close().await;
+                    return Err(OpenError::Become(
+                        "sudo did not start a shell within 30 s".into(),
+                    ));
+                }
+            }
+        }
+        Ok(shell)
+    }
+
+    /// Waits for the `READY` line; sudo's complaints (a wrong or missing password) end it.
+    async fn ready(&mut self) -> Result<(), String> {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let marker = format!("{READY}\n").into_bytes();
+        loop {
+            match self.ch.wait().await {
+                Some(ChannelMsg::Data { data }) => {
+                    out.extend_from_slice(&data);
+                    if out.windows(marker.len()).any(|w| w == marker) {
+                        return Ok(());
+                    }
+                }
+                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                    err.extend_from_slice(&data);
+                    let said = String::from_utf8_lossy(&err);
+                    if said.contains("Sorry, try again") || said.contains("incorrect password") {
+                        return Err("sudo refused the password (ansible_become_password)".into());
+                    }
+                }
+                Some(
+                    ChannelMsg::Eof
+                    | ChannelMsg::Close
+                    | ChannelMsg::ExitStatus { .. }
+                    | ChannelMsg::ExitSignal { .. },
+                )
+                | None => {
+                    return Err(String::from_utf8_lossy(&err).trim().to_string());
+                }
+                Some(_) => {}
+            }
+        }
     }
 
     /// Runs one command; an error means the shell is unusable and must be dropped.
@@ -129,7 +192,12 @@ impl Shell {
                     | ChannelMsg::ExitSignal { .. },
                 )
                 | None => {
-                    return Err("the host's shell session ended".into());
+                    let said = String::from_utf8_lossy(&err).trim().to_string();
+                    return Err(if said.is_empty() {
+                        "the host's shell session ended".into()
+                    } else {
+                        format!("the host's shell session ended: {said}")
+                    });
                 }
                 Some(_) => {}
             }

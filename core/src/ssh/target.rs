@@ -79,6 +79,9 @@ pub struct Target {
     pub connect_timeout: Duration,
     pub keepalive: Duration,
     pub become_: Option<Become>,
+    /// `ansible_become_password`, for a task or play that turns `become` on itself.
+    #[serde(default)]
+    pub become_password: Option<String>,
 }
 
 fn var_str(vars: &Vars, key: &str) -> Option<String> {
@@ -147,10 +150,11 @@ impl Target {
             Some("accept-new") => HostKeyPolicy::AcceptNew,
             _ => opts.policy,
         };
+        let become_password = var_str(vars, "ansible_become_password")
+            .or_else(|| var_str(vars, "ansible_become_pass"));
         let become_ = var_bool(vars, "ansible_become").then(|| Become {
             user: var_str(vars, "ansible_become_user").unwrap_or_else(|| "root".into()),
-            password: var_str(vars, "ansible_become_password")
-                .or_else(|| var_str(vars, "ansible_become_pass")),
+            password: become_password.clone(),
         });
         let timeout = var_str(vars, "ansible_ssh_timeout")
             .or_else(|| var_str(vars, "ansible_timeout"))
@@ -174,6 +178,7 @@ impl Target {
                 .map(Duration::from_secs)
                 .unwrap_or(opts.keepalive),
             become_,
+            become_password,
         }
     }
 
