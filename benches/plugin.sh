@@ -1,10 +1,11 @@
 #!/bin/bash
 # Benchmark (not a test): per-call cost of a WebAssembly plugin module against the equivalent
 # built-in module, side by side in one run on the lab.
-#   built-in   `command: true`                         (one exec on the host)
-#   plugin     `sandbox_probe: {attempt: exec_granted}` (sandbox + one `true` through target.run)
-# CALLS loop items per host on N hosts; median of RUNS. Per-call overhead = the difference of the
-# wall times divided by the calls per host (hosts run in parallel).
+#   built-in   `raw: true`                              (one exec, nothing else)
+#   built-in   `command: true`                          (one exec, with Ansible's result fields)
+#   plugin     `sandbox_probe: {attempt: exec_granted}` (fresh sandbox + one `true` via target.run)
+# CALLS loop items per host on N hosts; median of RUNS. Wall time per call = wall / calls per host
+# (hosts run in parallel); controller CPU per call = CPU / (hosts x calls).
 # Then the in-process figures without any network: cargo bench -p hoist-plugins.
 # Needs root (the lab). Usage: benches/plugin.sh [RUNS] [HOSTS] [CALLS]
 set -euo pipefail
@@ -45,6 +46,13 @@ cat > "$WORK/builtin.yml" <<YML
     - command: "true"
       loop: "{{ range($CALLS) | list }}"
 YML
+cat > "$WORK/raw.yml" <<YML
+- hosts: bench
+  gather_facts: false
+  tasks:
+    - raw: "true"
+      loop: "{{ range($CALLS) | list }}"
+YML
 cat > "$WORK/plugin.yml" <<YML
 - hosts: bench
   gather_facts: false
@@ -56,11 +64,18 @@ export HOIST_PLUGIN_PATH=$ROOT/tests/plugins
 $HOIST run "$WORK/plugin.yml" -i "$INV" --known-hosts "$RUN/known_hosts" >/dev/null   # warm the component cache
 measure() { python3 "$ROOT/benches/measure_tree.py" "$RUNS" "$1"; }
 field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
+R=$(measure "$HOIST run $WORK/raw.yml -i $INV --known-hosts $RUN/known_hosts")
 B=$(measure "$HOIST run $WORK/builtin.yml -i $INV --known-hosts $RUN/known_hosts")
 P=$(measure "$HOIST run $WORK/plugin.yml -i $INV --known-hosts $RUN/known_hosts")
-bw=$(field "$B" wall_s); pw=$(field "$P" wall_s)
 echo "hoist $($HOIST --version | cut -d' ' -f2) | $N hosts x $CALLS calls | runs=$RUNS (median)"
-printf '%-34s %8s %8s %8s %12s\n' module wall_s cpu_s peak_mb per_call_ms
-printf '%-34s %8.3f %8.3f %8.1f %12.3f\n' "built-in command: true" "$bw" "$(field "$B" cpu_s)" "$(field "$B" peak_mb)" "$(python3 -c "print($bw*1000/$CALLS)")"
-printf '%-34s %8.3f %8.3f %8.1f %12.3f\n' "plugin sandbox_probe (exec true)" "$pw" "$(field "$P" cpu_s)" "$(field "$P" peak_mb)" "$(python3 -c "print($pw*1000/$CALLS)")"
-python3 -c "b,p,c=$bw,$pw,$CALLS; print(f'plugin/built-in wall = {p/b:.2f}x; overhead per call = {(p-b)*1000/c:.3f} ms')"
+python3 - "$R" "$B" "$P" "$N" "$CALLS" <<'PY'
+import json, sys
+r, b, p = (json.loads(x) for x in sys.argv[1:4])
+n, calls = int(sys.argv[4]), int(sys.argv[5])
+print(f"{'module':34} {'wall_s':>8} {'cpu_s':>8} {'peak_mb':>8} {'wall_ms/call':>13} {'cpu_us/call':>12}")
+for name, m in [("built-in raw: true", r), ("built-in command: true", b), ("plugin sandbox_probe (exec true)", p)]:
+    print(f"{name:34} {m['wall_s']:8.3f} {m['cpu_s']:8.3f} {m['peak_mb']:8.1f} {m['wall_s']*1000/calls:13.3f} {m['cpu_s']*1e6/(n*calls):12.1f}")
+for name, m in [("raw", r), ("command", b)]:
+    print(f"plugin vs {name}: wall {p['wall_s']/m['wall_s']:.2f}x, controller CPU {p['cpu_s']/m['cpu_s']:.2f}x, "
+          f"+{(p['wall_s']-m['wall_s'])*1000/calls:.3f} ms wall and +{(p['cpu_s']-m['cpu_s'])*1e6/(n*calls):.1f} us CPU per call")
+PY

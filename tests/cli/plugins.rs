@@ -448,3 +448,105 @@ fn a_component_built_against_another_contract_version_is_refused() {
         r.stderr
     );
 }
+
+/// Accepts one HTTP request on loopback, answers 204, and returns it (head and body).
+fn one_request() -> (u16, std::thread::JoinHandle<String>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        listener.set_nonblocking(false).unwrap();
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        loop {
+            let n = s.read(&mut chunk).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+            let text = String::from_utf8_lossy(&buf).to_string();
+            if let Some(end) = text.find("\r\n\r\n") {
+                let len = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if buf.len() >= end + 4 + len {
+                    break;
+                }
+            }
+        }
+        let _ = s.write_all(
+            b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+        );
+        String::from_utf8_lossy(&buf).into_owned()
+    });
+    (port, handle)
+}
+
+#[test]
+fn callback_posts_the_summary_to_a_granted_webhook() {
+    let d = tempfile::tempdir().unwrap();
+    put(d.path(), "none.yml", "all: {}\n");
+    put(
+        d.path(),
+        "play.yml",
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: 'false'\n      ignore_errors: true\n    - debug: msg=done\n",
+    );
+    let (port, got) = one_request();
+    let url = format!("http://127.0.0.1:{port}/hooks/deploy");
+    let r = hoist_in(
+        d.path(),
+        &[
+            "run",
+            "-i",
+            "none.yml",
+            "play.yml",
+            "--callback",
+            "run_report",
+        ],
+        &[
+            ("HOIST_REPORT_WEBHOOK", &url),
+            ("HOIST_REPORT_TOKEN", "hook-token-1"),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    let req = got.join().unwrap();
+    assert!(req.starts_with("POST /hooks/deploy HTTP/1.1"), "{req}");
+    assert!(
+        req.to_ascii_lowercase()
+            .contains("authorization: bearer hook-token-1"),
+        "{req}"
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(req.split("\r\n\r\n").nth(1).unwrap_or("")).unwrap();
+    assert_eq!(body["report"]["playbook"], "play.yml", "{body}");
+    assert_eq!(body["report"]["hosts"]["localhost"]["ignored"], 1, "{body}");
+    assert!(d.path().join("hoist-report.json").is_file());
+    // A webhook host the manifest does not grant is refused (the callback reports it).
+    let r = hoist_in(
+        d.path(),
+        &[
+            "run",
+            "-i",
+            "none.yml",
+            "play.yml",
+            "--callback",
+            "run_report",
+        ],
+        &[("HOIST_REPORT_WEBHOOK", "http://10.77.0.11:9/x")],
+    );
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stderr.contains("may not connect to 10.77.0.11:9"),
+        "{}",
+        r.stderr
+    );
+}

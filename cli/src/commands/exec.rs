@@ -22,7 +22,7 @@ pub async fn run(args: ExecArgs) -> Result<u8, CliError> {
     let results = select::run_command(&args.connect, &args.pattern, &command).await?;
     match args.connect.output {
         Output::Json => {
-            let rows: Vec<_> = results
+            let mut rows: Vec<_> = results
                 .iter()
                 .map(|r| match &r.outcome {
                     Ok(o) => json!({
@@ -36,6 +36,7 @@ pub async fn run(args: ExecArgs) -> Result<u8, CliError> {
                     }),
                 })
                 .collect();
+            rows.iter_mut().for_each(hoist_core::secrets::redact_json);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&rows).unwrap_or_default()
@@ -56,9 +57,10 @@ pub async fn run(args: ExecArgs) -> Result<u8, CliError> {
                             r.host,
                             r.elapsed.as_millis()
                         );
-                        print!("{}", o.stdout_str());
+                        // Secrets hoist knows of (HOIST_SECRET_*) are masked here too.
+                        print!("{}", hoist_core::secrets::redact(&o.stdout_str()));
                         if !o.stderr.is_empty() {
-                            print!("{}", o.stderr_str());
+                            print!("{}", hoist_core::secrets::redact(&o.stderr_str()));
                         }
                         if !o.stdout.ends_with(b"\n") && !o.stdout.is_empty() {
                             println!();

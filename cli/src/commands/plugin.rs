@@ -223,7 +223,7 @@ fn inspect(dirs: &[PathBuf], plugin: &str, output: Output) -> Result<u8, CliErro
 
 /// Loads the component and asks it what it declares (modules: arguments; filters: names).
 fn describe(m: &Arc<Manifest>) -> Result<(serde_json::Value, String), CliError> {
-    let cached = hoist_plugins::engine::cache_dir().is_dir();
+    let cached = hoist_plugins::engine::is_cached(&m.component);
     let decl = match m.kind {
         Kind::Module => {
             let d = PluginModule::new(m.clone())

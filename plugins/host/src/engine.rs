@@ -59,6 +59,16 @@ pub enum Load {
     Compiled,
 }
 
+/// Whether the component at `path` is in the precompiled cache already.
+pub fn is_cached(path: &Path) -> bool {
+    let (Ok(engine), Ok(bytes)) = (engine(), std::fs::read(path)) else {
+        return false;
+    };
+    cache_dir()
+        .join(format!("{}.cwasm", cache_key(engine, &bytes)))
+        .is_file()
+}
+
 /// Loads the component at `path`, through the cache.
 pub fn load(path: &Path) -> Result<(Component, Load), String> {
     let engine = engine()?;

@@ -122,6 +122,25 @@ pub async fn deadline<F: std::future::Future>(secs: u64, f: F) -> Result<F::Outp
     }
 }
 
+/// Prints a plugin's warnings and errors on stderr (secrets masked); info and debug lines are
+/// kept only where a result carries them (module results).
+pub fn report_logs(plugin: &str, logs: &[LogLine]) {
+    for l in logs
+        .iter()
+        .filter(|l| l.level == "warn" || l.level == "error")
+    {
+        eprintln!(
+            "{}: plugin `{plugin}`: {}",
+            if l.level == "warn" {
+                "warning"
+            } else {
+                "error"
+            },
+            hoist_core::secrets::redact(&l.message)
+        );
+    }
+}
+
 impl HostState {
     /// What the guest wrote to stdout/stderr (a panic message, typically).
     pub fn output(&self) -> String {

@@ -127,6 +127,8 @@ fn deliver(
                 }
                 Ok(Ok(Ok(()))) => delivered += 1,
             }
+            let logs = std::mem::take(&mut store.data_mut().logs);
+            crate::sandbox::report_logs(&m.name, &logs);
         }
         Ok(delivered)
     })

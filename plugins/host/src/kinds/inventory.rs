@@ -85,6 +85,7 @@ impl Source for PluginInventory {
             )
             .await;
             let out = store.data().output();
+            crate::sandbox::report_logs(&m.name, &store.data().logs);
             match res {
                 Err(_) => Err(format!(
                     "plugin `{}` ({}) did not finish loading within {} s",
