@@ -207,3 +207,49 @@ impl Source for CsvFleet {
 }
 
 hoist_plugin_sdk::register_inventory!(CsvFleet);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc4180_rows() {
+        let r = rows(
+            "a,b\r\n\"x, y\",\"say \"\"hi\"\"\"\n\n\"multi\nline\",2\n",
+            ',',
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            vec![
+                vec!["a", "b"],
+                vec!["x, y", "say \"hi\""],
+                vec!["multi\nline", "2"]
+            ]
+        );
+        assert!(rows("a\n\"open", ',').unwrap_err().contains("not closed"));
+    }
+
+    #[test]
+    fn records_are_typed_and_checked() {
+        let recs = records(
+            "f.csv",
+            "host,port,tls,dc\nweb1,8080,true,fra1\nweb2,,false,\n",
+            ',',
+        )
+        .unwrap();
+        assert_eq!(recs[0]["port"], 8080);
+        assert_eq!(recs[0]["tls"], true);
+        assert!(!recs[1].contains_key("port"), "empty fields are left out");
+        let e = records("f.csv", "host,dc\nweb1\n", ',').unwrap_err();
+        assert!(e.contains("row 2 has 1 fields, the header has 2"), "{e}");
+        let j = records("f.json", r#"[{"host": "a", "x": 1}]"#, ',').unwrap();
+        assert_eq!(j[0]["x"], 1);
+        assert!(
+            records("f.json", "{}", ',')
+                .unwrap_err()
+                .contains("expected a list")
+        );
+        assert_eq!(group_name("dc", "FRA-1"), "dc_fra_1");
+    }
+}

@@ -161,3 +161,59 @@ impl Filters for Semver {
 }
 
 hoist_plugin_sdk::register_filters!(Semver);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_prefixes_and_debian_suffixes() {
+        let v = parse("15.4-1.pgdg120+1").unwrap();
+        assert_eq!(
+            (v.major, v.minor, v.patch, v.pre.as_str()),
+            (15, 4, 0, "1.pgdg120+1")
+        );
+        assert_eq!(parse("v2").unwrap(), parse("2.0.0").unwrap());
+        assert!(parse("x").is_err());
+    }
+
+    #[test]
+    fn orders_and_requirements() {
+        let v = |s| parse(s).unwrap();
+        assert_eq!(cmp(&v("1.10.0"), &v("1.9.9")), Ordering::Greater);
+        assert_eq!(cmp(&v("1.0.0-rc1"), &v("1.0.0")), Ordering::Less);
+        assert!(satisfies(&v("15.4"), ">=15, <17").unwrap());
+        assert!(!satisfies(&v("17.0"), ">=15, <17").unwrap());
+        assert!(
+            satisfies(&v("1.4.2"), "^1.2").unwrap() && !satisfies(&v("2.0.0"), "^1.2").unwrap()
+        );
+        assert!(
+            satisfies(&v("0.2.5"), "^0.2.1").unwrap() && !satisfies(&v("0.3.0"), "^0.2.1").unwrap()
+        );
+        assert!(
+            satisfies(&v("1.2.9"), "~1.2").unwrap() && !satisfies(&v("1.3.0"), "~1.2").unwrap()
+        );
+        assert!(satisfies(&v("1.0"), "=>1").is_err());
+    }
+
+    #[test]
+    fn filters() {
+        let list = Value::from(vec!["1.2.3", "1.10.0", "1.9.9"]);
+        assert_eq!(Semver::call("semver_max", list, vec![]).unwrap(), "1.10.0");
+        let bump = |p: &str| {
+            Semver::call(
+                "semver_bump",
+                Value::from("1.4.2-rc1"),
+                vec![Value::from(p)],
+            )
+        };
+        assert_eq!(bump("major").unwrap(), "2.0.0");
+        assert_eq!(bump("minor").unwrap(), "1.5.0");
+        assert_eq!(bump("patch").unwrap(), "1.4.3");
+        assert!(
+            bump("sideways")
+                .unwrap_err()
+                .contains("not major, minor or patch")
+        );
+    }
+}
