@@ -1,0 +1,4 @@
+//! Authentication material: argon2 password hashes and API tokens.
+
+pub mod password;
+pub mod token;

@@ -1,0 +1,17 @@
+//! Versioned schema migrations, embedded in the binary and applied in order inside one
+//! transaction each; the applied versions are recorded in `schema_migrations`. A database
+//! newer than this binary is refused rather than touched.
+
+/// One migration.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// SQLite's migrations, oldest first.
+pub const MIGRATIONS_SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+}];

@@ -1,0 +1,676 @@
+//! The embedded SQLite backend: one file (WAL, foreign keys on), one connection used from a
+//! blocking thread per operation. A single `hoist serve` owns the queue; claiming a run is one
+//! `BEGIN IMMEDIATE` transaction, so two claimers never get the same run.
+
+use super::migrate::MIGRATIONS_SQLITE;
+use super::{AuthFailure, StoreError, now};
+use crate::auth::{password, token};
+use crate::model::{AuditEntry, NewRun, Project, Role, Run, RunStatus, Token, User};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::Value as Json;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone)]
+pub struct Sqlite {
+    conn: Arc<Mutex<Connection>>,
+}
+
+type Res<T> = Result<T, StoreError>;
+
+fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get("role")?;
+    Ok(User {
+        id: r.get("id")?,
+        name: r.get("name")?,
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        disabled: r.get::<_, i64>("disabled")? != 0,
+        created_at: r.get("created_at")?,
+    })
+}
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<Token> {
+    let scopes: String = r.get("scopes")?;
+    Ok(Token {
+        id: r.get("id")?,
+        user_id: r.get("user_id")?,
+        name: r.get("name")?,
+        public_id: r.get("public_id")?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        expires_at: r.get("expires_at")?,
+        revoked: r.get::<_, i64>("revoked")? != 0,
+        created_at: r.get("created_at")?,
+        last_used_at: r.get("last_used_at")?,
+    })
+}
+
+fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
+    let status: String = r.get("status")?;
+    let options: String = r.get("options")?;
+    Ok(Run {
+        id: r.get("id")?,
+        project_id: r.get("project_id")?,
+        playbook: r.get("playbook")?,
+        inventory: r.get("inventory")?,
+        options: serde_json::from_str(&options).unwrap_or_default(),
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
+        created_by: r.get("created_by")?,
+        schedule_id: r.get("schedule_id")?,
+        instance: r.get("instance")?,
+        cancel: r.get::<_, i64>("cancel")? != 0,
+        created_at: r.get("created_at")?,
+        started_at: r.get("started_at")?,
+        finished_at: r.get("finished_at")?,
+        exit_code: r.get("exit_code")?,
+    })
+}
+
+/// Applies every migration newer than the database's version.
+fn migrate(c: &mut Connection) -> Res<i64> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )?;
+    let current: i64 = c.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    let known = MIGRATIONS_SQLITE.last().map_or(0, |m| m.version);
+    if current > known {
+        return Err(StoreError::TooNew {
+            found: current,
+            known,
+        });
+    }
+    for m in MIGRATIONS_SQLITE.iter().filter(|m| m.version > current) {
+        let tx = c.transaction()?;
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, now()],
+        )?;
+        tx.commit()?;
+    }
+    Ok(known)
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub async fn open(path: &Path) -> Res<Sqlite> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || -> Res<Connection> {
+            let mut c = Connection::open(&path)?;
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            )?;
+            c.busy_timeout(std::time::Duration::from_secs(10))?;
+            migrate(&mut c)?;
+            Ok(c)
+        })
+        .await
+        .map_err(|e| StoreError::Db(e.to_string()))??;
+        Ok(Sqlite {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` with the connection on a blocking thread.
+    async fn with<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Res<R> + Send + 'static,
+    ) -> Res<R> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = conn
+                .lock()
+                .map_err(|_| StoreError::Db("connection poisoned".into()))?;
+            f(&mut c)
+        })
+        .await
+        .map_err(|e| StoreError::Db(e.to_string()))?
+    }
+
+    /// The schema version in the database.
+    pub async fn schema_version(&self) -> Res<i64> {
+        self.with(|c| {
+            Ok(
+                c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+        .await
+    }
+
+    // ---- users ----
+
+    pub async fn create_user(&self, name: &str, pw: Option<&str>, role: Role) -> Res<User> {
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+        {
+            return Err(StoreError::Invalid(format!(
+                "user name `{name}`: 1 to 64 letters, digits, `.`, `_`, `-`, `@`"
+            )));
+        }
+        let hash = pw
+            .map(password::hash)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let name = name.to_string();
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO users (name, password_hash, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![name, hash, role.as_str(), now()],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Exists(_) => StoreError::Exists(format!("user `{name}`")),
+                o => o,
+            })?;
+            Ok(c.query_row("SELECT * FROM users WHERE name = ?1", [&name], user_row)?)
+        })
+        .await
+    }
+
+    pub async fn user(&self, name: &str) -> Res<User> {
+        let name = name.to_string();
+        self.with(move |c| {
+            c.query_row("SELECT * FROM users WHERE name = ?1", [&name], user_row)
+                .optional()?
+                .ok_or(StoreError::NotFound(format!("user `{name}`")))
+        })
+        .await
+    }
+
+    pub async fn users(&self) -> Res<Vec<User>> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT * FROM users ORDER BY name")?;
+            let rows = st.query_map([], user_row)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub async fn set_role(&self, name: &str, role: Role) -> Res<User> {
+        let n = name.to_string();
+        self.with(move |c| {
+            let changed = c.execute(
+                "UPDATE users SET role = ?1 WHERE name = ?2",
+                params![role.as_str(), n],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("user `{n}`")));
+            }
+            Ok(c.query_row("SELECT * FROM users WHERE name = ?1", [&n], user_row)?)
+        })
+        .await
+    }
+
+    pub async fn set_disabled(&self, name: &str, disabled: bool) -> Res<()> {
+        let n = name.to_string();
+        self.with(move |c| {
+            match c.execute(
+                "UPDATE users SET disabled = ?1 WHERE name = ?2",
+                params![disabled as i64, n],
+            )? {
+                0 => Err(StoreError::NotFound(format!("user `{n}`"))),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    pub async fn set_password(&self, name: &str, pw: &str) -> Res<()> {
+        let hash = password::hash(pw).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let n = name.to_string();
+        self.with(move |c| {
+            match c.execute(
+                "UPDATE users SET password_hash = ?1 WHERE name = ?2",
+                params![hash, n],
+            )? {
+                0 => Err(StoreError::NotFound(format!("user `{n}`"))),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    /// Checks a user name and password (argon2 runs off the async threads).
+    pub async fn login(&self, name: &str, pw: &str) -> Res<Result<User, AuthFailure>> {
+        let (n, pw) = (name.to_string(), pw.to_string());
+        self.with(move |c| {
+            let found: Option<(User, Option<String>)> = c
+                .query_row("SELECT * FROM users WHERE name = ?1", [&n], |r| {
+                    Ok((user_row(r)?, r.get("password_hash")?))
+                })
+                .optional()?;
+            Ok(match found {
+                Some((u, Some(h))) if password::verify(&pw, &h) => {
+                    if u.disabled { Err(AuthFailure::Disabled) } else { Ok(u) }
+                }
+                Some(_) => Err(AuthFailure::BadPassword),
+                None => {
+                    // Same work for an unknown user, so timing tells nothing.
+                    let _ = password::verify(&pw, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG");
+                    Err(AuthFailure::BadPassword)
+                }
+            })
+        })
+        .await
+    }
+
+    // ---- tokens ----
+
+    /// A new token for `user_id`; returns it and its text (shown once).
+    pub async fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        scopes: &[String],
+        ttl_secs: Option<i64>,
+    ) -> Res<(Token, String)> {
+        for s in scopes {
+            if !token::SCOPES.contains(&s.as_str()) {
+                return Err(StoreError::Invalid(format!(
+                    "scope `{s}`: expected {}",
+                    token::SCOPES.join(", ")
+                )));
+            }
+        }
+        if scopes.is_empty() {
+            return Err(StoreError::Invalid(
+                "a token needs at least one scope".into(),
+            ));
+        }
+        let (public, secret, text) = token::generate();
+        let (name, scopes) = (name.to_string(), scopes.join(","));
+        let expires = ttl_secs.map(super::in_secs);
+        let t = self
+            .with(move |c| {
+                c.execute(
+                    "INSERT INTO tokens (user_id, name, public_id, secret_hash, scopes, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![user_id, name, public, token::digest(&secret), scopes, expires, now()],
+                )?;
+                Ok(c.query_row("SELECT * FROM tokens WHERE public_id = ?1", [&public], token_row)?)
+            })
+            .await?;
+        Ok((t, text))
+    }
+
+    /// The user and token behind `text`, or why not.
+    pub async fn authenticate(&self, text: &str) -> Res<Result<(User, Token), AuthFailure>> {
+        let Some((public, secret)) = token::split(text) else {
+            return Ok(Err(AuthFailure::BadToken));
+        };
+        let (public, digest) = (public.to_string(), token::digest(secret));
+        self.with(move |c| {
+            let row: Option<(Token, String)> = c
+                .query_row(
+                    "SELECT * FROM tokens WHERE public_id = ?1",
+                    [&public],
+                    |r| Ok((token_row(r)?, r.get("secret_hash")?)),
+                )
+                .optional()?;
+            let Some((t, stored)) = row else {
+                return Ok(Err(AuthFailure::BadToken));
+            };
+            if !token::same(&stored, &digest) {
+                return Ok(Err(AuthFailure::BadToken));
+            }
+            if t.revoked {
+                return Ok(Err(AuthFailure::Revoked));
+            }
+            if t.expires_at.as_deref().is_some_and(|e| e <= now().as_str()) {
+                return Ok(Err(AuthFailure::Expired));
+            }
+            let u = c.query_row("SELECT * FROM users WHERE id = ?1", [t.user_id], user_row)?;
+            if u.disabled {
+                return Ok(Err(AuthFailure::Disabled));
+            }
+            c.execute(
+                "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
+                params![now(), t.id],
+            )?;
+            Ok(Ok((u, t)))
+        })
+        .await
+    }
+
+    pub async fn revoke_token(&self, id: i64) -> Res<()> {
+        self.with(move |c| {
+            match c.execute("UPDATE tokens SET revoked = 1 WHERE id = ?1", [id])? {
+                0 => Err(StoreError::NotFound(format!("token {id}"))),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    pub async fn tokens(&self, user_id: i64) -> Res<Vec<Token>> {
+        self.with(move |c| {
+            let mut st = c.prepare("SELECT * FROM tokens WHERE user_id = ?1 ORDER BY id")?;
+            let rows = st
+                .query_map([user_id], token_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    // ---- projects and permissions ----
+
+    pub async fn create_project(&self, name: &str, path: &str) -> Res<Project> {
+        let (n, p) = (name.to_string(), path.to_string());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO projects (name, path, created_at) VALUES (?1, ?2, ?3)",
+                params![n, p, now()],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Exists(_) => StoreError::Exists(format!("project `{n}`")),
+                o => o,
+            })?;
+            Ok(Project {
+                id: c.last_insert_rowid(),
+                name: n,
+                path: p,
+            })
+        })
+        .await
+    }
+
+    pub async fn projects(&self) -> Res<Vec<Project>> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT id, name, path FROM projects ORDER BY name")?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(Project {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        path: r.get(2)?,
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Sets `user_id`'s role on `project_id` (`None` removes it).
+    pub async fn set_permission(
+        &self,
+        user_id: i64,
+        project_id: i64,
+        role: Option<Role>,
+    ) -> Res<()> {
+        self.with(move |c| {
+            match role {
+                Some(r) => c.execute(
+                    "INSERT INTO permissions (user_id, project_id, role) VALUES (?1, ?2, ?3) ON CONFLICT (user_id, project_id) DO UPDATE SET role = excluded.role",
+                    params![user_id, project_id, r.as_str()],
+                )?,
+                None => c.execute("DELETE FROM permissions WHERE user_id = ?1 AND project_id = ?2", params![user_id, project_id])?,
+            };
+            Ok(())
+        })
+        .await
+    }
+
+    /// The per-project role of a user, if one was set.
+    pub async fn permission(&self, user_id: i64, project_id: i64) -> Res<Option<Role>> {
+        self.with(move |c| {
+            let r: Option<String> = c
+                .query_row(
+                    "SELECT role FROM permissions WHERE user_id = ?1 AND project_id = ?2",
+                    params![user_id, project_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(r.and_then(|r| Role::parse(&r)))
+        })
+        .await
+    }
+
+    // ---- runs ----
+
+    pub async fn enqueue(&self, run: NewRun) -> Res<Run> {
+        let options =
+            serde_json::to_string(&run.options).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, created_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+                params![run.project_id, run.playbook, run.inventory, options, run.created_by, run.schedule_id, now()],
+            )?;
+            Ok(c.query_row("SELECT * FROM runs WHERE id = ?1", [c.last_insert_rowid()], run_row)?)
+        })
+        .await
+    }
+
+    /// Takes the oldest queued run for `instance`, if any.
+    pub async fn claim(&self, instance: &str) -> Res<Option<Run>> {
+        let instance = instance.to_string();
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let id: Option<i64> = tx
+                .query_row("SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1", [], |r| r.get(0))
+                .optional()?;
+            let Some(id) = id else { return Ok(None) };
+            let t = now();
+            tx.execute(
+                "UPDATE runs SET status = 'running', instance = ?1, started_at = ?2, heartbeat_at = ?2 WHERE id = ?3 AND status = 'queued'",
+                params![instance, t, id],
+            )?;
+            let run = tx.query_row("SELECT * FROM runs WHERE id = ?1", [id], run_row)?;
+            tx.commit()?;
+            Ok(Some(run))
+        })
+        .await
+    }
+
+    /// Records that `instance` still works on `run_id`; true when a cancel was requested.
+    pub async fn heartbeat(&self, run_id: i64, instance: &str) -> Res<bool> {
+        let instance = instance.to_string();
+        self.with(move |c| {
+            c.execute(
+                "UPDATE runs SET heartbeat_at = ?1 WHERE id = ?2 AND instance = ?3 AND status = 'running'",
+                params![now(), run_id, instance],
+            )?;
+            Ok(c.query_row("SELECT cancel FROM runs WHERE id = ?1", [run_id], |r| r.get::<_, i64>(0))? != 0)
+        })
+        .await
+    }
+
+    /// Appends events `first_seq..` (JSON text, already masked) to a run's history.
+    pub async fn append_events(&self, run_id: i64, first_seq: i64, events: Vec<String>) -> Res<()> {
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut st =
+                    tx.prepare("INSERT INTO run_events (run_id, seq, event) VALUES (?1, ?2, ?3)")?;
+                for (i, e) in events.iter().enumerate() {
+                    st.execute(params![run_id, first_seq + i as i64, e])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Events after `after_seq` (at most `limit`), in order.
+    pub async fn events(&self, run_id: i64, after_seq: i64, limit: i64) -> Res<Vec<(i64, Json)>> {
+        self.with(move |c| {
+            let mut st = c.prepare("SELECT seq, event FROM run_events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
+            let rows = st
+                .query_map(params![run_id, after_seq, limit], |r| {
+                    let text: String = r.get(1)?;
+                    Ok((r.get(0)?, serde_json::from_str(&text).unwrap_or(Json::Null)))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Ends a run with its per-host results.
+    pub async fn finish(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        exit_code: Option<i64>,
+        hosts: Vec<(String, Json)>,
+    ) -> Res<()> {
+        self.with(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE runs SET status = ?1, exit_code = ?2, finished_at = ?3 WHERE id = ?4",
+                params![status.as_str(), exit_code, now(), run_id],
+            )?;
+            for (h, stats) in hosts {
+                tx.execute(
+                    "INSERT INTO run_hosts (run_id, host, stats) VALUES (?1, ?2, ?3) ON CONFLICT (run_id, host) DO UPDATE SET stats = excluded.stats",
+                    params![run_id, h, stats.to_string()],
+                )?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Per-host results of a run.
+    pub async fn run_hosts(&self, run_id: i64) -> Res<Vec<(String, Json)>> {
+        self.with(move |c| {
+            let mut st =
+                c.prepare("SELECT host, stats FROM run_hosts WHERE run_id = ?1 ORDER BY host")?;
+            let rows = st
+                .query_map([run_id], |r| {
+                    let s: String = r.get(1)?;
+                    Ok((r.get(0)?, serde_json::from_str(&s).unwrap_or(Json::Null)))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Asks for a run to stop: a queued run is cancelled at once, a running one at its next
+    /// heartbeat.
+    pub async fn request_cancel(&self, run_id: i64) -> Res<Run> {
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let run = tx
+                .query_row("SELECT * FROM runs WHERE id = ?1", [run_id], run_row)
+                .optional()?
+                .ok_or(StoreError::NotFound(format!("run {run_id}")))?;
+            match run.status {
+                RunStatus::Queued => {
+                    tx.execute("UPDATE runs SET status = 'cancelled', cancel = 1, finished_at = ?1 WHERE id = ?2", params![now(), run_id])?;
+                }
+                RunStatus::Running => {
+                    tx.execute("UPDATE runs SET cancel = 1 WHERE id = ?1", [run_id])?;
+                }
+                s => return Err(StoreError::Invalid(format!("run {run_id} is already {}", s.as_str()))),
+            }
+            let run = tx.query_row("SELECT * FROM runs WHERE id = ?1", [run_id], run_row)?;
+            tx.commit()?;
+            Ok(run)
+        })
+        .await
+    }
+
+    pub async fn run(&self, id: i64) -> Res<Run> {
+        self.with(move |c| {
+            c.query_row("SELECT * FROM runs WHERE id = ?1", [id], run_row)
+                .optional()?
+                .ok_or(StoreError::NotFound(format!("run {id}")))
+        })
+        .await
+    }
+
+    /// Runs, newest first: at most `limit`, older than `before` when given.
+    pub async fn runs(&self, limit: i64, before: Option<i64>) -> Res<Vec<Run>> {
+        self.with(move |c| {
+            let mut st = c.prepare("SELECT * FROM runs WHERE id < ?1 ORDER BY id DESC LIMIT ?2")?;
+            let rows = st
+                .query_map(params![before.unwrap_or(i64::MAX), limit], run_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    /// Marks running runs whose heartbeat is older than `stale_secs` as lost (their instance
+    /// died); returns their ids. Their events so far stay.
+    pub async fn reap_lost(&self, stale_secs: i64) -> Res<Vec<i64>> {
+        let cutoff = super::in_secs(-stale_secs);
+        self.with(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let ids: Vec<i64> = {
+                let mut st = tx.prepare(
+                    "SELECT id FROM runs WHERE status = 'running' AND heartbeat_at < ?1",
+                )?;
+                st.query_map([&cutoff], |r| r.get(0))?
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            for id in &ids {
+                tx.execute(
+                    "UPDATE runs SET status = 'lost', finished_at = ?1 WHERE id = ?2",
+                    params![now(), id],
+                )?;
+            }
+            tx.commit()?;
+            Ok(ids)
+        })
+        .await
+    }
+
+    // ---- audit ----
+
+    /// Records a mutating action.
+    pub async fn audit(&self, actor: &str, action: &str, target: &str, detail: Json) -> Res<()> {
+        let (a, ac, t) = (actor.to_string(), action.to_string(), target.to_string());
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO audit (at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![now(), a, ac, t, detail.to_string()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The newest audit entries.
+    pub async fn audit_log(&self, limit: i64) -> Res<Vec<AuditEntry>> {
+        self.with(move |c| {
+            let mut st = c.prepare(
+                "SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st
+                .query_map([limit], |r| {
+                    let d: String = r.get(5)?;
+                    Ok(AuditEntry {
+                        id: r.get(0)?,
+                        at: r.get(1)?,
+                        actor: r.get(2)?,
+                        action: r.get(3)?,
+                        target: r.get(4)?,
+                        detail: serde_json::from_str(&d).unwrap_or(Json::Null),
+                    })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+}
