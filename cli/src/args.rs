@@ -48,6 +48,8 @@ pub enum Command {
     Plugin(crate::commands::plugin::PluginArgs),
     /// Secrets in the OS keyring (or the headless fallback); values are never printed
     Secret(crate::commands::secret::SecretArgs),
+    /// The control plane: HTTP API, run queue and history (SQLite), users and tokens
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

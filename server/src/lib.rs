@@ -3,8 +3,11 @@
 //! tokens, roles and per-project permissions, the run queue with event history, schedules and the
 //! audit log. The HTTP API and web UI sit on top of this crate.
 
+pub mod api;
 pub mod auth;
+pub mod exec;
 pub mod model;
+pub mod state;
 pub mod store;
 
 pub use store::{Store, StoreError};

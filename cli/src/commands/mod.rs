@@ -14,6 +14,7 @@ mod plugin_new;
 pub mod run;
 pub mod secret;
 mod select;
+pub mod serve;
 
 use crate::args::{Cli, Command};
 use crate::diagnostic::CliError;
@@ -60,5 +61,6 @@ pub async fn dispatch(cli: Cli) -> Result<u8, CliError> {
         Command::CheckSyntax(a) => check_syntax::run(a),
         Command::Plugin(a) => plugin::run(a, &cli.plugin_dirs),
         Command::Secret(a) => secret::run(a),
+        Command::Serve(a) => serve::run(a).await,
     }
 }

@@ -426,6 +426,26 @@ impl Sqlite {
         .await
     }
 
+    /// The highest role a user holds anywhere (globally or on any project).
+    pub async fn highest_role(&self, user_id: i64) -> Res<Role> {
+        self.with(move |c| {
+            let global: String =
+                c.query_row("SELECT role FROM users WHERE id = ?1", [user_id], |r| {
+                    r.get(0)
+                })?;
+            let mut st = c.prepare("SELECT role FROM permissions WHERE user_id = ?1")?;
+            let per: Vec<String> = st
+                .query_map([user_id], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(std::iter::once(global)
+                .chain(per)
+                .filter_map(|r| Role::parse(&r))
+                .max()
+                .unwrap_or(Role::Viewer))
+        })
+        .await
+    }
+
     /// The per-project role of a user, if one was set.
     pub async fn permission(&self, user_id: i64, project_id: i64) -> Res<Option<Role>> {
         self.with(move |c| {

@@ -1,0 +1,84 @@
+//! Who is calling: `Authorization: Bearer hst_...` (an API token, or the session token
+//! `/api/v1/login` hands out). No credentials: 401. What a caller may do is the lower of its
+//! role (per project when one is set) and its token's scopes.
+
+use super::ApiError;
+use crate::model::{Role, User};
+use crate::state::Shared;
+use crate::store::effective_role;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub scopes: Vec<String>,
+}
+
+fn scope_role(scopes: &[String]) -> Role {
+    if scopes.iter().any(|s| s == "admin") {
+        Role::Admin
+    } else if scopes.iter().any(|s| s == "run") {
+        Role::Operator
+    } else {
+        Role::Viewer
+    }
+}
+
+impl Caller {
+    /// The caller's role on `project` (or globally), capped by the token's scopes.
+    pub async fn role(&self, state: &Shared, project: Option<i64>) -> Result<Role, ApiError> {
+        let per_project = match project {
+            Some(p) => state.store.permission(self.user.id, p).await?,
+            None => None,
+        };
+        Ok(effective_role(self.user.role, per_project).min(scope_role(&self.scopes)))
+    }
+
+    /// Refuses (403) unless the caller has at least `need`.
+    pub async fn require(
+        &self,
+        state: &Shared,
+        project: Option<i64>,
+        need: Role,
+    ) -> Result<(), ApiError> {
+        let have = self.role(state, project).await?;
+        if have >= need {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the {} role; `{}` has {}",
+                need.as_str(),
+                self.user.name,
+                have.as_str()
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Shared,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| {
+                ApiError::unauthorized("log in or send Authorization: Bearer <token>")
+            })?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| ApiError::unauthorized("expected Authorization: Bearer <token>"))?;
+        match state.store.authenticate(token.trim()).await? {
+            Ok((user, t)) => Ok(Caller {
+                user,
+                scopes: t.scopes,
+            }),
+            Err(why) => Err(ApiError::unauthorized(why.to_string())),
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The HTTP API (`/api/v1`): JSON in and out, bearer tokens, roles checked per endpoint and
+//! project, every mutating action written to the audit log. Errors are JSON
+//! `{"error": code, "message": text}` with the matching 4xx status; nothing is written on one.
+
+mod auth;
+mod error;
+mod projects;
+mod runs;
+mod users;
+
+pub use auth::Caller;
+pub use error::ApiError;
+
+use crate::state::Shared;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+/// Every route.
+pub fn router(state: Shared) -> Router {
+    let limit = state.max_body;
+    Router::new()
+        .route("/api/v1/login", post(users::login))
+        .route("/api/v1/me", get(users::me))
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{name}", axum::routing::patch(users::update))
+        .route(
+            "/api/v1/tokens",
+            get(users::tokens).post(users::create_token),
+        )
+        .route(
+            "/api/v1/tokens/{id}",
+            axum::routing::delete(users::revoke_token),
+        )
+        .route("/api/v1/audit", get(users::audit))
+        .route("/api/v1/projects", get(projects::list))
+        .route("/api/v1/projects/{project}/files", get(projects::files))
+        .route("/api/v1/runs", get(runs::list).post(runs::create))
+        .route("/api/v1/runs/{id}", get(runs::show))
+        .route("/api/v1/runs/{id}/events", get(runs::events))
+        .route("/api/v1/runs/{id}/stream", get(runs::stream))
+        .route("/api/v1/runs/{id}/cancel", post(runs::cancel))
+        .route("/api/v1/hooks/{project}", post(runs::webhook))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}

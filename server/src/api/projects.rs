@@ -1,0 +1,89 @@
+//! Projects and their playbooks and inventories.
+
+use super::{ApiError, Caller};
+use crate::model::Role;
+use crate::state::Shared;
+use axum::Json;
+use axum::extract::{Path, State};
+use serde_json::{Value, json};
+
+pub async fn list(State(st): State<Shared>, c: Caller) -> Result<Json<Value>, ApiError> {
+    let mut out = Vec::new();
+    for p in &st.projects {
+        if c.role(&st, Some(p.id)).await? >= Role::Viewer {
+            out.push(json!({"name": p.name, "path": p.root}));
+        }
+    }
+    Ok(Json(json!(out)))
+}
+
+/// YAML files of a project, sorted into playbooks (a list of plays) and inventories.
+pub async fn files(
+    State(st): State<Shared>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let p = st
+        .project(&name)
+        .ok_or_else(|| ApiError::not_found(format!("project `{name}`")))?
+        .clone();
+    c.require(&st, Some(p.id), Role::Viewer).await?;
+    let root = p.root.clone();
+    let (books, invs) = tokio::task::spawn_blocking(move || scan(&root))
+        .await
+        .map_err(|e| ApiError::bad(e.to_string()))?;
+    Ok(Json(json!({"playbooks": books, "inventories": invs})))
+}
+
+fn scan(root: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let (mut books, mut invs) = (Vec::new(), Vec::new());
+    let mut stack = vec![root.to_path_buf()];
+    let mut seen = 0;
+    while let Some(dir) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            seen += 1;
+            if seen > 20_000 {
+                break;
+            }
+            let path = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || name == "target" || name == "node_modules" {
+                continue;
+            }
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if !(name.ends_with(".yml") || name.ends_with(".yaml")) {
+                continue;
+            }
+            let Ok(rel) = path.strip_prefix(root) else {
+                continue;
+            };
+            let rel = rel.display().to_string();
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let first = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#') && *l != "---")
+                .unwrap_or("");
+            if first.starts_with("- ")
+                && (text.contains("hosts:") || text.contains("import_playbook:"))
+            {
+                books.push(rel);
+            } else if first.starts_with("all:")
+                || first.starts_with("plugin:")
+                || rel.starts_with("inventory")
+            {
+                invs.push(rel);
+            }
+        }
+    }
+    books.sort();
+    invs.sort();
+    (books, invs)
+}

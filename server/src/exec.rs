@@ -1,0 +1,205 @@
+//! The executor: claims queued runs, runs each playbook in process with hoist's engine, stores
+//! every event (already secret-masked by the engine) as it happens and fans it out to live
+//! viewers, heart-beats while running, and stops a run when a cancel is requested. Runs whose
+//! instance died are marked lost by any instance.
+
+use crate::model::{Run, RunStatus};
+use crate::state::{ProjectDir, Shared};
+use hoist_core::inventory::Inventory;
+use hoist_core::run::{Event, Recap, RunOptions, Runner, Sink};
+use hoist_core::ssh::{ConnectContext, ConnectOptions, KeyCache, Pool, SshConfig};
+use serde_json::{Value as Json, json};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Default seconds without a heartbeat after which a running run counts as lost.
+pub const STALE_SECS: i64 = 20;
+const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// Claims and runs queued runs until `stop` turns true.
+pub async fn worker(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        if let Err(e) = state.store.reap_lost(state.stale_secs).await {
+            eprintln!("hoist serve: reaping lost runs: {e}");
+        }
+        match state.store.claim(&state.instance).await {
+            Ok(Some(run)) => execute(&state, run).await,
+            Ok(None) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+            Err(e) => {
+                eprintln!("hoist serve: claiming a run: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// Forwards engine events to the database writer.
+struct Forward(mpsc::UnboundedSender<String>);
+
+impl Sink for Forward {
+    fn event(&self, e: &Event) {
+        if let Ok(text) = serde_json::to_string(e) {
+            let _ = self.0.send(text);
+        }
+    }
+}
+
+/// Writes events in order (batched) and broadcasts them; returns the next sequence number.
+async fn writer(
+    state: Shared,
+    run_id: i64,
+    mut rx: mpsc::UnboundedReceiver<String>,
+    mut seq: i64,
+) -> i64 {
+    let live = state.channel(run_id);
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while let Ok(more) = rx.try_recv() {
+            batch.push(more);
+            if batch.len() >= 200 {
+                break;
+            }
+        }
+        if let Err(e) = state.store.append_events(run_id, seq, batch.clone()).await {
+            eprintln!("hoist serve: run {run_id}: storing events: {e}");
+        }
+        for e in batch {
+            let _ = live.send((seq, e));
+            seq += 1;
+        }
+    }
+    seq
+}
+
+fn status_of(recap: &Recap) -> (RunStatus, i64) {
+    if recap.any_unreachable() {
+        (RunStatus::Unreachable, 4)
+    } else if recap.any_failed() {
+        (RunStatus::Failed, 2)
+    } else {
+        (RunStatus::Ok, 0)
+    }
+}
+
+/// Loads what a run needs; an error is a message for the run's history.
+fn prepare(
+    state: &Shared,
+    run: &Run,
+) -> Result<(hoist_core::playbook::Playbook, Inventory, ProjectDir), String> {
+    let project = state
+        .project_by_id(run.project_id)
+        .cloned()
+        .ok_or_else(|| {
+            format!(
+                "project {} is not served by instance {}",
+                run.project_id, state.instance
+            )
+        })?;
+    let book_path = state.resolve(&project, &run.playbook)?;
+    let inv_path = state.resolve(&project, &run.inventory)?;
+    let book = hoist_core::playbook::load_playbook(&book_path).map_err(|e| e.to_string())?;
+    hoist_core::playbook::lint::check(&book).map_err(|e| e.to_string())?;
+    let mut inv = Inventory::load(&[inv_path]).map_err(|e| e.to_string())?;
+    if let Some(dir) = book_path.parent() {
+        inv.add_vars_dirs(dir).map_err(|e| e.to_string())?;
+    }
+    let mut outside: std::collections::HashSet<String> =
+        run.options.extra_vars.keys().cloned().collect();
+    for h in inv.hosts.keys() {
+        outside.extend(inv.host_vars(h).unwrap_or_default().keys().cloned());
+    }
+    hoist_core::playbook::undefined::check(&book, &outside).map_err(|e| e.to_string())?;
+    Ok((book, inv, project))
+}
+
+async fn execute(state: &Shared, run: Run) {
+    let (tx, rx) = mpsc::unbounded_channel::<String>();
+    let writer = tokio::spawn(writer(state.clone(), run.id, rx, 1));
+    let outcome = match prepare(state, &run) {
+        Err(message) => {
+            let _ = tx.send(
+                json!({"event": "error", "message": hoist_core::secrets::redact(&message)})
+                    .to_string(),
+            );
+            (RunStatus::Failed, Some(5), Vec::new())
+        }
+        Ok((book, inv, _project)) => {
+            let pool = Arc::new(Pool::new(ConnectContext {
+                ssh: SshConfig::default(),
+                opts: ConnectOptions {
+                    persistent_shell: true,
+                    known_hosts: state.connect.known_hosts.clone(),
+                    private_keys: state.connect.private_keys.clone(),
+                    ..ConnectOptions::default()
+                },
+                keys: KeyCache::default(),
+            }));
+            let opts = RunOptions {
+                limit: run.options.limit.clone(),
+                tags: run.options.tags.clone(),
+                skip_tags: run.options.skip_tags.clone(),
+                extra_vars: run.options.extra_vars.clone(),
+                forks: state.connect.forks.max(1),
+                check: run.options.check,
+                diff: run.options.diff,
+                relay: None,
+            };
+            let runner = Runner::new(Arc::new(inv), pool, Arc::new(Forward(tx.clone())), opts);
+            let play = runner.run(&book);
+            tokio::pin!(play);
+            let mut beat = tokio::time::interval(HEARTBEAT);
+            loop {
+                tokio::select! {
+                    r = &mut play => {
+                        break match r {
+                            Ok(recap) => {
+                                let (s, code) = status_of(&recap);
+                                let hosts = recap
+                                    .hosts
+                                    .iter()
+                                    .map(|(h, st)| (h.clone(), serde_json::to_value(st).unwrap_or(Json::Null)))
+                                    .collect();
+                                (s, Some(code), hosts)
+                            }
+                            Err(e) => {
+                                let _ = tx.send(json!({"event": "error", "message": hoist_core::secrets::redact(&e.to_string())}).to_string());
+                                (RunStatus::Failed, Some(5), Vec::new())
+                            }
+                        };
+                    }
+                    _ = beat.tick() => {
+                        match state.store.heartbeat(run.id, &state.instance).await {
+                            Ok(true) => {
+                                let _ = tx.send(json!({"event": "cancelled"}).to_string());
+                                break (RunStatus::Cancelled, None, Vec::new());
+                            }
+                            Ok(false) => {}
+                            Err(e) => eprintln!("hoist serve: run {}: heartbeat: {e}", run.id),
+                        }
+                    }
+                }
+            }
+        }
+    };
+    drop(tx);
+    let _ = writer.await;
+    let (status, code, hosts) = outcome;
+    if let Err(e) = state.store.finish(run.id, status, code, hosts).await {
+        eprintln!("hoist serve: run {}: {e}", run.id);
+    }
+    // Viewers learn the end from a final event on the live channel.
+    let _ = state.channel(run.id).send((
+        i64::MAX,
+        json!({"event": "end", "status": status.as_str()}).to_string(),
+    ));
+    state.close_channel(run.id);
+}

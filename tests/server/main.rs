@@ -1,0 +1,613 @@
+//! `hoist serve` as a real process on loopback with its embedded SQLite database: runs from
+//! start to history with live events, the authorization matrix, bad input, cancelling, and an
+//! instance killed mid-run. Playbooks run against the controller (localhost), no lab needed.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN_PW: &str = "admin-password-1";
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn project(dir: &Path) {
+    std::fs::create_dir_all(dir.join("proj/secret")).unwrap();
+    std::fs::write(dir.join("proj/inventory.yml"), "all: {}\n").unwrap();
+    std::fs::write(
+        dir.join("proj/site.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo hello\n    - debug: msg=done\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("proj/slow.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo started\n    - pause: { seconds: 60 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("proj/broken.yml"),
+        "- hosts: localhost\n  tasks:\n    - copy: { dest: /x, contnet: y }\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("outside.yml"), "- hosts: localhost\n  tasks: []\n").unwrap();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `hoist serve` on `dir` (database and project inside it).
+fn serve_at(dir: &Path, extra: &[&str]) -> Server {
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let db = dir.join("db/hoist.db");
+    let proj = format!("demo={}", dir.join("proj").display());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["serve", "--listen", &listen, "--db"])
+        .arg(&db)
+        .args(["--project", &proj])
+        .args(extra)
+        .env("HOIST_ADMIN_PASSWORD", ADMIN_PW)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hoist serve starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+    assert!(first.contains("listening on"), "hoist serve said: {first}");
+    std::thread::spawn(move || for _ in lines {});
+    Server {
+        child,
+        base: format!("http://{listen}"),
+        _dir: None,
+    }
+}
+
+fn serve() -> Server {
+    let d = tempfile::tempdir().unwrap();
+    project(d.path());
+    let mut s = serve_at(d.path(), &[]);
+    s._dir = Some(d);
+    s
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// (status, JSON body) of a request.
+fn call(
+    s: &Server,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> (u16, Value) {
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", s.base));
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(b.to_string().into_bytes()),
+        None => req.body(Vec::new()),
+    }
+    .unwrap();
+    let mut resp = agent().run(req).expect("request");
+    let status = resp.status().as_u16();
+    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn login(s: &Server, name: &str, pw: &str) -> String {
+    let (st, v) = call(
+        s,
+        "POST",
+        "/api/v1/login",
+        None,
+        Some(&json!({"name": name, "password": pw})),
+    );
+    assert_eq!(st, 200, "{v}");
+    v["token"].as_str().expect("token").to_string()
+}
+
+fn wait_final(s: &Server, token: &str, id: i64) -> Value {
+    let t0 = Instant::now();
+    loop {
+        let (_, v) = call(s, "GET", &format!("/api/v1/runs/{id}"), Some(token), None);
+        let status = v["run"]["status"].as_str().unwrap_or("").to_string();
+        if !["queued", "running"].contains(&status.as_str()) {
+            return v;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "run {id} still {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Polls `ok` every 50 ms for up to 20 s.
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let t0 = Instant::now();
+    while !ok() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn start(s: &Server, token: &str, book: &str) -> (u16, Value) {
+    call(
+        s,
+        "POST",
+        "/api/v1/runs",
+        Some(token),
+        Some(&json!({"project": "demo", "playbook": book, "inventory": "inventory.yml"})),
+    )
+}
+
+#[test]
+fn a_run_goes_from_the_queue_to_history_with_live_events() {
+    let s = serve();
+    let t = login(&s, "admin", ADMIN_PW);
+    let (st, files) = call(&s, "GET", "/api/v1/projects/demo/files", Some(&t), None);
+    assert_eq!(st, 200);
+    assert_eq!(
+        files["playbooks"],
+        json!(["broken.yml", "site.yml", "slow.yml"]),
+        "{files}"
+    );
+    let (st, run) = start(&s, &t, "site.yml");
+    assert_eq!(st, 201, "{run}");
+    let id = run["id"].as_i64().unwrap();
+    // The live stream: history then live events, closed by an `end` event.
+    let mut resp = agent()
+        .get(format!("{}/api/v1/runs/{id}/stream", s.base))
+        .header("authorization", format!("Bearer {t}"))
+        .call()
+        .unwrap();
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
+    let text = resp.body_mut().read_to_string().unwrap();
+    let data: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    let kinds: Vec<&str> = data.iter().filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(kinds.first(), Some(&"playbook_start"), "{text}");
+    assert!(kinds.contains(&"recap"), "{text}");
+    assert!(
+        text.contains("event: end\ndata: {\"status\":\"ok\"}"),
+        "{text}"
+    );
+    let done = wait_final(&s, &t, id);
+    assert_eq!(done["run"]["status"], "ok");
+    assert_eq!(done["run"]["exit_code"], 0);
+    assert_eq!(done["hosts"]["localhost"]["changed"], 1, "{done}");
+    let (_, ev) = call(
+        &s,
+        "GET",
+        &format!("/api/v1/runs/{id}/events?after=2"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(ev[0]["seq"], 3, "{ev}");
+    let hello = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["event"] == "host_result")
+        .unwrap();
+    assert_eq!(hello["event"]["result"]["stdout"], "hello");
+    let (_, list) = call(&s, "GET", "/api/v1/runs", Some(&t), None);
+    assert_eq!(list[0]["id"], id);
+    let (_, audit) = call(&s, "GET", "/api/v1/audit", Some(&t), None);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "run.start" && a["target"] == format!("run {id}")),
+        "{audit}"
+    );
+}
+
+#[test]
+fn authorization_matrix() {
+    let s = serve();
+    let admin = login(&s, "admin", ADMIN_PW);
+    for (name, role) in [("olga", "operator"), ("vic", "viewer")] {
+        let (st, v) = call(
+            &s,
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(&json!({"name": name, "password": "long-enough-pw", "role": role})),
+        );
+        assert_eq!(st, 201, "{v}");
+    }
+    let op = login(&s, "olga", "long-enough-pw");
+    let viewer = login(&s, "vic", "long-enough-pw");
+    let (_, run) = start(&s, &admin, "site.yml");
+    let id = run["id"].as_i64().unwrap();
+    wait_final(&s, &admin, id);
+    let run_body = json!({"project": "demo", "playbook": "site.yml", "inventory": "inventory.yml"});
+    let user_body = json!({"name": "x1", "password": "long-enough-pw", "role": "viewer"});
+    let token_body = json!({"name": "t", "scopes": ["read"]});
+    let cases: Vec<(&str, String, Option<Value>, [u16; 3])> = vec![
+        // method, path, body, expected status for [admin, operator, viewer]
+        ("GET", "/api/v1/runs".into(), None, [200, 200, 200]),
+        ("GET", format!("/api/v1/runs/{id}"), None, [200, 200, 200]),
+        (
+            "GET",
+            format!("/api/v1/runs/{id}/events"),
+            None,
+            [200, 200, 200],
+        ),
+        ("GET", "/api/v1/projects".into(), None, [200, 200, 200]),
+        (
+            "GET",
+            "/api/v1/projects/demo/files".into(),
+            None,
+            [200, 200, 200],
+        ),
+        ("GET", "/api/v1/me".into(), None, [200, 200, 200]),
+        (
+            "POST",
+            "/api/v1/tokens".into(),
+            Some(token_body),
+            [201, 201, 201],
+        ),
+        (
+            "POST",
+            "/api/v1/runs".into(),
+            Some(run_body.clone()),
+            [201, 201, 403],
+        ),
+        (
+            "POST",
+            "/api/v1/hooks/demo".into(),
+            Some(run_body.clone()),
+            [201, 201, 403],
+        ),
+        (
+            "POST",
+            format!("/api/v1/runs/{id}/cancel"),
+            None,
+            [422, 422, 403],
+        ),
+        ("GET", "/api/v1/users".into(), None, [200, 403, 403]),
+        (
+            "POST",
+            "/api/v1/users".into(),
+            Some(user_body),
+            [201, 403, 403],
+        ),
+        (
+            "PATCH",
+            "/api/v1/users/vic".into(),
+            Some(json!({"role": "viewer"})),
+            [200, 403, 403],
+        ),
+        ("GET", "/api/v1/audit".into(), None, [200, 403, 403]),
+    ];
+    for (method, path, body, want) in &cases {
+        for (who, tok) in [(0, &admin), (1, &op), (2, &viewer)] {
+            let (st, v) = call(&s, method, path, Some(tok), body.as_ref());
+            assert_eq!(
+                st,
+                want[who],
+                "{method} {path} as {}: {v}",
+                ["admin", "operator", "viewer"][who]
+            );
+            if st == 403 {
+                assert_eq!(v["error"], "forbidden", "{v}");
+            }
+        }
+        // No token, a malformed one, a forged one: 401 everywhere.
+        for bad in [None, Some("nonsense"), Some("hst_AAAAAAAAAAAA_forged")] {
+            let (st, v) = call(&s, method, path, bad, body.as_ref());
+            assert_eq!(st, 401, "{method} {path} with {bad:?}: {v}");
+        }
+    }
+    // An expired token and a revoked one: 401; a read-only token of an admin cannot start runs.
+    let (_, made) = call(
+        &s,
+        "POST",
+        "/api/v1/tokens",
+        Some(&admin),
+        Some(&json!({"name": "ro", "scopes": ["read"]})),
+    );
+    let ro = made["token"].as_str().unwrap().to_string();
+    assert_eq!(call(&s, "GET", "/api/v1/runs", Some(&ro), None).0, 200);
+    assert_eq!(start(&s, &ro, "site.yml").0, 403);
+    let (_, made) = call(
+        &s,
+        "POST",
+        "/api/v1/tokens",
+        Some(&viewer),
+        Some(&json!({"name": "up", "scopes": ["run"]})),
+    );
+    assert_eq!(
+        made["error"], "forbidden",
+        "a viewer cannot mint a run token: {made}"
+    );
+    let tid = call(&s, "GET", "/api/v1/tokens", Some(&admin), None)
+        .1
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "ro")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(
+        call(
+            &s,
+            "DELETE",
+            &format!("/api/v1/tokens/{tid}"),
+            Some(&admin),
+            None
+        )
+        .0,
+        204
+    );
+    let (st, v) = call(&s, "GET", "/api/v1/runs", Some(&ro), None);
+    assert_eq!(
+        (st, v["message"].as_str()),
+        (401, Some("the token was revoked"))
+    );
+    // Per-project roles: the viewer becomes an operator on `demo`.
+    let (st, _) = call(
+        &s,
+        "PATCH",
+        "/api/v1/users/vic",
+        Some(&admin),
+        Some(&json!({"project_role": {"project": "demo", "role": "operator"}})),
+    );
+    assert_eq!(st, 200);
+    let viewer = login(&s, "vic", "long-enough-pw");
+    assert_eq!(start(&s, &viewer, "site.yml").0, 201);
+    assert_eq!(
+        call(
+            &s,
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(&json!({"name": "vic", "password": "wrong-password"}))
+        )
+        .0,
+        401
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
+    let s = serve();
+    let t = login(&s, "admin", ADMIN_PW);
+    let audit_before = call(&s, "GET", "/api/v1/audit", Some(&t), None)
+        .1
+        .as_array()
+        .unwrap()
+        .len();
+    let raw = |body: &str, ctype: &str| {
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{}/api/v1/runs", s.base))
+            .header("authorization", format!("Bearer {t}"))
+            .header("content-type", ctype)
+            .body(body.as_bytes().to_vec())
+            .unwrap();
+        let mut r = agent().run(req).unwrap();
+        let st = r.status().as_u16();
+        (
+            st,
+            serde_json::from_str::<Value>(&r.body_mut().read_to_string().unwrap_or_default())
+                .unwrap_or(Value::Null),
+        )
+    };
+    let (st, v) = raw("{\"project\": \"demo\",", "application/json");
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("malformed JSON"),
+        "{v}"
+    );
+    assert_eq!(raw("{}", "text/plain").0, 415);
+    let huge = format!(
+        "{{\"project\":\"demo\",\"playbook\":\"site.yml\",\"inventory\":\"inventory.yml\",\"extra_vars\":{{\"x\":\"{}\"}}}}",
+        "a".repeat(2 << 20)
+    );
+    assert_eq!(raw(&huge, "application/json").0, 413);
+    let (st, v) = raw(
+        "{\"project\":\"demo\",\"playbook\":\"site.yml\",\"inventory\":\"inventory.yml\",\"bogus\":1}",
+        "application/json",
+    );
+    assert_eq!(st, 400, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown field `bogus`"),
+        "{v}"
+    );
+    for (book, needle) in [
+        ("nope.yml", "does not exist in project `demo`"),
+        ("../outside.yml", "without `..`"),
+        ("/etc/passwd", "expected a relative path"),
+        ("secret", "is not a file"),
+    ] {
+        let (st, v) = start(&s, &t, book);
+        assert_eq!(st, 422, "{book}: {v}");
+        assert!(
+            v["message"].as_str().unwrap_or("").contains(needle),
+            "{book}: {v}"
+        );
+    }
+    let (st, v) = start(&s, &t, "broken.yml");
+    assert_eq!(
+        (st, v["error"].as_str()),
+        (422, Some("invalid_playbook")),
+        "{v}"
+    );
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("broken.yml:3:"),
+        "{v}"
+    );
+    let (st, _) = call(
+        &s,
+        "POST",
+        "/api/v1/runs",
+        Some(&t),
+        Some(&json!({"project": "nope", "playbook": "site.yml", "inventory": "inventory.yml"})),
+    );
+    assert_eq!(st, 404);
+    assert_eq!(call(&s, "GET", "/api/v1/runs/999", Some(&t), None).0, 404);
+    assert_eq!(call(&s, "GET", "/api/v1/nothing", Some(&t), None).0, 404);
+    let (st, _) = call(
+        &s,
+        "GET",
+        "/api/v1/projects/demo%2F..%2F..%2Fetc/files",
+        Some(&t),
+        None,
+    );
+    assert_eq!(st, 404);
+    // Nothing was written: no run, no audit entry.
+    assert_eq!(call(&s, "GET", "/api/v1/runs", Some(&t), None).1, json!([]));
+    assert_eq!(
+        call(&s, "GET", "/api/v1/audit", Some(&t), None)
+            .1
+            .as_array()
+            .unwrap()
+            .len(),
+        audit_before
+    );
+}
+
+#[test]
+fn a_running_run_is_cancelled() {
+    let s = serve();
+    let t = login(&s, "admin", ADMIN_PW);
+    let (_, run) = start(&s, &t, "slow.yml");
+    let id = run["id"].as_i64().unwrap();
+    let t0 = Instant::now();
+    wait_for("the run to start", || {
+        call(&s, "GET", &format!("/api/v1/runs/{id}"), Some(&t), None).1["run"]["status"]
+            == "running"
+    });
+    let (st, v) = call(
+        &s,
+        "POST",
+        &format!("/api/v1/runs/{id}/cancel"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    let done = wait_final(&s, &t, id);
+    assert_eq!(done["run"]["status"], "cancelled");
+    assert!(
+        t0.elapsed() < Duration::from_secs(30),
+        "cancelled long before the 60 s pause ended"
+    );
+    let (_, ev) = call(
+        &s,
+        "GET",
+        &format!("/api/v1/runs/{id}/events"),
+        Some(&t),
+        None,
+    );
+    assert!(
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["event"] == "cancelled"),
+        "{ev}"
+    );
+}
+
+#[test]
+fn a_run_of_a_killed_instance_is_marked_lost_with_its_events_kept() {
+    let d = tempfile::tempdir().unwrap();
+    project(d.path());
+    let mut first = serve_at(d.path(), &["--stale-secs", "3", "--instance", "first"]);
+    let t = login(&first, "admin", ADMIN_PW);
+    let (_, run) = start(&first, &t, "slow.yml");
+    let id = run["id"].as_i64().unwrap();
+    wait_for("the run's first events", || {
+        let (_, ev) = call(
+            &first,
+            "GET",
+            &format!("/api/v1/runs/{id}/events"),
+            Some(&t),
+            None,
+        );
+        ev.as_array().is_some_and(|a| a.len() >= 4)
+    });
+    // A power cut: SIGKILL, no chance to clean up.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let second = serve_at(d.path(), &["--stale-secs", "3", "--instance", "second"]);
+    let done = wait_final(&second, &t, id);
+    assert_eq!(done["run"]["status"], "lost", "{done}");
+    assert_eq!(done["run"]["instance"], "first");
+    let (_, ev) = call(
+        &second,
+        "GET",
+        &format!("/api/v1/runs/{id}/events"),
+        Some(&t),
+        None,
+    );
+    assert!(
+        ev.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["result"]["stdout"] == "started"),
+        "{ev}"
+    );
+    // The new instance takes new work.
+    let (_, again) = start(&second, &t, "site.yml");
+    assert_eq!(
+        wait_final(&second, &t, again["id"].as_i64().unwrap())["run"]["status"],
+        "ok"
+    );
+}
