@@ -26,6 +26,13 @@ pub async fn worker(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>)
         if let Err(e) = state.store.reap_lost(state.stale_secs).await {
             eprintln!("hoist serve: reaping lost runs: {e}");
         }
+        if let Err(e) = state
+            .store
+            .fire_due(&format!("scheduler@{}", state.instance))
+            .await
+        {
+            eprintln!("hoist serve: schedules: {e}");
+        }
         match state.store.claim(&state.instance).await {
             Ok(Some(run)) => execute(&state, run).await,
             Ok(None) => {

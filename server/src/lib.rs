@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod exec;
 pub mod model;
+pub mod schedule;
 pub mod state;
 pub mod store;
 

@@ -158,3 +158,19 @@ pub struct AuditEntry {
     pub target: String,
     pub detail: serde_json::Value,
 }
+
+/// A playbook run on a cron schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schedule {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    pub cron: String,
+    pub playbook: String,
+    pub inventory: String,
+    pub options: RunOptions,
+    pub enabled: bool,
+    pub next_run_at: String,
+    pub last_run_id: Option<i64>,
+    pub created_at: String,
+}

@@ -611,3 +611,58 @@ fn a_run_of_a_killed_instance_is_marked_lost_with_its_events_kept() {
         "ok"
     );
 }
+
+#[test]
+fn a_schedule_starts_runs_on_its_own() {
+    let s = serve();
+    let t = login(&s, "admin", ADMIN_PW);
+    let body = json!({"project": "demo", "name": "every-second", "cron": "* * * * * *", "playbook": "site.yml", "inventory": "inventory.yml"});
+    let (st, sch) = call(&s, "POST", "/api/v1/schedules", Some(&t), Some(&body));
+    assert_eq!(st, 201, "{sch}");
+    let id = sch["id"].as_i64().unwrap();
+    wait_for("a scheduled run", || {
+        let (_, runs) = call(&s, "GET", "/api/v1/runs", Some(&t), None);
+        runs.as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["schedule_id"] == id && r["status"] == "ok")
+        })
+    });
+    let (st, off) = call(
+        &s,
+        "PATCH",
+        &format!("/api/v1/schedules/{id}"),
+        Some(&t),
+        Some(&json!({"enabled": false})),
+    );
+    assert_eq!((st, off["enabled"].as_bool()), (200, Some(false)));
+    let bad = json!({"project": "demo", "name": "x", "cron": "every day", "playbook": "site.yml", "inventory": "inventory.yml"});
+    let (st, v) = call(&s, "POST", "/api/v1/schedules", Some(&t), Some(&bad));
+    assert_eq!(st, 422, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("cron `every day`"),
+        "{v}"
+    );
+    assert_eq!(
+        call(
+            &s,
+            "DELETE",
+            &format!("/api/v1/schedules/{id}"),
+            Some(&t),
+            None
+        )
+        .0,
+        204
+    );
+    let (_, audit) = call(&s, "GET", "/api/v1/audit", Some(&t), None);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "run.start" && a["detail"]["via"] == "schedule"),
+        "{audit}"
+    );
+}

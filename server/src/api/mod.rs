@@ -6,6 +6,7 @@ mod auth;
 mod error;
 mod projects;
 mod runs;
+mod schedules;
 mod users;
 
 pub use auth::Caller;
@@ -41,6 +42,14 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/runs/{id}/stream", get(runs::stream))
         .route("/api/v1/runs/{id}/cancel", post(runs::cancel))
         .route("/api/v1/hooks/{project}", post(runs::webhook))
+        .route(
+            "/api/v1/schedules",
+            get(schedules::list).post(schedules::create),
+        )
+        .route(
+            "/api/v1/schedules/{id}",
+            axum::routing::patch(schedules::update).delete(schedules::delete),
+        )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

@@ -5,7 +5,9 @@
 use super::migrate::MIGRATIONS_SQLITE;
 use super::{AuthFailure, StoreError, now};
 use crate::auth::{password, token};
-use crate::model::{AuditEntry, NewRun, Project, Role, Run, RunStatus, Token, User};
+use crate::model::{
+    AuditEntry, NewRun, Project, Role, Run, RunOptions, RunStatus, Schedule, Token, User,
+};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value as Json;
 use std::path::Path;
@@ -66,6 +68,23 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         started_at: r.get("started_at")?,
         finished_at: r.get("finished_at")?,
         exit_code: r.get("exit_code")?,
+    })
+}
+
+fn schedule_row(r: &Row<'_>) -> rusqlite::Result<Schedule> {
+    let options: String = r.get("options")?;
+    Ok(Schedule {
+        id: r.get("id")?,
+        project_id: r.get("project_id")?,
+        name: r.get("name")?,
+        cron: r.get("cron")?,
+        playbook: r.get("playbook")?,
+        inventory: r.get("inventory")?,
+        options: serde_json::from_str(&options).unwrap_or_default(),
+        enabled: r.get::<_, i64>("enabled")? != 0,
+        next_run_at: r.get("next_run_at")?,
+        last_run_id: r.get("last_run_id")?,
+        created_at: r.get("created_at")?,
     })
 }
 
@@ -653,6 +672,145 @@ impl Sqlite {
             Ok(ids)
         })
         .await
+    }
+
+    // ---- schedules ----
+
+    /// A new schedule (its first run is the next time the pattern matches).
+    pub async fn create_schedule(
+        &self,
+        project_id: i64,
+        name: &str,
+        cron: &str,
+        playbook: &str,
+        inventory: &str,
+        options: &RunOptions,
+    ) -> Res<Schedule> {
+        let next =
+            crate::schedule::next_after(cron, chrono::Utc::now()).map_err(StoreError::Invalid)?;
+        if name.is_empty() || name.len() > 100 {
+            return Err(StoreError::Invalid(
+                "a schedule needs a name (at most 100 characters)".into(),
+            ));
+        }
+        let options =
+            serde_json::to_string(options).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let (n, c2, p, i) = (
+            name.to_string(),
+            cron.to_string(),
+            playbook.to_string(),
+            inventory.to_string(),
+        );
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO schedules (project_id, name, cron, playbook, inventory, options, next_run_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![project_id, n, c2, p, i, options, next, now()],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Exists(_) => StoreError::Exists(format!("schedule `{n}`")),
+                o => o,
+            })?;
+            Ok(c.query_row("SELECT * FROM schedules WHERE id = ?1", [c.last_insert_rowid()], schedule_row)?)
+        })
+        .await
+    }
+
+    pub async fn schedules(&self) -> Res<Vec<Schedule>> {
+        self.with(|c| {
+            let mut st = c.prepare("SELECT * FROM schedules ORDER BY project_id, name")?;
+            let rows = st
+                .query_map([], schedule_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    pub async fn schedule(&self, id: i64) -> Res<Schedule> {
+        self.with(move |c| {
+            c.query_row("SELECT * FROM schedules WHERE id = ?1", [id], schedule_row)
+                .optional()?
+                .ok_or(StoreError::NotFound(format!("schedule {id}")))
+        })
+        .await
+    }
+
+    /// Turns a schedule on or off (turning it on plans its next run from now).
+    pub async fn set_schedule_enabled(&self, id: i64, enabled: bool) -> Res<Schedule> {
+        let s = self.schedule(id).await?;
+        let next = crate::schedule::next_after(&s.cron, chrono::Utc::now())
+            .map_err(StoreError::Invalid)?;
+        self.with(move |c| {
+            c.execute(
+                "UPDATE schedules SET enabled = ?1, next_run_at = ?2 WHERE id = ?3",
+                params![enabled as i64, next, id],
+            )?;
+            Ok(c.query_row("SELECT * FROM schedules WHERE id = ?1", [id], schedule_row)?)
+        })
+        .await
+    }
+
+    pub async fn delete_schedule(&self, id: i64) -> Res<()> {
+        self.with(
+            move |c| match c.execute("DELETE FROM schedules WHERE id = ?1", [id])? {
+                0 => Err(StoreError::NotFound(format!("schedule {id}"))),
+                _ => Ok(()),
+            },
+        )
+        .await
+    }
+
+    /// Queues one run for every enabled schedule that is due and moves it to its next time, in
+    /// one transaction per schedule (compare-and-set on `next_run_at`): however many instances
+    /// fire at once, a due time yields exactly one run. A time missed while no instance was up
+    /// yields one run, not a backlog.
+    pub async fn fire_due(&self, by: &str) -> Res<Vec<Run>> {
+        let by = by.to_string();
+        self.with(move |c| {
+            let t = now();
+            let due: Vec<Schedule> = {
+                let mut st = c.prepare("SELECT * FROM schedules WHERE enabled = 1 AND next_run_at <= ?1 ORDER BY next_run_at")?;
+                st.query_map([&t], schedule_row)?.collect::<Result<Vec<_>, _>>()?
+            };
+            let mut fired = Vec::new();
+            for s in due {
+                let next = crate::schedule::next_after(&s.cron, chrono::Utc::now()).map_err(StoreError::Invalid)?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let won = tx.execute(
+                    "UPDATE schedules SET next_run_at = ?1 WHERE id = ?2 AND next_run_at = ?3 AND enabled = 1",
+                    params![next, s.id, s.next_run_at],
+                )?;
+                if won == 1 {
+                    let options = serde_json::to_string(&s.options).unwrap_or_else(|_| "{}".into());
+                    tx.execute(
+                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, created_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
+                        params![s.project_id, s.playbook, s.inventory, options, format!("schedule:{}", s.name), s.id, now()],
+                    )?;
+                    let id = tx.last_insert_rowid();
+                    tx.execute("UPDATE schedules SET last_run_id = ?1 WHERE id = ?2", params![id, s.id])?;
+                    tx.execute(
+                        "INSERT INTO audit (at, actor, action, target, detail) VALUES (?1, ?2, 'run.start', ?3, ?4)",
+                        params![now(), by, format!("run {id}"), serde_json::json!({"schedule": s.name, "via": "schedule"}).to_string()],
+                    )?;
+                    fired.push(tx.query_row("SELECT * FROM runs WHERE id = ?1", [id], run_row)?);
+                }
+                tx.commit()?;
+            }
+            Ok(fired)
+        })
+        .await
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn make_all_schedules_due_for_tests(&self) {
+        let _ = self
+            .with(|c| {
+                Ok(c.execute(
+                    "UPDATE schedules SET next_run_at = '2000-01-01T00:00:00.000000Z'",
+                    [],
+                )?)
+            })
+            .await;
     }
 
     // ---- audit ----

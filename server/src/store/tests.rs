@@ -302,3 +302,63 @@ async fn the_audit_log_keeps_every_entry_newest_first() {
     assert_eq!(log[0].action, "run.start");
     assert_eq!(log[1].detail, json!({"role": "viewer"}));
 }
+
+#[tokio::test]
+async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it() {
+    let (_d, s) = db().await;
+    let p = s.create_project("ha", "/srv/ha").await.unwrap();
+    let sch = s
+        .create_schedule(
+            p.id,
+            "nightly-backup",
+            "@daily",
+            "backup.yml",
+            "inv.yml",
+            &RunOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert!(sch.next_run_at > super::now());
+    assert!(s.fire_due("a").await.unwrap().is_empty(), "not due yet");
+    assert!(matches!(
+        s.create_schedule(p.id, "bad", "61 * * * *", "b.yml", "i.yml", &RunOptions::default()).await,
+        Err(StoreError::Invalid(m)) if m.contains("cron `61 * * * *`")
+    ));
+    assert!(matches!(
+        s.create_schedule(
+            p.id,
+            "nightly-backup",
+            "@daily",
+            "b.yml",
+            "i.yml",
+            &RunOptions::default()
+        )
+        .await,
+        Err(StoreError::Exists(_))
+    ));
+    // Make it due, then let eight firers race.
+    s.make_all_schedules_due_for_tests().await;
+    let mut handles = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            s.fire_due(&format!("i{i}")).await.unwrap().len()
+        }));
+    }
+    let mut total = 0;
+    for h in handles {
+        total += h.await.unwrap();
+    }
+    assert_eq!(total, 1);
+    let runs = s.runs(10, None).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].schedule_id, Some(sch.id));
+    assert_eq!(runs[0].created_by, "schedule:nightly-backup");
+    let after = s.schedule(sch.id).await.unwrap();
+    assert_eq!(after.last_run_id, Some(runs[0].id));
+    assert!(after.next_run_at > super::now(), "moved to its next time");
+    let off = s.set_schedule_enabled(sch.id, false).await.unwrap();
+    assert!(!off.enabled);
+    s.delete_schedule(sch.id).await.unwrap();
+    assert!(s.schedules().await.unwrap().is_empty());
+}

@@ -1,0 +1,116 @@
+//! Schedules: cron-style playbook runs (nightly backup rotation, health checks every N minutes).
+
+use super::{ApiError, Caller};
+use crate::model::{Role, RunOptions};
+use crate::state::Shared;
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub async fn list(State(st): State<Shared>, c: Caller) -> Result<Json<Value>, ApiError> {
+    let mut out = Vec::new();
+    for s in st.store.schedules().await? {
+        if c.role(&st, Some(s.project_id)).await? >= Role::Viewer {
+            out.push(s);
+        }
+    }
+    Ok(Json(json!(out)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSchedule {
+    project: String,
+    name: String,
+    cron: String,
+    playbook: String,
+    inventory: String,
+    #[serde(default)]
+    options: RunOptions,
+}
+
+pub async fn create(
+    State(st): State<Shared>,
+    c: Caller,
+    body: Result<Json<NewSchedule>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(n) = body?;
+    let p = st
+        .project(&n.project)
+        .ok_or_else(|| ApiError::not_found(format!("project `{}`", n.project)))?
+        .clone();
+    c.require(&st, Some(p.id), Role::Operator).await?;
+    for (what, rel) in [("playbook", &n.playbook), ("inventory", &n.inventory)] {
+        st.resolve(&p, rel).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("{what} {e}"),
+            )
+        })?;
+    }
+    let s = st
+        .store
+        .create_schedule(
+            p.id,
+            &n.name,
+            &n.cron,
+            &n.playbook,
+            &n.inventory,
+            &n.options,
+        )
+        .await?;
+    st.store
+        .audit(
+            &c.user.name,
+            "schedule.create",
+            &n.name,
+            json!({"project": p.name, "cron": s.cron, "playbook": s.playbook}),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!(s))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    enabled: bool,
+}
+
+pub async fn update(
+    State(st): State<Shared>,
+    c: Caller,
+    Path(id): Path<i64>,
+    body: Result<Json<Change>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(ch) = body?;
+    let s = st.store.schedule(id).await?;
+    c.require(&st, Some(s.project_id), Role::Operator).await?;
+    let s = st.store.set_schedule_enabled(id, ch.enabled).await?;
+    st.store
+        .audit(
+            &c.user.name,
+            "schedule.update",
+            &s.name,
+            json!({"enabled": ch.enabled}),
+        )
+        .await?;
+    Ok(Json(json!(s)))
+}
+
+pub async fn delete(
+    State(st): State<Shared>,
+    c: Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let s = st.store.schedule(id).await?;
+    c.require(&st, Some(s.project_id), Role::Operator).await?;
+    st.store.delete_schedule(id).await?;
+    st.store
+        .audit(&c.user.name, "schedule.delete", &s.name, json!({}))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
