@@ -17,10 +17,21 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
+/// The API's OpenAPI 3.1 document (every route below is in it; tests check both ways).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
 /// Every route.
 pub fn router(state: Shared) -> Router {
     let limit = state.max_body;
     Router::new()
+        .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/login", post(users::login))
         .route("/api/v1/me", get(users::me))
         .route("/api/v1/users", get(users::list).post(users::create))
