@@ -7,6 +7,37 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde_json::{Value, json};
 
+/// The project called `name` if the caller holds `need` on it (404, 403), with `playbook` and
+/// `inventory` resolved inside it (422 when either is missing or leads outside); returns the
+/// project and the playbook's path.
+pub(super) async fn checked(
+    st: &Shared,
+    c: &Caller,
+    name: &str,
+    need: Role,
+    playbook: &str,
+    inventory: &str,
+) -> Result<(crate::state::ProjectDir, std::path::PathBuf), ApiError> {
+    let p = st
+        .project(name)
+        .ok_or_else(|| ApiError::not_found(format!("project `{name}`")))?
+        .clone();
+    c.require(st, Some(p.id), need).await?;
+    let invalid = |what: &str, e: String| {
+        ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("{what} {e}"),
+        )
+    };
+    let book = st
+        .resolve(&p, playbook)
+        .map_err(|e| invalid("playbook", e))?;
+    st.resolve(&p, inventory)
+        .map_err(|e| invalid("inventory", e))?;
+    Ok((p, book))
+}
+
 pub async fn list(State(st): State<Shared>, c: Caller) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
     for p in &st.projects {

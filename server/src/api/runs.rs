@@ -41,22 +41,9 @@ async fn start(
     s: StartRun,
     via: &str,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let p = st
-        .project(project)
-        .ok_or_else(|| ApiError::not_found(format!("project `{project}`")))?
-        .clone();
-    c.require(st, Some(p.id), Role::Operator).await?;
     // Refuse what cannot run now, not later in the history.
-    for (what, rel) in [("playbook", &s.playbook), ("inventory", &s.inventory)] {
-        st.resolve(&p, rel).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("{what} {e}"),
-            )
-        })?;
-    }
-    let book = st.resolve(&p, &s.playbook).map_err(ApiError::bad)?;
+    let (p, book) =
+        super::projects::checked(st, c, project, Role::Operator, &s.playbook, &s.inventory).await?;
     if let Err(e) = hoist_core::playbook::load_playbook(&book)
         .and_then(|b| hoist_core::playbook::lint::check(&b).map(|_| b))
     {

@@ -38,20 +38,15 @@ pub async fn create(
     body: Result<Json<NewSchedule>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Json(n) = body?;
-    let p = st
-        .project(&n.project)
-        .ok_or_else(|| ApiError::not_found(format!("project `{}`", n.project)))?
-        .clone();
-    c.require(&st, Some(p.id), Role::Operator).await?;
-    for (what, rel) in [("playbook", &n.playbook), ("inventory", &n.inventory)] {
-        st.resolve(&p, rel).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("{what} {e}"),
-            )
-        })?;
-    }
+    let (p, _) = super::projects::checked(
+        &st,
+        &c,
+        &n.project,
+        Role::Operator,
+        &n.playbook,
+        &n.inventory,
+    )
+    .await?;
     let s = st
         .store
         .create_schedule(
