@@ -10,5 +10,6 @@ pub mod model;
 pub mod schedule;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 pub use store::{Store, StoreError};

@@ -73,9 +73,14 @@ fn serve_at(dir: &Path, extra: &[&str]) -> Server {
     let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
     assert!(first.contains("listening on"), "hoist serve said: {first}");
     std::thread::spawn(move || for _ in lines {});
+    let scheme = if first.contains("https://") {
+        "https"
+    } else {
+        "http"
+    };
     Server {
         child,
-        base: format!("http://{listen}"),
+        base: format!("{scheme}://{listen}"),
         _dir: None,
     }
 }
@@ -718,4 +723,69 @@ fn the_openapi_document_lists_every_route_and_each_route_answers() {
         let (st, v) = call(&s, method, &concrete, None, None);
         assert!(![404, 405].contains(&st), "{method} {path}: {st} {v}");
     }
+}
+
+#[test]
+fn tls_with_a_self_signed_certificate_kept_across_restarts() {
+    let d = tempfile::tempdir().unwrap();
+    project(d.path());
+    let s = serve_at(d.path(), &["--tls-self-signed"]);
+    assert!(s.base.starts_with("https://127.0.0.1:"), "{}", s.base);
+    let pem = std::fs::read(d.path().join("db/server-cert.pem"))
+        .expect("certificate kept beside the database");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(d.path().join("db/server-key.pem"))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let cert = ureq::tls::Certificate::from_pem(&pem).unwrap().to_owned();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert]))
+        .build();
+    let pinned: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = pinned
+        .get(format!("{}/api/v1/openapi.json", s.base))
+        .call()
+        .expect("https with the pinned certificate");
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("\"openapi\"")
+    );
+    // Without trusting it, the handshake fails; plain HTTP gets no answer.
+    assert!(
+        agent()
+            .get(format!("{}/api/v1/openapi.json", s.base))
+            .call()
+            .is_err()
+    );
+    let plain = s.base.replace("https://", "http://");
+    assert!(
+        agent()
+            .get(format!("{plain}/api/v1/openapi.json"))
+            .call()
+            .map(|r| r.status().as_u16() != 200)
+            .unwrap_or(true)
+    );
+    drop(s);
+    // A restart reuses the same certificate.
+    let again = serve_at(d.path(), &["--tls-self-signed"]);
+    assert_eq!(
+        std::fs::read(d.path().join("db/server-cert.pem")).unwrap(),
+        pem
+    );
+    let mut r = pinned
+        .get(format!("{}/api/v1/openapi.json", again.base))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let _ = r.body_mut().read_to_string();
 }

@@ -34,6 +34,15 @@ pub struct ServeArgs {
     /// Largest request body accepted, bytes
     #[arg(long, default_value_t = 1 << 20)]
     pub max_body: usize,
+    /// Serve HTTPS with this certificate (PEM; with --tls-key)
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM)
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate made on first start and kept beside the database
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
     /// Seconds without a heartbeat after which another instance's running run counts as lost
     #[arg(long, default_value_t = hoist_server::exec::STALE_SECS)]
     pub stale_secs: i64,
@@ -122,20 +131,25 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
         max_body: args.max_body,
         stale_secs: args.stale_secs.max(3),
     });
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", args.listen)))?;
+    let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Some(hoist_server::tls::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (_, _, true) => {
+            let dir = db
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."));
+            let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+            Some(
+                hoist_server::tls::self_signed(&dir, &[host.trim().to_string()])
+                    .map_err(CliError::Other)?,
+            )
+        }
+        _ => None,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = tokio::spawn(hoist_server::exec::worker(state.clone(), stop_rx));
-    eprintln!(
-        "hoist serve: listening on http://{} (database {}, instance {})",
-        listener
-            .local_addr()
-            .map(|a| a.to_string())
-            .unwrap_or_default(),
-        db.display(),
-        state.instance
-    );
     let app = hoist_server::api::router(state.clone());
     let shutdown = async {
         let mut term =
@@ -145,10 +159,60 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
         }
     };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| CliError::Other(format!("server: {e}")))?;
+    let worker = tokio::spawn(hoist_server::exec::worker(state.clone(), stop_rx));
+    match tls {
+        Some(files) => {
+            let addr: std::net::SocketAddr = args
+                .listen
+                .parse()
+                .map_err(|e| CliError::Other(format!("--listen {}: {e}", args.listen)))?;
+            let config = hoist_server::tls::config(&files)
+                .await
+                .map_err(CliError::Other)?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            let server = axum_server::bind_rustls(addr, config)
+                .handle(handle.clone())
+                .serve(app.into_make_service());
+            let serving = tokio::spawn(server);
+            let bound = handle.listening().await;
+            eprintln!(
+                "hoist serve: listening on https://{} (certificate {}, database {}, instance {})",
+                bound
+                    .map(|a| a.to_string())
+                    .unwrap_or_else(|| args.listen.clone()),
+                files.cert.display(),
+                db.display(),
+                state.instance
+            );
+            serving
+                .await
+                .map_err(|e| CliError::Other(format!("server: {e}")))?
+                .map_err(|e| CliError::Other(format!("cannot serve on {}: {e}", args.listen)))?;
+        }
+        None => {
+            let listener = tokio::net::TcpListener::bind(&args.listen)
+                .await
+                .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", args.listen)))?;
+            eprintln!(
+                "hoist serve: listening on http://{} (database {}, instance {})",
+                listener
+                    .local_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default(),
+                db.display(),
+                state.instance
+            );
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .map_err(|e| CliError::Other(format!("server: {e}")))?;
+        }
+    }
     let _ = stop_tx.send(true);
     let _ = worker.await;
     Ok(0)
