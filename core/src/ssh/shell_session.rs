@@ -20,6 +20,14 @@ pub struct Shell {
     _permit: OwnedSemaphorePermit,
 }
 
+/// What the shell's channel delivered.
+enum Chunk {
+    Out(Vec<u8>),
+    Err(Vec<u8>),
+    /// The shell (or its channel) ended.
+    End,
+}
+
 /// Why a shell could not be opened.
 pub enum OpenError {
     /// The channel (the connection is in trouble).
@@ -112,24 +120,13 @@ impl Shell {
         Ok(shell)
     }
 
-    /// Waits for the `READY` line; sudo's complaints (a wrong or missing password) end it.
-    async fn ready(&mut self) -> Result<(), String> {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let marker = format!("{READY}\n").into_bytes();
+    /// The next piece of output, skipping channel messages that carry none.
+    async fn next(&mut self) -> Chunk {
         loop {
             match self.ch.wait().await {
-                Some(ChannelMsg::Data { data }) => {
-                    out.extend_from_slice(&data);
-                    if out.windows(marker.len()).any(|w| w == marker) {
-                        return Ok(());
-                    }
-                }
+                Some(ChannelMsg::Data { data }) => return Chunk::Out(data.into()),
                 Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                    err.extend_from_slice(&data);
-                    let said = String::from_utf8_lossy(&err);
-                    if said.contains("Sorry, try again") || said.contains("incorrect password") {
-                        return Err("sudo refused the password (ansible_become_password)".into());
-                    }
+                    return Chunk::Err(data.to_vec());
                 }
                 Some(
                     ChannelMsg::Eof
@@ -137,10 +134,32 @@ impl Shell {
                     | ChannelMsg::ExitStatus { .. }
                     | ChannelMsg::ExitSignal { .. },
                 )
-                | None => {
-                    return Err(String::from_utf8_lossy(&err).trim().to_string());
-                }
+                | None => return Chunk::End,
                 Some(_) => {}
+            }
+        }
+    }
+
+    /// Waits for the `READY` line; sudo's complaints (a wrong or missing password) end it.
+    async fn ready(&mut self) -> Result<(), String> {
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let marker = format!("{READY}\n").into_bytes();
+        loop {
+            match self.next().await {
+                Chunk::Out(data) => {
+                    out.extend_from_slice(&data);
+                    if out.windows(marker.len()).any(|w| w == marker) {
+                        return Ok(());
+                    }
+                }
+                Chunk::Err(data) => {
+                    err.extend_from_slice(&data);
+                    let said = String::from_utf8_lossy(&err);
+                    if said.contains("Sorry, try again") || said.contains("incorrect password") {
+                        return Err("sudo refused the password (ansible_become_password)".into());
+                    }
+                }
+                Chunk::End => return Err(String::from_utf8_lossy(&err).trim().to_string()),
             }
         }
     }
@@ -164,8 +183,8 @@ impl Shell {
         out.push(b'\n');
         err.push(b'\n');
         while status.is_none() || !err_done {
-            match self.ch.wait().await {
-                Some(ChannelMsg::Data { data }) => {
+            match self.next().await {
+                Chunk::Out(data) => {
                     out.extend_from_slice(&data);
                     if status.is_none()
                         && let Some((at, Some(rc))) = split_marker(&out, &out_marker)
@@ -178,20 +197,14 @@ impl Shell {
                         out_len = Some(at);
                     }
                 }
-                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                Chunk::Err(data) => {
                     err.extend_from_slice(&data);
                     if !err_done && let Some((at, _)) = split_marker(&err, &err_marker) {
                         err.truncate(at);
                         err_done = true;
                     }
                 }
-                Some(
-                    ChannelMsg::Eof
-                    | ChannelMsg::Close
-                    | ChannelMsg::ExitStatus { .. }
-                    | ChannelMsg::ExitSignal { .. },
-                )
-                | None => {
+                Chunk::End => {
                     let said = String::from_utf8_lossy(&err).trim().to_string();
                     return Err(if said.is_empty() {
                         "the host's shell session ended".into()
@@ -199,7 +212,6 @@ impl Shell {
                         format!("the host's shell session ended: {said}")
                     });
                 }
-                Some(_) => {}
             }
         }
         out.truncate(out_len.unwrap_or(out.len()));
