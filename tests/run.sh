@@ -5,7 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "tests/run.sh needs root: the lab uses network namespaces, mounts and cgroups" >&2; exit 1; }
 command -v cargo >/dev/null || . "$HOME/.cargo/env"
+step() { echo "[tests/run.sh $(date -u +%H:%M:%S)] $*"; }
+step "lab dependencies"
 bash lab/lab.sh deps
+# PostgreSQL for the control plane's tests (server/, tests/server): started here, each test
+# makes its own database.
+step "PostgreSQL"
+HOIST_TEST_POSTGRES=$(bash tests/postgres.sh)
+export HOIST_TEST_POSTGRES
 # ansible-core from PyPI, for the compatibility test (tests/compat), kept between runs.
 VENV=${HOIST_TEST_VENV:-/var/tmp/hoist-test/venv}
 if [ ! -x "$VENV/bin/ansible-playbook" ]; then
@@ -13,9 +20,11 @@ if [ ! -x "$VENV/bin/ansible-playbook" ]; then
   "$VENV/bin/pip" install -q 'ansible-core>=2.17,<2.20'
 fi
 export HOIST_ANSIBLE_PLAYBOOK=$VENV/bin/ansible-playbook
+step "build"
 cargo build --bins --tests
 HOIST=./target/debug/hoist
 # WebAssembly plugins: the examples and the test plugins, built as plugin authors build them.
+step "plugins"
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 for d in plugins/examples/*/ tests/plugins/*/; do
   if [ -f "$d/plugin.toml" ]; then CARGO_TARGET_DIR=$PWD/target/wasm-plugins $HOIST plugin build "$d"; fi
@@ -28,9 +37,11 @@ done
 INV=target/lab-test.yml
 $HOIST lab down 2>/dev/null || true                    # leftovers from an interrupted run
 trap '$HOIST lab down' EXIT
+step "lab up"
 $HOIST lab up --hosts "${HOIST_TEST_HOSTS:-4}" --packages tree,hello,curl,cron,python3-apt,haproxy,socat --inventory "$INV"
 export HOIST_LAB_INVENTORY=$PWD/$INV
 status=0
+step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast -E 'not binary(ha)' || status=$?
 else
@@ -39,11 +50,14 @@ fi
 $HOIST lab down
 
 # The HA stack (tests/ha) on its own 8-host lab with the stack's packages.
+step "HA lab up"
 $HOIST lab up --hosts 8 --packages @ha --inventory target/lab-ha-hosts.yml
 export HOIST_HA_LAB=1
+step "HA stack"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast --no-capture -E 'binary(ha)' || status=$?
 else
   cargo test -p hoist --test ha -- --nocapture || status=$?
 fi
+step "done (status $status)"
 exit $status

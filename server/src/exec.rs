@@ -17,14 +17,36 @@ use tokio::sync::mpsc;
 pub const STALE_SECS: i64 = 20;
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
-/// Claims and runs queued runs until `stop` turns true.
-pub async fn worker(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        if let Err(e) = state.store.reap_lost(state.stale_secs).await {
-            eprintln!("hoist serve: reaping lost runs: {e}");
+/// Runs this instance's share of the work until `stop` turns true: the housekeeping loop
+/// (lost runs, due schedules) and the claim loop, which runs up to `max_runs` runs at once.
+pub async fn worker(state: Shared, stop: tokio::sync::watch::Receiver<bool>) {
+    let house = tokio::spawn(housekeeping(state.clone(), stop.clone()));
+    claim_loop(state, stop).await;
+    let _ = house.await;
+}
+
+/// Every 500 ms: marks runs of dead instances lost (queuing their retries) and fires due
+/// schedules. Any instance may do it; the store makes each happen once.
+async fn housekeeping(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        match state
+            .store
+            .reap_lost(state.stale_secs, state.max_attempts)
+            .await
+        {
+            Ok(lost) => {
+                for (run, retry) in lost {
+                    match retry {
+                        Some(r) => eprintln!(
+                            "hoist serve: run {run} was lost (its instance stopped); queued again as run {r}"
+                        ),
+                        None => eprintln!(
+                            "hoist serve: run {run} was lost (its instance stopped); no attempts left"
+                        ),
+                    }
+                }
+            }
+            Err(e) => eprintln!("hoist serve: reaping lost runs: {e}"),
         }
         if let Err(e) = state
             .store
@@ -33,20 +55,50 @@ pub async fn worker(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>)
         {
             eprintln!("hoist serve: schedules: {e}");
         }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// Claims queued runs while a slot is free and runs each on its own task; on stop, waits for
+/// the running ones to end.
+async fn claim_loop(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(state.max_runs.max(1)));
+    let mut running = tokio::task::JoinSet::new();
+    while !*stop.borrow() {
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = stop.changed() => continue,
+        };
+        while running.try_join_next().is_some() {}
         match state.store.claim(&state.instance).await {
-            Ok(Some(run)) => execute(&state, run).await,
+            Ok(Some(run)) => {
+                let st = state.clone();
+                running.spawn(async move {
+                    execute(&st, run).await;
+                    drop(permit);
+                });
+            }
             Ok(None) => {
+                drop(permit);
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(300)) => {}
                     _ = stop.changed() => {}
                 }
             }
             Err(e) => {
+                drop(permit);
                 eprintln!("hoist serve: claiming a run: {e}");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }
+    while running.join_next().await.is_some() {}
 }
 
 /// Forwards engine events to the database writer.

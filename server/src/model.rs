@@ -147,6 +147,10 @@ pub struct Run {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub exit_code: Option<i64>,
+    /// 1 for a run as started; a run queued again after its instance died counts on.
+    pub attempt: i64,
+    /// The lost run this one retries.
+    pub retry_of: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -1,7 +1,7 @@
 //! What every request handler and the executor share: the store, the projects this server
 //! serves, its instance name and the live event channels of running runs.
 
-use crate::store::Sqlite;
+use crate::store::Store;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -25,7 +25,7 @@ pub struct ConnectDefaults {
 }
 
 pub struct AppState {
-    pub store: Sqlite,
+    pub store: Store,
     pub projects: Vec<ProjectDir>,
     pub instance: String,
     pub connect: ConnectDefaults,
@@ -35,6 +35,10 @@ pub struct AppState {
     pub max_body: usize,
     /// Heartbeat age after which a running run counts as lost.
     pub stale_secs: i64,
+    /// Times a run is tried in all when the instance running it dies.
+    pub max_attempts: i64,
+    /// Runs this instance executes at once.
+    pub max_runs: usize,
 }
 
 impl AppState {
@@ -70,7 +74,17 @@ impl AppState {
         Ok(real)
     }
 
-    /// The live channel of run `id` (created on first use).
+    /// A live view of run `id` if this instance is running it (runs elsewhere are followed
+    /// through the database).
+    pub fn subscribe(&self, id: i64) -> Option<broadcast::Receiver<(i64, String)>> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&id)
+            .map(|tx| tx.subscribe())
+    }
+
+    /// The live channel of run `id`, which this instance is about to run (created on first use).
     pub fn channel(&self, id: i64) -> broadcast::Sender<(i64, String)> {
         let mut m = self.live.lock().unwrap_or_else(|p| p.into_inner());
         m.entry(id)

@@ -1,6 +1,8 @@
-//! `hoist serve` as a real process on loopback with its embedded SQLite database: runs from
-//! start to history with live events, the authorization matrix, bad input, cancelling, and an
-//! instance killed mid-run. Playbooks run against the controller (localhost), no lab needed.
+//! `hoist serve` as a real process on loopback, each scenario on the embedded SQLite database
+//! and on PostgreSQL (a fresh database on the server tests/run.sh starts, `HOIST_TEST_POSTGRES`):
+//! runs from start to history with live events, the authorization matrix, bad input,
+//! cancelling, an instance killed mid-run, schedules; and two instances sharing one PostgreSQL
+//! database and its queue. Playbooks run against the controller (localhost), no lab needed.
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -15,6 +17,65 @@ struct Server {
     base: String,
     _dir: Option<tempfile::TempDir>,
 }
+
+/// Where a scenario's server keeps its state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The `--db` for a scenario in `dir`: a SQLite file there, or a fresh PostgreSQL database.
+fn database(dir: &Path, backend: Backend) -> String {
+    match backend {
+        Backend::Sqlite => dir.join("db/hoist.db").display().to_string(),
+        Backend::Postgres => {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static N: AtomicU32 = AtomicU32::new(0);
+            let base = std::env::var("HOIST_TEST_POSTGRES").expect(
+                "HOIST_TEST_POSTGRES is not set: run the tests with tests/run.sh, which starts PostgreSQL",
+            );
+            let name = format!(
+                "hoist_t_{}_{}_{}",
+                std::process::id(),
+                N.fetch_add(1, Ordering::SeqCst),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_micros()
+            );
+            let mut c = postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls)
+                .expect("PostgreSQL answers at HOIST_TEST_POSTGRES");
+            c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+            format!("{base}/{name}")
+        }
+    }
+}
+
+/// Runs each named scenario (a `fn(Backend)`) on SQLite and on PostgreSQL.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[test]
+            fn sqlite() {
+                super::$name(super::Backend::Sqlite);
+            }
+            #[test]
+            fn postgres() {
+                super::$name(super::Backend::Postgres);
+            }
+        }
+    )* };
+}
+
+on_both!(
+    a_run_goes_from_the_queue_to_history_with_live_events,
+    authorization_matrix,
+    bad_input_gets_a_clear_4xx_and_writes_nothing,
+    a_running_run_is_cancelled,
+    a_run_of_a_killed_instance_is_marked_lost_and_taken_up_again,
+    a_schedule_starts_runs_on_its_own,
+);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -41,6 +102,11 @@ fn project(dir: &Path) {
         "- hosts: localhost\n  tasks:\n    - copy: { dest: /x, contnet: y }\n",
     )
     .unwrap();
+    std::fs::write(
+        dir.join("proj/count.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - shell: echo {{ n }} >> {{ log }}\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("outside.yml"), "- hosts: localhost\n  tasks: []\n").unwrap();
 }
 
@@ -52,15 +118,13 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts `hoist serve` on `dir` (database and project inside it).
-fn serve_at(dir: &Path, extra: &[&str]) -> Server {
+/// Starts `hoist serve` with the project in `dir` and the database `db`.
+fn serve_at(dir: &Path, db: &str, extra: &[&str]) -> Server {
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let db = dir.join("db/hoist.db");
     let proj = format!("demo={}", dir.join("proj").display());
     let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
-        .args(["serve", "--listen", &listen, "--db"])
-        .arg(&db)
+        .args(["serve", "--listen", &listen, "--db", db])
         .args(["--project", &proj])
         .args(extra)
         .env("HOIST_ADMIN_PASSWORD", ADMIN_PW)
@@ -85,10 +149,11 @@ fn serve_at(dir: &Path, extra: &[&str]) -> Server {
     }
 }
 
-fn serve() -> Server {
+fn serve(backend: Backend) -> Server {
     let d = tempfile::tempdir().unwrap();
     project(d.path());
-    let mut s = serve_at(d.path(), &[]);
+    let db = database(d.path(), backend);
+    let mut s = serve_at(d.path(), &db, &[]);
     s._dir = Some(d);
     s
 }
@@ -129,6 +194,31 @@ fn call(
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// Sends only the head of a POST declaring `len` bytes with `Expect: 100-continue`, and reads
+/// the answer: (status, JSON body).
+fn declared_only(s: &Server, path: &str, token: &str, len: usize) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let addr = s.base.trim_start_matches("http://");
+    let mut c = std::net::TcpStream::connect(addr).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        c,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {len}\r\n\
+         Expect: 100-continue\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send head");
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+    (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
 
 fn login(s: &Server, name: &str, pw: &str) -> String {
@@ -181,15 +271,14 @@ fn start(s: &Server, token: &str, book: &str) -> (u16, Value) {
     )
 }
 
-#[test]
-fn a_run_goes_from_the_queue_to_history_with_live_events() {
-    let s = serve();
+fn a_run_goes_from_the_queue_to_history_with_live_events(backend: Backend) {
+    let s = serve(backend);
     let t = login(&s, "admin", ADMIN_PW);
     let (st, files) = call(&s, "GET", "/api/v1/projects/demo/files", Some(&t), None);
     assert_eq!(st, 200);
     assert_eq!(
         files["playbooks"],
-        json!(["broken.yml", "site.yml", "slow.yml"]),
+        json!(["broken.yml", "count.yml", "site.yml", "slow.yml"]),
         "{files}"
     );
     let (st, run) = start(&s, &t, "site.yml");
@@ -252,9 +341,8 @@ fn a_run_goes_from_the_queue_to_history_with_live_events() {
     );
 }
 
-#[test]
-fn authorization_matrix() {
-    let s = serve();
+fn authorization_matrix(backend: Backend) {
+    let s = serve(backend);
     let admin = login(&s, "admin", ADMIN_PW);
     for (name, role) in [("olga", "operator"), ("vic", "viewer")] {
         let (st, v) = call(
@@ -421,9 +509,8 @@ fn authorization_matrix() {
     );
 }
 
-#[test]
-fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
-    let s = serve();
+fn bad_input_gets_a_clear_4xx_and_writes_nothing(backend: Backend) {
+    let s = serve(backend);
     let t = login(&s, "admin", ADMIN_PW);
     let audit_before = call(&s, "GET", "/api/v1/audit", Some(&t), None)
         .1
@@ -456,11 +543,14 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
         "{v}"
     );
     assert_eq!(raw("{}", "text/plain").0, 415);
-    let huge = format!(
-        "{{\"project\":\"demo\",\"playbook\":\"site.yml\",\"inventory\":\"inventory.yml\",\"extra_vars\":{{\"x\":\"{}\"}}}}",
-        "a".repeat(2 << 20)
+    // An oversized body is refused from its declared length, before any of it is sent: the
+    // client waits for `100 Continue` and gets the 413 instead.
+    let (st, v) = declared_only(&s, "/api/v1/runs", &t, 2 << 20);
+    assert_eq!(st, 413, "{v}");
+    assert!(
+        v["message"].as_str().unwrap_or("").contains("too large"),
+        "{v}"
     );
-    assert_eq!(raw(&huge, "application/json").0, 413);
     let (st, v) = raw(
         "{\"project\":\"demo\",\"playbook\":\"site.yml\",\"inventory\":\"inventory.yml\",\"bogus\":1}",
         "application/json",
@@ -529,9 +619,8 @@ fn bad_input_gets_a_clear_4xx_and_writes_nothing() {
     );
 }
 
-#[test]
-fn a_running_run_is_cancelled() {
-    let s = serve();
+fn a_running_run_is_cancelled(backend: Backend) {
+    let s = serve(backend);
     let t = login(&s, "admin", ADMIN_PW);
     let (_, run) = start(&s, &t, "slow.yml");
     let id = run["id"].as_i64().unwrap();
@@ -570,11 +659,11 @@ fn a_running_run_is_cancelled() {
     );
 }
 
-#[test]
-fn a_run_of_a_killed_instance_is_marked_lost_with_its_events_kept() {
+fn a_run_of_a_killed_instance_is_marked_lost_and_taken_up_again(backend: Backend) {
     let d = tempfile::tempdir().unwrap();
     project(d.path());
-    let mut first = serve_at(d.path(), &["--stale-secs", "3", "--instance", "first"]);
+    let db = database(d.path(), backend);
+    let mut first = serve_at(d.path(), &db, &["--stale-secs", "3", "--instance", "first"]);
     let t = login(&first, "admin", ADMIN_PW);
     let (_, run) = start(&first, &t, "slow.yml");
     let id = run["id"].as_i64().unwrap();
@@ -591,7 +680,11 @@ fn a_run_of_a_killed_instance_is_marked_lost_with_its_events_kept() {
     // A power cut: SIGKILL, no chance to clean up.
     first.child.kill().unwrap();
     first.child.wait().unwrap();
-    let second = serve_at(d.path(), &["--stale-secs", "3", "--instance", "second"]);
+    let second = serve_at(
+        d.path(),
+        &db,
+        &["--stale-secs", "3", "--instance", "second"],
+    );
     let done = wait_final(&second, &t, id);
     assert_eq!(done["run"]["status"], "lost", "{done}");
     assert_eq!(done["run"]["instance"], "first");
@@ -607,8 +700,39 @@ fn a_run_of_a_killed_instance_is_marked_lost_with_its_events_kept() {
             .unwrap()
             .iter()
             .any(|e| e["event"]["result"]["stdout"] == "started"),
-        "{ev}"
+        "the lost run keeps its events: {ev}"
     );
+    // Its second attempt is queued and taken by the surviving instance.
+    let (_, runs) = call(&second, "GET", "/api/v1/runs", Some(&t), None);
+    let retry = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["retry_of"] == id)
+        .unwrap_or_else(|| panic!("no retry of run {id}: {runs}"))
+        .clone();
+    assert_eq!(retry["attempt"], 2, "{retry}");
+    assert_eq!(retry["playbook"], "slow.yml");
+    let rid = retry["id"].as_i64().unwrap();
+    wait_for("the retry to run on the second instance", || {
+        let (_, v) = call(
+            &second,
+            "GET",
+            &format!("/api/v1/runs/{rid}"),
+            Some(&t),
+            None,
+        );
+        v["run"]["status"] == "running" && v["run"]["instance"] == "second"
+    });
+    let (st, _) = call(
+        &second,
+        "POST",
+        &format!("/api/v1/runs/{rid}/cancel"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(st, 200);
+    assert_eq!(wait_final(&second, &t, rid)["run"]["status"], "cancelled");
     // The new instance takes new work.
     let (_, again) = start(&second, &t, "site.yml");
     assert_eq!(
@@ -617,9 +741,8 @@ fn a_run_of_a_killed_instance_is_marked_lost_with_its_events_kept() {
     );
 }
 
-#[test]
-fn a_schedule_starts_runs_on_its_own() {
-    let s = serve();
+fn a_schedule_starts_runs_on_its_own(backend: Backend) {
+    let s = serve(backend);
     let t = login(&s, "admin", ADMIN_PW);
     let body = json!({"project": "demo", "name": "every-second", "cron": "* * * * * *", "playbook": "site.yml", "inventory": "inventory.yml"});
     let (st, sch) = call(&s, "POST", "/api/v1/schedules", Some(&t), Some(&body));
@@ -674,7 +797,7 @@ fn a_schedule_starts_runs_on_its_own() {
 
 #[test]
 fn the_openapi_document_lists_every_route_and_each_route_answers() {
-    let s = serve();
+    let s = serve(Backend::Sqlite);
     let (st, doc) = call(&s, "GET", "/api/v1/openapi.json", None, None);
     assert_eq!(st, 200);
     assert_eq!(doc["openapi"], "3.1.0");
@@ -729,7 +852,8 @@ fn the_openapi_document_lists_every_route_and_each_route_answers() {
 fn tls_with_a_self_signed_certificate_kept_across_restarts() {
     let d = tempfile::tempdir().unwrap();
     project(d.path());
-    let s = serve_at(d.path(), &["--tls-self-signed"]);
+    let db = database(d.path(), Backend::Sqlite);
+    let s = serve_at(d.path(), &db, &["--tls-self-signed"]);
     assert!(s.base.starts_with("https://127.0.0.1:"), "{}", s.base);
     let pem = std::fs::read(d.path().join("db/server-cert.pem"))
         .expect("certificate kept beside the database");
@@ -777,7 +901,7 @@ fn tls_with_a_self_signed_certificate_kept_across_restarts() {
     );
     drop(s);
     // A restart reuses the same certificate.
-    let again = serve_at(d.path(), &["--tls-self-signed"]);
+    let again = serve_at(d.path(), &db, &["--tls-self-signed"]);
     assert_eq!(
         std::fs::read(d.path().join("db/server-cert.pem")).unwrap(),
         pem
@@ -788,4 +912,119 @@ fn tls_with_a_self_signed_certificate_kept_across_restarts() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     let _ = r.body_mut().read_to_string();
+}
+
+#[test]
+fn two_instances_sharing_postgres_never_run_a_job_twice() {
+    let d = tempfile::tempdir().unwrap();
+    project(d.path());
+    let db = database(d.path(), Backend::Postgres);
+    let a = serve_at(d.path(), &db, &["--instance", "a"]);
+    let b = serve_at(d.path(), &db, &["--instance", "b"]);
+    let t = login(&a, "admin", ADMIN_PW);
+    // The same session token works on either instance: they share users and tokens.
+    assert_eq!(call(&b, "GET", "/api/v1/me", Some(&t), None).0, 200);
+    let log = d.path().join("ran.log");
+    let n = 24;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        // Half of the runs are started through each instance.
+        let via = if i % 2 == 0 { &a } else { &b };
+        let (st, run) = call(
+            via,
+            "POST",
+            "/api/v1/runs",
+            Some(&t),
+            Some(
+                &json!({"project": "demo", "playbook": "count.yml", "inventory": "inventory.yml",
+                          "extra_vars": {"n": i, "log": log.display().to_string()}}),
+            ),
+        );
+        assert_eq!(st, 201, "{run}");
+        ids.push(run["id"].as_i64().unwrap());
+    }
+    let mut by = std::collections::BTreeMap::<String, usize>::new();
+    for id in &ids {
+        let done = wait_final(&a, &t, *id);
+        assert_eq!(done["run"]["status"], "ok", "{done}");
+        *by.entry(done["run"]["instance"].as_str().unwrap().to_string())
+            .or_default() += 1;
+        // One execution's events: one start, one recap.
+        let (_, ev) = call(
+            &b,
+            "GET",
+            &format!("/api/v1/runs/{id}/events"),
+            Some(&t),
+            None,
+        );
+        let starts = ev
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["event"]["event"] == "playbook_start")
+            .count();
+        assert_eq!(starts, 1, "run {id}: {ev}");
+    }
+    // Every job ran, and ran once: the playbook's own side effect, one line per run.
+    let mut lines: Vec<u32> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect();
+    lines.sort();
+    assert_eq!(lines, (0..n).collect::<Vec<u32>>());
+    assert_eq!(
+        by.keys().collect::<Vec<_>>(),
+        vec!["a", "b"],
+        "both instances took work: {by:?}"
+    );
+}
+
+#[test]
+fn two_instances_fire_a_schedule_once_per_due_time() {
+    let d = tempfile::tempdir().unwrap();
+    project(d.path());
+    let db = database(d.path(), Backend::Postgres);
+    let a = serve_at(d.path(), &db, &["--instance", "a"]);
+    let b = serve_at(d.path(), &db, &["--instance", "b"]);
+    let t = login(&a, "admin", ADMIN_PW);
+    let body = json!({"project": "demo", "name": "every-second", "cron": "* * * * * *",
+                      "playbook": "site.yml", "inventory": "inventory.yml"});
+    let on = Instant::now();
+    let (st, sch) = call(&b, "POST", "/api/v1/schedules", Some(&t), Some(&body));
+    assert_eq!(st, 201, "{sch}");
+    let id = sch["id"].as_i64().unwrap();
+    std::thread::sleep(Duration::from_secs(6));
+    let (st, _) = call(
+        &a,
+        "PATCH",
+        &format!("/api/v1/schedules/{id}"),
+        Some(&t),
+        Some(&json!({"enabled": false})),
+    );
+    assert_eq!(st, 200);
+    let enabled_for = on.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(1));
+    let (_, runs) = call(&a, "GET", "/api/v1/runs?limit=100", Some(&t), None);
+    let fired: Vec<&Value> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["schedule_id"] == id)
+        .collect();
+    assert!(fired.len() >= 3, "an every-second schedule fired: {runs}");
+    // One run per due second, whichever instance fired it: two firers racing would double it.
+    let total = fired.len();
+    assert!(
+        (total as f64) <= enabled_for.ceil() + 1.0,
+        "{total} runs in {enabled_for:.1} s of an every-second schedule: {runs}"
+    );
+    let (_, audit) = call(&b, "GET", "/api/v1/audit?limit=500", Some(&t), None);
+    let starts = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "run.start" && e["detail"]["via"] == "schedule")
+        .count();
+    assert_eq!(starts, total, "one audit entry per fired run: {audit}");
 }

@@ -1,10 +1,11 @@
-//! `hoist serve`: the control plane — HTTP API over the embedded SQLite database, with the
-//! executor running queued playbook runs in this process.
+//! `hoist serve`: the control plane — HTTP API and web UI over the embedded SQLite database
+//! (or a shared PostgreSQL one), with the executor running queued playbook runs in this
+//! process.
 
 use crate::diagnostic::CliError;
 use clap::Args;
 use hoist_server::state::{AppState, ConnectDefaults, ProjectDir};
-use hoist_server::store::Sqlite;
+use hoist_server::store::{Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -13,9 +14,10 @@ pub struct ServeArgs {
     /// Address to listen on
     #[arg(long, default_value = "127.0.0.1:8700", env = "HOIST_LISTEN")]
     pub listen: String,
-    /// The database file (SQLite)
+    /// The database: a SQLite file (default ~/.local/share/hoist/server.db), or a
+    /// postgres://user:password@host/db URL shared by several instances
     #[arg(long, env = "HOIST_DB")]
-    pub db: Option<PathBuf>,
+    pub db: Option<String>,
     /// A project to serve: NAME=DIR (repeatable)
     #[arg(long = "project", required = true)]
     pub projects: Vec<String>,
@@ -46,21 +48,53 @@ pub struct ServeArgs {
     /// Seconds without a heartbeat after which another instance's running run counts as lost
     #[arg(long, default_value_t = hoist_server::exec::STALE_SECS)]
     pub stale_secs: i64,
+    /// Times a run is tried in all when the instance running it dies (1: never again)
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(i64).range(1..=10))]
+    pub max_attempts: i64,
+    /// Runs this instance executes at once (more wait in the queue)
+    #[arg(long, default_value_t = 4)]
+    pub max_runs: usize,
 }
 
-fn default_db() -> PathBuf {
+fn data_dir() -> PathBuf {
     std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("/var/lib"))
-        .join("hoist/server.db")
+        .join("hoist")
+}
+
+/// The database as shown in messages: a URL without its password.
+fn shown(db: &str) -> String {
+    match db.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((cred, host)) => {
+                let user = cred.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}@{host}")
+            }
+            None => db.to_string(),
+        },
+        None => db.to_string(),
+    }
+}
+
+/// `Exists` (another instance made it first) is success here.
+fn tolerate_exists<T>(r: Result<T, StoreError>) -> Result<Option<T>, CliError> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(StoreError::Exists(_)) => Ok(None),
+        Err(e) => Err(CliError::Other(e.to_string())),
+    }
 }
 
 pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
-    let db = args.db.clone().unwrap_or_else(default_db);
-    let store = Sqlite::open(&db)
+    let db = args
+        .db
+        .clone()
+        .unwrap_or_else(|| data_dir().join("server.db").display().to_string());
+    let store = Store::open(&db)
         .await
-        .map_err(|e| CliError::Other(format!("{}: {e}", db.display())))?;
+        .map_err(|e| CliError::Other(format!("{}: {e}", shown(&db))))?;
     if store
         .users()
         .await
@@ -70,22 +104,25 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
         let pw = std::env::var("HOIST_ADMIN_PASSWORD").map_err(|_| {
             CliError::Other(format!(
                 "{} has no users yet: set HOIST_ADMIN_PASSWORD for the first start (it creates the user `admin`)",
-                db.display()
+                shown(&db)
             ))
         })?;
-        store
-            .create_user("admin", Some(&pw), hoist_server::model::Role::Admin)
-            .await
-            .map_err(|e| CliError::Other(e.to_string()))?;
-        store
-            .audit(
-                "hoist serve",
-                "user.create",
-                "admin",
-                serde_json::json!({"role": "admin", "bootstrap": true}),
-            )
-            .await
-            .map_err(|e| CliError::Other(e.to_string()))?;
+        let made = tolerate_exists(
+            store
+                .create_user("admin", Some(&pw), hoist_server::model::Role::Admin)
+                .await,
+        )?;
+        if made.is_some() {
+            store
+                .audit(
+                    "hoist serve",
+                    "user.create",
+                    "admin",
+                    serde_json::json!({"role": "admin", "bootstrap": true}),
+                )
+                .await
+                .map_err(|e| CliError::Other(e.to_string()))?;
+        }
     }
     let known = store
         .projects()
@@ -100,13 +137,22 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
             .map_err(|e| CliError::Other(format!("--project {spec}: {dir}: {e}")))?;
         let id = match known.iter().find(|p| p.name == name) {
             Some(p) => p.id,
-            None => {
+            None => match tolerate_exists(
                 store
                     .create_project(name, &root.display().to_string())
+                    .await,
+            )? {
+                Some(p) => p.id,
+                // Another instance starting at the same time registered it.
+                None => store
+                    .projects()
                     .await
                     .map_err(|e| CliError::Other(e.to_string()))?
-                    .id
-            }
+                    .into_iter()
+                    .find(|p| p.name == name)
+                    .map(|p| p.id)
+                    .ok_or_else(|| CliError::Other(format!("project `{name}` vanished")))?,
+            },
         };
         projects.push(ProjectDir {
             id,
@@ -130,6 +176,8 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
         live: Default::default(),
         max_body: args.max_body,
         stale_secs: args.stale_secs.max(3),
+        max_attempts: args.max_attempts,
+        max_runs: args.max_runs,
     });
     let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(hoist_server::tls::TlsFiles {
@@ -137,10 +185,14 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
             key: key.clone(),
         }),
         (_, _, true) => {
-            let dir = db
-                .parent()
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("."));
+            let dir = match &state.store {
+                Store::Sqlite(_) => std::path::Path::new(&db)
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(".")),
+                Store::Postgres(_) => data_dir(),
+            };
             let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
             Some(
                 hoist_server::tls::self_signed(&dir, &[host.trim().to_string()])
@@ -181,12 +233,13 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
             let serving = tokio::spawn(server);
             let bound = handle.listening().await;
             eprintln!(
-                "hoist serve: listening on https://{} (certificate {}, database {}, instance {})",
+                "hoist serve: listening on https://{} (certificate {}, database {} {}, instance {})",
                 bound
                     .map(|a| a.to_string())
                     .unwrap_or_else(|| args.listen.clone()),
                 files.cert.display(),
-                db.display(),
+                state.store.kind(),
+                shown(&db),
                 state.instance
             );
             serving
@@ -199,12 +252,13 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
                 .await
                 .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", args.listen)))?;
             eprintln!(
-                "hoist serve: listening on http://{} (database {}, instance {})",
+                "hoist serve: listening on http://{} (database {} {}, instance {})",
                 listener
                     .local_addr()
                     .map(|a| a.to_string())
                     .unwrap_or_default(),
-                db.display(),
+                state.store.kind(),
+                shown(&db),
                 state.instance
             );
             axum::serve(listener, app)

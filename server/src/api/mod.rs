@@ -3,6 +3,7 @@
 //! `{"error": code, "message": text}` with the matching 4xx status; nothing is written on one.
 
 mod auth;
+mod body_limit;
 mod error;
 mod projects;
 mod runs;
@@ -63,5 +64,9 @@ pub fn router(state: Shared) -> Router {
         )
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            body_limit::refuse_declared_oversize,
+        ))
         .with_state(state)
 }

@@ -186,7 +186,7 @@ pub async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     visible(&st, &c, id).await?;
     // Subscribe before reading the history, so nothing falls between the two.
-    let live = st.channel(id).subscribe();
+    let live = st.subscribe(id);
     let stream = event_stream(st.clone(), id, q.after.unwrap_or(0), live);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
@@ -197,7 +197,8 @@ enum Phase {
     Done,
 }
 
-type Live = tokio::sync::broadcast::Receiver<(i64, String)>;
+/// The live channel when this instance runs the run; else the history is polled.
+type Live = Option<tokio::sync::broadcast::Receiver<(i64, String)>>;
 
 fn end_event(status: &str) -> SseEvent {
     SseEvent::default()
@@ -245,11 +246,14 @@ fn event_stream(
                             }
                         }
                         Phase::Live(last) => {
-                            match tokio::time::timeout(
-                                std::time::Duration::from_secs(2),
-                                live.recv(),
-                            )
-                            .await
+                            let Some(rx) = live.as_mut() else {
+                                // Run by another instance: its events arrive through the database.
+                                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                                phase = Phase::History(last);
+                                continue;
+                            };
+                            match tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv())
+                                .await
                             {
                                 Ok(Ok((seq, e))) if seq == i64::MAX => {
                                     let status = serde_json::from_str::<Value>(&e)
@@ -273,6 +277,10 @@ fn event_stream(
                                 Ok(Ok((seq, e))) => {
                                     queue.push(SseEvent::default().id(seq.to_string()).data(e));
                                     phase = Phase::Live(seq);
+                                }
+                                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                                    live = None;
+                                    phase = Phase::History(last);
                                 }
                                 // Fell behind, the channel closed, or quiet for a while: catch up from
                                 // the history (which also notices a run that ended elsewhere).

@@ -10,8 +10,29 @@ pub struct Migration {
 }
 
 /// SQLite's migrations, oldest first.
-pub const MIGRATIONS_SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../migrations/sqlite/0001_init.sql"),
-}];
+pub const MIGRATIONS_SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/sqlite/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "run_attempts",
+        sql: include_str!("../../migrations/sqlite/0002_run_attempts.sql"),
+    },
+];
+
+/// PostgreSQL's migrations, oldest first (same versions and meaning as SQLite's).
+pub const MIGRATIONS_POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "run_attempts",
+        sql: include_str!("../../migrations/postgres/0002_run_attempts.sql"),
+    },
+];

@@ -2,15 +2,19 @@
 //! PostgreSQL backend (several `hoist serve` instances sharing one database and its queue)
 //! implements the same operations. Schema changes are versioned migrations (migrate.rs).
 
+mod delegate;
 mod migrate;
+mod postgres;
 mod sqlite;
 #[cfg(test)]
 mod tests;
 
-pub use migrate::{MIGRATIONS_SQLITE, Migration};
+pub use migrate::{MIGRATIONS_POSTGRES, MIGRATIONS_SQLITE, Migration};
+pub use postgres::Postgres;
 pub use sqlite::Sqlite;
 
-use crate::model::Role;
+use crate::auth::{password, token};
+use crate::model::{Role, User};
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,10 +62,97 @@ pub enum AuthFailure {
     Disabled,
 }
 
-/// The storage backend.
+/// The storage backend; its operations (delegate.rs) are the same on both.
 #[derive(Clone)]
 pub enum Store {
     Sqlite(Sqlite),
+    Postgres(Postgres),
+}
+
+impl Store {
+    /// Opens the database named by `target`: a `postgres://` or `postgresql://` URL, else the
+    /// path of a SQLite file.
+    pub async fn open(target: &str) -> Result<Store, StoreError> {
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            Ok(Store::Postgres(Postgres::open(target).await?))
+        } else {
+            Ok(Store::Sqlite(
+                Sqlite::open(std::path::Path::new(target)).await?,
+            ))
+        }
+    }
+
+    /// Which backend, for logs (`sqlite` or `postgres`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Sqlite(_) => "sqlite",
+            Store::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// User names: 1 to 64 letters, digits, `.`, `_`, `-`, `@`.
+fn check_user_name(name: &str) -> Result<(), StoreError> {
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
+    {
+        return Err(StoreError::Invalid(format!(
+            "user name `{name}`: 1 to 64 letters, digits, `.`, `_`, `-`, `@`"
+        )));
+    }
+    Ok(())
+}
+
+/// A token needs at least one scope, each a known one.
+fn check_scopes(scopes: &[String]) -> Result<(), StoreError> {
+    for s in scopes {
+        if !token::SCOPES.contains(&s.as_str()) {
+            return Err(StoreError::Invalid(format!(
+                "scope `{s}`: expected {}",
+                token::SCOPES.join(", ")
+            )));
+        }
+    }
+    if scopes.is_empty() {
+        return Err(StoreError::Invalid(
+            "a token needs at least one scope".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn check_schedule_name(name: &str) -> Result<(), StoreError> {
+    if name.is_empty() || name.len() > 100 {
+        return Err(StoreError::Invalid(
+            "a schedule needs a name (at most 100 characters)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Judges a login from the user found by name (and their password hash): the same argon2 work
+/// is done for an unknown user, so timing tells nothing.
+fn judge_login(found: Option<(User, Option<String>)>, pw: &str) -> Result<User, AuthFailure> {
+    match found {
+        Some((u, Some(h))) if password::verify(pw, &h) => {
+            if u.disabled {
+                Err(AuthFailure::Disabled)
+            } else {
+                Ok(u)
+            }
+        }
+        Some(_) => Err(AuthFailure::BadPassword),
+        None => {
+            let _ = password::verify(
+                pw,
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
+            );
+            Err(AuthFailure::BadPassword)
+        }
+    }
 }
 
 /// A user's effective role on a project: the per-project permission if there is one, else the
@@ -73,16 +164,27 @@ pub fn effective_role(global: Role, project: Option<Role>) -> Role {
     project.unwrap_or(global)
 }
 
-/// Now, as stored (RFC 3339, UTC, microseconds: sorts as text).
+/// A time as the API shows it and SQLite stores it (RFC 3339, UTC, microseconds: sorts as
+/// text).
+pub fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Now, as stored.
 pub fn now() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
+    stamp(chrono::Utc::now())
 }
 
 /// `secs` seconds from now, as stored.
 pub fn in_secs(secs: i64) -> String {
-    (chrono::Utc::now() + chrono::Duration::seconds(secs))
-        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        .to_string()
+    stamp(chrono::Utc::now() + chrono::Duration::seconds(secs))
+}
+
+/// The audit detail of a run found lost.
+fn lost_detail(run: &crate::model::Run, retry: Option<i64>) -> serde_json::Value {
+    serde_json::json!({
+        "instance": run.instance,
+        "attempt": run.attempt,
+        "retry": retry,
+    })
 }

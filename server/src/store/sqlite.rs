@@ -68,6 +68,8 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         started_at: r.get("started_at")?,
         finished_at: r.get("finished_at")?,
         exit_code: r.get("exit_code")?,
+        attempt: r.get("attempt")?,
+        retry_of: r.get("retry_of")?,
     })
 }
 
@@ -172,16 +174,7 @@ impl Sqlite {
     // ---- users ----
 
     pub async fn create_user(&self, name: &str, pw: Option<&str>, role: Role) -> Res<User> {
-        if name.is_empty()
-            || name.len() > 64
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c))
-        {
-            return Err(StoreError::Invalid(format!(
-                "user name `{name}`: 1 to 64 letters, digits, `.`, `_`, `-`, `@`"
-            )));
-        }
+        super::check_user_name(name)?;
         let hash = pw
             .map(password::hash)
             .transpose()
@@ -273,17 +266,7 @@ impl Sqlite {
                     Ok((user_row(r)?, r.get("password_hash")?))
                 })
                 .optional()?;
-            Ok(match found {
-                Some((u, Some(h))) if password::verify(&pw, &h) => {
-                    if u.disabled { Err(AuthFailure::Disabled) } else { Ok(u) }
-                }
-                Some(_) => Err(AuthFailure::BadPassword),
-                None => {
-                    // Same work for an unknown user, so timing tells nothing.
-                    let _ = password::verify(&pw, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG");
-                    Err(AuthFailure::BadPassword)
-                }
-            })
+            Ok(super::judge_login(found, &pw))
         })
         .await
     }
@@ -298,19 +281,7 @@ impl Sqlite {
         scopes: &[String],
         ttl_secs: Option<i64>,
     ) -> Res<(Token, String)> {
-        for s in scopes {
-            if !token::SCOPES.contains(&s.as_str()) {
-                return Err(StoreError::Invalid(format!(
-                    "scope `{s}`: expected {}",
-                    token::SCOPES.join(", ")
-                )));
-            }
-        }
-        if scopes.is_empty() {
-            return Err(StoreError::Invalid(
-                "a token needs at least one scope".into(),
-            ));
-        }
+        super::check_scopes(scopes)?;
         let (public, secret, text) = token::generate();
         let (name, scopes) = (name.to_string(), scopes.join(","));
         let expires = ttl_secs.map(super::in_secs);
@@ -650,26 +621,46 @@ impl Sqlite {
     }
 
     /// Marks running runs whose heartbeat is older than `stale_secs` as lost (their instance
-    /// died); returns their ids. Their events so far stay.
-    pub async fn reap_lost(&self, stale_secs: i64) -> Res<Vec<i64>> {
+    /// died) and queues each again as a new run while it has attempts left; returns (lost run,
+    /// its retry). The lost run's events stay.
+    pub async fn reap_lost(
+        &self,
+        stale_secs: i64,
+        max_attempts: i64,
+    ) -> Res<Vec<(i64, Option<i64>)>> {
         let cutoff = super::in_secs(-stale_secs);
         self.with(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let ids: Vec<i64> = {
+            let lost: Vec<Run> = {
                 let mut st = tx.prepare(
-                    "SELECT id FROM runs WHERE status = 'running' AND heartbeat_at < ?1",
+                    "SELECT * FROM runs WHERE status = 'running' AND heartbeat_at < ?1",
                 )?;
-                st.query_map([&cutoff], |r| r.get(0))?
+                st.query_map([&cutoff], run_row)?
                     .collect::<Result<Vec<_>, _>>()?
             };
-            for id in &ids {
+            let mut out = Vec::new();
+            for run in &lost {
                 tx.execute(
                     "UPDATE runs SET status = 'lost', finished_at = ?1 WHERE id = ?2",
-                    params![now(), id],
+                    params![now(), run.id],
                 )?;
+                let retry = if run.attempt < max_attempts && !run.cancel {
+                    tx.execute(
+                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, created_at, attempt, retry_of) SELECT project_id, playbook, inventory, options, 'queued', created_by, schedule_id, ?1, attempt + 1, id FROM runs WHERE id = ?2",
+                        params![now(), run.id],
+                    )?;
+                    Some(tx.last_insert_rowid())
+                } else {
+                    None
+                };
+                tx.execute(
+                    "INSERT INTO audit (at, actor, action, target, detail) VALUES (?1, 'hoist', 'run.lost', ?2, ?3)",
+                    params![now(), format!("run {}", run.id), super::lost_detail(run, retry).to_string()],
+                )?;
+                out.push((run.id, retry));
             }
             tx.commit()?;
-            Ok(ids)
+            Ok(out)
         })
         .await
     }
@@ -688,11 +679,7 @@ impl Sqlite {
     ) -> Res<Schedule> {
         let next =
             crate::schedule::next_after(cron, chrono::Utc::now()).map_err(StoreError::Invalid)?;
-        if name.is_empty() || name.len() > 100 {
-            return Err(StoreError::Invalid(
-                "a schedule needs a name (at most 100 characters)".into(),
-            ));
-        }
+        super::check_schedule_name(name)?;
         let options =
             serde_json::to_string(options).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let (n, c2, p, i) = (

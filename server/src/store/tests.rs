@@ -1,53 +1,120 @@
-//! The SQLite backend against a real database file.
+//! Both backends against real databases: SQLite in a temporary file, PostgreSQL in a fresh
+//! database on the server named by `HOIST_TEST_POSTGRES` (tests/run.sh starts one). Each
+//! operation's test runs on both.
 
-use super::{AuthFailure, Sqlite, StoreError, effective_role};
+use super::{AuthFailure, Sqlite, Store, StoreError, effective_role};
 use crate::model::{NewRun, Role, RunOptions, RunStatus};
 use serde_json::json;
 
-async fn db() -> (tempfile::TempDir, Sqlite) {
+/// A store and what keeps its database alive.
+struct Fixture {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    sqlite_path: Option<std::path::PathBuf>,
+    pg_url: Option<String>,
+}
+
+impl Fixture {
+    /// Everything stored for tokens, as text straight from the database.
+    async fn raw_tokens(&self) -> String {
+        match (&self.sqlite_path, &self.pg_url) {
+            // The database file and its write-ahead log.
+            (Some(path), _) => ["", "-wal"]
+                .iter()
+                .filter_map(|ext| std::fs::read(format!("{}{ext}", path.display())).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .collect(),
+            (None, Some(url)) => {
+                let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                c.query_one("SELECT string_agg(t::text, ' ') FROM tokens t", &[])
+                    .await
+                    .unwrap()
+                    .get::<_, Option<String>>(0)
+                    .unwrap_or_default()
+            }
+            (None, None) => unreachable!("a fixture has a database"),
+        }
+    }
+}
+
+async fn sqlite() -> Fixture {
     let d = tempfile::tempdir().unwrap();
-    let s = Sqlite::open(&d.path().join("state/hoist.db"))
+    let path = d.path().join("state/hoist.db");
+    let s = Sqlite::open(&path).await.unwrap();
+    Fixture {
+        store: Store::Sqlite(s),
+        _dir: Some(d),
+        sqlite_path: Some(path),
+        pg_url: None,
+    }
+}
+
+/// A fresh, empty PostgreSQL database on the server at `HOIST_TEST_POSTGRES`
+/// (postgres://user:password@host:port, a role that may create databases); returns its URL.
+pub(crate) async fn pg_database() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let base = std::env::var("HOIST_TEST_POSTGRES").expect(
+        "HOIST_TEST_POSTGRES is not set: run the tests with tests/run.sh, which starts PostgreSQL",
+    );
+    let name = format!(
+        "hoist_t_{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst),
+        chrono::Utc::now().timestamp_micros()
+    );
+    let (c, conn) = tokio_postgres::connect(&format!("{base}/postgres"), tokio_postgres::NoTls)
+        .await
+        .expect("PostgreSQL answers at HOIST_TEST_POSTGRES");
+    tokio::spawn(conn);
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
         .await
         .unwrap();
-    (d, s)
+    format!("{base}/{name}")
 }
 
-#[tokio::test]
-async fn migrations_are_versioned_idempotent_and_refuse_a_newer_database() {
-    let (d, s) = db().await;
-    assert_eq!(s.schema_version().await.unwrap(), 1);
-    drop(s);
-    let path = d.path().join("state/hoist.db");
-    let again = Sqlite::open(&path).await.unwrap();
-    assert_eq!(
-        again.schema_version().await.unwrap(),
-        1,
-        "reopening applies nothing twice"
-    );
-    drop(again);
-    let c = rusqlite::Connection::open(&path).unwrap();
-    c.execute(
-        "INSERT INTO schema_migrations VALUES (99, 'future', 'x')",
-        [],
-    )
-    .unwrap();
-    drop(c);
-    let e = Sqlite::open(&path).await.err().unwrap();
-    assert!(
-        matches!(
-            e,
-            StoreError::TooNew {
-                found: 99,
-                known: 1
+async fn postgres() -> Fixture {
+    let url = pg_database().await;
+    Fixture {
+        store: Store::open(&url).await.unwrap(),
+        _dir: None,
+        sqlite_path: None,
+        pg_url: Some(url),
+    }
+}
+
+/// Runs each named test body on SQLite and on PostgreSQL.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(&super::sqlite().await).await;
             }
-        ),
-        "{e}"
-    );
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(&super::postgres().await).await;
+            }
+        }
+    )* };
 }
 
-#[tokio::test]
-async fn users_passwords_and_roles() {
-    let (_d, s) = db().await;
+on_both!(
+    users_passwords_and_roles,
+    tokens_are_hashed_scoped_expiring_and_revocable,
+    project_permissions_override_the_global_role_but_not_admin,
+    the_queue_hands_each_run_to_one_claimer_and_keeps_its_history,
+    runs_of_a_dead_instance_are_marked_lost_and_queued_again,
+    the_audit_log_keeps_every_entry_newest_first,
+    a_due_schedule_yields_exactly_one_run_however_many_fire_it,
+    migrations_are_versioned_and_recorded,
+);
+
+async fn users_passwords_and_roles(f: &Fixture) {
+    let s = &f.store;
     let u = s
         .create_user("alice", Some("correct horse battery"), Role::Operator)
         .await
@@ -89,9 +156,8 @@ async fn users_passwords_and_roles() {
     ));
 }
 
-#[tokio::test]
-async fn tokens_are_hashed_scoped_expiring_and_revocable() {
-    let (d, s) = db().await;
+async fn tokens_are_hashed_scoped_expiring_and_revocable(f: &Fixture) {
+    let s = &f.store;
     let u = s.create_user("ci", None, Role::Operator).await.unwrap();
     let (t, text) = s
         .create_token(u.id, "deploy", &["run".into()], Some(3600))
@@ -108,8 +174,12 @@ async fn tokens_are_hashed_scoped_expiring_and_revocable() {
         .rsplit_once('_')
         .map(|(_, s)| s.to_string())
         .unwrap_or_default();
-    let raw = std::fs::read(d.path().join("state/hoist.db")).unwrap();
-    assert!(!raw.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    let raw = f.raw_tokens().await;
+    assert!(raw.contains(&tok.public_id), "the dump holds the tokens");
+    assert!(
+        !raw.contains(&secret),
+        "only a digest of the secret is stored"
+    );
     let mut forged = text.clone();
     forged.pop();
     forged.push(if text.ends_with('A') { 'B' } else { 'A' });
@@ -138,9 +208,8 @@ async fn tokens_are_hashed_scoped_expiring_and_revocable() {
     assert_eq!(s.tokens(u.id).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn project_permissions_override_the_global_role_but_not_admin() {
-    let (_d, s) = db().await;
+async fn project_permissions_override_the_global_role_but_not_admin(f: &Fixture) {
+    let s = &f.store;
     let u = s.create_user("v", None, Role::Viewer).await.unwrap();
     let p = s.create_project("ha", "/srv/ha").await.unwrap();
     assert_eq!(s.permission(u.id, p.id).await.unwrap(), None);
@@ -157,9 +226,8 @@ async fn project_permissions_override_the_global_role_but_not_admin() {
     assert_eq!(effective_role(Role::Admin, Some(Role::Viewer)), Role::Admin);
 }
 
-#[tokio::test]
-async fn the_queue_hands_each_run_to_one_claimer_and_keeps_its_history() {
-    let (_d, s) = db().await;
+async fn the_queue_hands_each_run_to_one_claimer_and_keeps_its_history(f: &Fixture) {
+    let s = &f.store;
     let p = s.create_project("ha", "/srv/ha").await.unwrap();
     let mk = |book: &str| NewRun {
         project_id: p.id,
@@ -255,16 +323,18 @@ async fn the_queue_hands_each_run_to_one_claimer_and_keeps_its_history() {
     );
 }
 
-#[tokio::test]
-async fn runs_of_a_dead_instance_are_marked_lost_with_their_events_kept() {
-    let (_d, s) = db().await;
+async fn runs_of_a_dead_instance_are_marked_lost_and_queued_again(f: &Fixture) {
+    let s = &f.store;
     let p = s.create_project("ha", "/srv/ha").await.unwrap();
     let r = s
         .enqueue(NewRun {
             project_id: p.id,
             playbook: "site.yml".into(),
             inventory: "inv.yml".into(),
-            options: RunOptions::default(),
+            options: RunOptions {
+                limit: Some("db*".into()),
+                ..RunOptions::default()
+            },
             created_by: "alice".into(),
             schedule_id: None,
         })
@@ -279,18 +349,48 @@ async fn runs_of_a_dead_instance_are_marked_lost_with_their_events_kept() {
     .await
     .unwrap();
     assert!(
-        s.reap_lost(60).await.unwrap().is_empty(),
+        s.reap_lost(60, 2).await.unwrap().is_empty(),
         "a fresh heartbeat is alive"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(s.reap_lost(1).await.unwrap(), vec![r.id]);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let reaped = s.reap_lost(1, 2).await.unwrap();
+    let retry = match reaped.as_slice() {
+        [(lost, Some(retry))] if *lost == r.id => *retry,
+        other => panic!("expected run {} lost and queued again: {other:?}", r.id),
+    };
     assert_eq!(s.run(r.id).await.unwrap().status, RunStatus::Lost);
-    assert_eq!(s.events(r.id, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.events(r.id, 0, 10).await.unwrap().len(),
+        1,
+        "its events stay"
+    );
+    let again = s.run(retry).await.unwrap();
+    assert_eq!(
+        (
+            again.status,
+            again.attempt,
+            again.retry_of,
+            again.options.limit.as_deref()
+        ),
+        (RunStatus::Queued, 2, Some(r.id), Some("db*"))
+    );
+    let audit = s.audit_log(1).await.unwrap();
+    assert_eq!(
+        (audit[0].action.as_str(), &audit[0].detail["retry"]),
+        ("run.lost", &json!(retry))
+    );
+    // The second attempt dies too: no attempts left.
+    assert_eq!(
+        s.claim("also-dead").await.unwrap().map(|r| r.id),
+        Some(retry)
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(s.reap_lost(1, 2).await.unwrap(), vec![(retry, None)]);
+    assert!(s.claim("x").await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn the_audit_log_keeps_every_entry_newest_first() {
-    let (_d, s) = db().await;
+async fn the_audit_log_keeps_every_entry_newest_first(f: &Fixture) {
+    let s = &f.store;
     s.audit("alice", "user.create", "bob", json!({"role": "viewer"}))
         .await
         .unwrap();
@@ -303,9 +403,8 @@ async fn the_audit_log_keeps_every_entry_newest_first() {
     assert_eq!(log[1].detail, json!({"role": "viewer"}));
 }
 
-#[tokio::test]
-async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it() {
-    let (_d, s) = db().await;
+async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it(f: &Fixture) {
+    let s = &f.store;
     let p = s.create_project("ha", "/srv/ha").await.unwrap();
     let sch = s
         .create_schedule(
@@ -361,4 +460,47 @@ async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it() {
     assert!(!off.enabled);
     s.delete_schedule(sch.id).await.unwrap();
     assert!(s.schedules().await.unwrap().is_empty());
+}
+
+async fn migrations_are_versioned_and_recorded(f: &Fixture) {
+    assert_eq!(f.store.schema_version().await.unwrap(), 2);
+    let target = match (&f.sqlite_path, &f.pg_url) {
+        (Some(p), _) => p.display().to_string(),
+        (None, Some(u)) => u.clone(),
+        (None, None) => unreachable!(),
+    };
+    let again = Store::open(&target).await.unwrap();
+    assert_eq!(
+        again.schema_version().await.unwrap(),
+        2,
+        "reopening applies nothing twice"
+    );
+    drop(again);
+    let future = "INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', '2099-01-01T00:00:00Z')";
+    match &f.pg_url {
+        Some(url) => {
+            let (c, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            c.batch_execute(future).await.unwrap();
+        }
+        None => {
+            rusqlite::Connection::open(&target)
+                .unwrap()
+                .execute(future, [])
+                .unwrap();
+        }
+    }
+    let e = Store::open(&target).await.err().unwrap();
+    assert!(
+        matches!(
+            e,
+            StoreError::TooNew {
+                found: 99,
+                known: 2
+            }
+        ),
+        "{e}"
+    );
 }

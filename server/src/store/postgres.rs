@@ -1,0 +1,882 @@
+//! The PostgreSQL backend, for teams that outgrow one machine: several `hoist serve` instances
+//! share one database. The run queue is claimed with `SELECT … FOR UPDATE SKIP LOCKED` (each
+//! queued run goes to exactly one instance, none waits on another), schedules fire by
+//! compare-and-set on their next time (exactly once across instances), every time comes from
+//! the database's clock, and migrations run under an advisory lock (instances starting together
+//! migrate once).
+
+use super::migrate::MIGRATIONS_POSTGRES;
+use super::{AuthFailure, StoreError, stamp};
+use crate::auth::{password, token};
+use crate::model::{
+    AuditEntry, NewRun, Project, Role, Run, RunOptions, RunStatus, Schedule, Token, User,
+};
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use serde_json::Value as Json;
+use tokio_postgres::Row;
+use tokio_postgres::error::SqlState;
+
+/// Key of the advisory lock taken while migrating.
+const MIGRATION_LOCK: i64 = 0x686f_6973_7400;
+
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+}
+
+type Res<T> = Result<T, StoreError>;
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(d) if *d.code() == SqlState::UNIQUE_VIOLATION => {
+                StoreError::Exists(d.message().to_string())
+            }
+            Some(d) => StoreError::Db(format!("{}: {}", d.code().code(), d.message())),
+            None => StoreError::Db(e.to_string()),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Db(format!("PostgreSQL connection: {e}"))
+    }
+}
+
+fn opt_stamp(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(stamp)
+}
+
+fn options(v: Json) -> RunOptions {
+    serde_json::from_value(v).unwrap_or_default()
+}
+
+fn user_row(r: &Row) -> Res<User> {
+    let role: String = r.try_get("role")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        role: Role::parse(&role).unwrap_or(Role::Viewer),
+        disabled: r.try_get("disabled")?,
+        created_at: stamp(r.try_get("created_at")?),
+    })
+}
+
+fn token_row(r: &Row) -> Res<Token> {
+    let scopes: String = r.try_get("scopes")?;
+    Ok(Token {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        name: r.try_get("name")?,
+        public_id: r.try_get("public_id")?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+        expires_at: opt_stamp(r.try_get("expires_at")?),
+        revoked: r.try_get("revoked")?,
+        created_at: stamp(r.try_get("created_at")?),
+        last_used_at: opt_stamp(r.try_get("last_used_at")?),
+    })
+}
+
+fn run_row(r: &Row) -> Res<Run> {
+    let status: String = r.try_get("status")?;
+    Ok(Run {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        playbook: r.try_get("playbook")?,
+        inventory: r.try_get("inventory")?,
+        options: options(r.try_get("options")?),
+        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
+        created_by: r.try_get("created_by")?,
+        schedule_id: r.try_get("schedule_id")?,
+        instance: r.try_get("instance")?,
+        cancel: r.try_get("cancel")?,
+        created_at: stamp(r.try_get("created_at")?),
+        started_at: opt_stamp(r.try_get("started_at")?),
+        finished_at: opt_stamp(r.try_get("finished_at")?),
+        exit_code: r.try_get("exit_code")?,
+        attempt: r.try_get("attempt")?,
+        retry_of: r.try_get("retry_of")?,
+    })
+}
+
+fn schedule_row(r: &Row) -> Res<Schedule> {
+    Ok(Schedule {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        name: r.try_get("name")?,
+        cron: r.try_get("cron")?,
+        playbook: r.try_get("playbook")?,
+        inventory: r.try_get("inventory")?,
+        options: options(r.try_get("options")?),
+        enabled: r.try_get("enabled")?,
+        next_run_at: stamp(r.try_get("next_run_at")?),
+        last_run_id: r.try_get("last_run_id")?,
+        created_at: stamp(r.try_get("created_at")?),
+    })
+}
+
+fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> Res<T>) -> Res<Vec<T>> {
+    rows.iter().map(f).collect()
+}
+
+/// The next time of `cron` after the database's now, rounded to what timestamptz keeps.
+fn next_time(cron: &str, now: DateTime<Utc>) -> Res<DateTime<Utc>> {
+    let next = crate::schedule::next_after(cron, now).map_err(StoreError::Invalid)?;
+    DateTime::parse_from_rfc3339(&next)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Invalid(format!("next run time `{next}`: {e}")))
+}
+
+/// Applies every migration newer than the database's version, holding an advisory lock so
+/// instances starting together migrate once.
+async fn migrate(c: &mut Object) -> Res<i64> {
+    let tx = c.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    )
+    .await?;
+    let current: i64 = tx
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    let known = MIGRATIONS_POSTGRES.last().map_or(0, |m| m.version);
+    if current > known {
+        return Err(StoreError::TooNew {
+            found: current,
+            known,
+        });
+    }
+    for m in MIGRATIONS_POSTGRES.iter().filter(|m| m.version > current) {
+        tx.batch_execute(m.sql).await?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            &[&m.version, &m.name],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(known)
+}
+
+impl Postgres {
+    /// Connects to `url` (`postgres://user:password@host:port/db` or `host=… user=…`) and
+    /// migrates the database.
+    pub async fn open(url: &str) -> Res<Postgres> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Db(format!("PostgreSQL URL: {e}")))?;
+        let manager = Manager::from_config(
+            config,
+            tokio_postgres::NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(16)
+            .build()
+            .map_err(|e| StoreError::Db(e.to_string()))?;
+        let mut c = pool.get().await?;
+        migrate(&mut c).await?;
+        drop(c);
+        Ok(Postgres { pool })
+    }
+
+    async fn conn(&self) -> Res<Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// The schema version in the database.
+    pub async fn schema_version(&self) -> Res<i64> {
+        let c = self.conn().await?;
+        Ok(
+            c.query_one("SELECT MAX(version) FROM schema_migrations", &[])
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    // ---- users ----
+
+    pub async fn create_user(&self, name: &str, pw: Option<&str>, role: Role) -> Res<User> {
+        super::check_user_name(name)?;
+        let hash = pw
+            .map(password::hash)
+            .transpose()
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let c = self.conn().await?;
+        let r = c
+            .query_one(
+                "INSERT INTO users (name, password_hash, role) VALUES ($1, $2, $3) RETURNING *",
+                &[&name, &hash, &role.as_str()],
+            )
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Exists(_) => StoreError::Exists(format!("user `{name}`")),
+                o => o,
+            })?;
+        user_row(&r)
+    }
+
+    pub async fn user(&self, name: &str) -> Res<User> {
+        let c = self.conn().await?;
+        match c
+            .query_opt("SELECT * FROM users WHERE name = $1", &[&name])
+            .await?
+        {
+            Some(r) => user_row(&r),
+            None => Err(StoreError::NotFound(format!("user `{name}`"))),
+        }
+    }
+
+    pub async fn users(&self) -> Res<Vec<User>> {
+        let c = self.conn().await?;
+        rows(
+            c.query("SELECT * FROM users ORDER BY name", &[]).await?,
+            user_row,
+        )
+    }
+
+    pub async fn set_role(&self, name: &str, role: Role) -> Res<User> {
+        let c = self.conn().await?;
+        match c
+            .query_opt(
+                "UPDATE users SET role = $1 WHERE name = $2 RETURNING *",
+                &[&role.as_str(), &name],
+            )
+            .await?
+        {
+            Some(r) => user_row(&r),
+            None => Err(StoreError::NotFound(format!("user `{name}`"))),
+        }
+    }
+
+    pub async fn set_disabled(&self, name: &str, disabled: bool) -> Res<()> {
+        let c = self.conn().await?;
+        match c
+            .execute(
+                "UPDATE users SET disabled = $1 WHERE name = $2",
+                &[&disabled, &name],
+            )
+            .await?
+        {
+            0 => Err(StoreError::NotFound(format!("user `{name}`"))),
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn set_password(&self, name: &str, pw: &str) -> Res<()> {
+        let hash = password::hash(pw).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let c = self.conn().await?;
+        match c
+            .execute(
+                "UPDATE users SET password_hash = $1 WHERE name = $2",
+                &[&hash, &name],
+            )
+            .await?
+        {
+            0 => Err(StoreError::NotFound(format!("user `{name}`"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks a user name and password (argon2 runs on a blocking thread).
+    pub async fn login(&self, name: &str, pw: &str) -> Res<Result<User, AuthFailure>> {
+        let c = self.conn().await?;
+        let found = match c
+            .query_opt("SELECT * FROM users WHERE name = $1", &[&name])
+            .await?
+        {
+            Some(r) => Some((
+                user_row(&r)?,
+                r.try_get::<_, Option<String>>("password_hash")?,
+            )),
+            None => None,
+        };
+        drop(c);
+        let pw = pw.to_string();
+        tokio::task::spawn_blocking(move || super::judge_login(found, &pw))
+            .await
+            .map_err(|e| StoreError::Db(e.to_string()))
+    }
+
+    // ---- tokens ----
+
+    /// A new token for `user_id`; returns it and its text (shown once).
+    pub async fn create_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        scopes: &[String],
+        ttl_secs: Option<i64>,
+    ) -> Res<(Token, String)> {
+        super::check_scopes(scopes)?;
+        let (public, secret, text) = token::generate();
+        let c = self.conn().await?;
+        let r = c
+            .query_one(
+                "INSERT INTO tokens (user_id, name, public_id, secret_hash, scopes, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::bigint)) RETURNING *",
+                &[&user_id, &name, &public, &token::digest(&secret), &scopes.join(","), &ttl_secs],
+            )
+            .await?;
+        Ok((token_row(&r)?, text))
+    }
+
+    /// The user and token behind `text`, or why not.
+    pub async fn authenticate(&self, text: &str) -> Res<Result<(User, Token), AuthFailure>> {
+        let Some((public, secret)) = token::split(text) else {
+            return Ok(Err(AuthFailure::BadToken));
+        };
+        let c = self.conn().await?;
+        let Some(r) = c
+            .query_opt(
+                "SELECT t.*, t.expires_at <= now() AS expired FROM tokens t WHERE public_id = $1",
+                &[&public],
+            )
+            .await?
+        else {
+            return Ok(Err(AuthFailure::BadToken));
+        };
+        let stored: String = r.try_get("secret_hash")?;
+        if !token::same(&stored, &token::digest(secret)) {
+            return Ok(Err(AuthFailure::BadToken));
+        }
+        let t = token_row(&r)?;
+        if t.revoked {
+            return Ok(Err(AuthFailure::Revoked));
+        }
+        if r.try_get::<_, Option<bool>>("expired")? == Some(true) {
+            return Ok(Err(AuthFailure::Expired));
+        }
+        let u = user_row(
+            &c.query_one("SELECT * FROM users WHERE id = $1", &[&t.user_id])
+                .await?,
+        )?;
+        if u.disabled {
+            return Ok(Err(AuthFailure::Disabled));
+        }
+        c.execute(
+            "UPDATE tokens SET last_used_at = now() WHERE id = $1",
+            &[&t.id],
+        )
+        .await?;
+        Ok(Ok((u, t)))
+    }
+
+    pub async fn revoke_token(&self, id: i64) -> Res<()> {
+        let c = self.conn().await?;
+        match c
+            .execute("UPDATE tokens SET revoked = TRUE WHERE id = $1", &[&id])
+            .await?
+        {
+            0 => Err(StoreError::NotFound(format!("token {id}"))),
+            _ => Ok(()),
+        }
+    }
+
+    pub async fn tokens(&self, user_id: i64) -> Res<Vec<Token>> {
+        let c = self.conn().await?;
+        rows(
+            c.query(
+                "SELECT * FROM tokens WHERE user_id = $1 ORDER BY id",
+                &[&user_id],
+            )
+            .await?,
+            token_row,
+        )
+    }
+
+    // ---- projects and permissions ----
+
+    pub async fn create_project(&self, name: &str, path: &str) -> Res<Project> {
+        let c = self.conn().await?;
+        let r = c
+            .query_one(
+                "INSERT INTO projects (name, path) VALUES ($1, $2) RETURNING id",
+                &[&name, &path],
+            )
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Exists(_) => StoreError::Exists(format!("project `{name}`")),
+                o => o,
+            })?;
+        Ok(Project {
+            id: r.try_get(0)?,
+            name: name.to_string(),
+            path: path.to_string(),
+        })
+    }
+
+    pub async fn projects(&self) -> Res<Vec<Project>> {
+        let c = self.conn().await?;
+        c.query("SELECT id, name, path FROM projects ORDER BY name", &[])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Project {
+                    id: r.try_get(0)?,
+                    name: r.try_get(1)?,
+                    path: r.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets `user_id`'s role on `project_id` (`None` removes it).
+    pub async fn set_permission(
+        &self,
+        user_id: i64,
+        project_id: i64,
+        role: Option<Role>,
+    ) -> Res<()> {
+        let c = self.conn().await?;
+        match role {
+            Some(r) => c.execute(
+                "INSERT INTO permissions (user_id, project_id, role) VALUES ($1, $2, $3) ON CONFLICT (user_id, project_id) DO UPDATE SET role = excluded.role",
+                &[&user_id, &project_id, &r.as_str()],
+            ).await?,
+            None => c.execute(
+                "DELETE FROM permissions WHERE user_id = $1 AND project_id = $2",
+                &[&user_id, &project_id],
+            ).await?,
+        };
+        Ok(())
+    }
+
+    /// The highest role a user holds anywhere (globally or on any project).
+    pub async fn highest_role(&self, user_id: i64) -> Res<Role> {
+        let c = self.conn().await?;
+        let roles: Vec<String> = c
+            .query(
+                "SELECT role FROM users WHERE id = $1 UNION ALL SELECT role FROM permissions WHERE user_id = $1",
+                &[&user_id],
+            )
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        if roles.is_empty() {
+            return Err(StoreError::NotFound(format!("user {user_id}")));
+        }
+        Ok(roles
+            .iter()
+            .filter_map(|r| Role::parse(r))
+            .max()
+            .unwrap_or(Role::Viewer))
+    }
+
+    /// The per-project role of a user, if one was set.
+    pub async fn permission(&self, user_id: i64, project_id: i64) -> Res<Option<Role>> {
+        let c = self.conn().await?;
+        let r = c
+            .query_opt(
+                "SELECT role FROM permissions WHERE user_id = $1 AND project_id = $2",
+                &[&user_id, &project_id],
+            )
+            .await?;
+        Ok(match r {
+            Some(r) => Role::parse(&r.try_get::<_, String>(0)?),
+            None => None,
+        })
+    }
+
+    // ---- runs ----
+
+    pub async fn enqueue(&self, run: NewRun) -> Res<Run> {
+        let opts =
+            serde_json::to_value(&run.options).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let c = self.conn().await?;
+        let r = c
+            .query_one(
+                "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id) VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING *",
+                &[&run.project_id, &run.playbook, &run.inventory, &opts, &run.created_by, &run.schedule_id],
+            )
+            .await?;
+        run_row(&r)
+    }
+
+    /// Takes the oldest queued run nobody else is taking (`FOR UPDATE SKIP LOCKED`).
+    pub async fn claim(&self, instance: &str) -> Res<Option<Run>> {
+        let c = self.conn().await?;
+        let r = c
+            .query_opt(
+                "UPDATE runs SET status = 'running', instance = $1, started_at = now(), heartbeat_at = now() \
+                 WHERE id = (SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                 RETURNING *",
+                &[&instance],
+            )
+            .await?;
+        r.as_ref().map(run_row).transpose()
+    }
+
+    /// Records that `instance` still works on `run_id`; true when a cancel was requested.
+    pub async fn heartbeat(&self, run_id: i64, instance: &str) -> Res<bool> {
+        let c = self.conn().await?;
+        c.execute(
+            "UPDATE runs SET heartbeat_at = now() WHERE id = $1 AND instance = $2 AND status = 'running'",
+            &[&run_id, &instance],
+        )
+        .await?;
+        Ok(
+            c.query_one("SELECT cancel FROM runs WHERE id = $1", &[&run_id])
+                .await?
+                .try_get(0)?,
+        )
+    }
+
+    /// Appends events `first_seq..` (JSON text, already masked) to a run's history.
+    pub async fn append_events(&self, run_id: i64, first_seq: i64, events: Vec<String>) -> Res<()> {
+        let c = self.conn().await?;
+        let seqs: Vec<i64> = (0..events.len() as i64).map(|i| first_seq + i).collect();
+        c.execute(
+            "INSERT INTO run_events (run_id, seq, event) SELECT $1, s, e FROM unnest($2::bigint[], $3::text[]) AS t(s, e)",
+            &[&run_id, &seqs, &events],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Events after `after_seq` (at most `limit`), in order.
+    pub async fn events(&self, run_id: i64, after_seq: i64, limit: i64) -> Res<Vec<(i64, Json)>> {
+        let c = self.conn().await?;
+        c.query(
+            "SELECT seq, event FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&run_id, &after_seq, &limit],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let text: String = r.try_get(1)?;
+            Ok((
+                r.try_get(0)?,
+                serde_json::from_str(&text).unwrap_or(Json::Null),
+            ))
+        })
+        .collect()
+    }
+
+    /// Ends a run with its per-host results.
+    pub async fn finish(
+        &self,
+        run_id: i64,
+        status: RunStatus,
+        exit_code: Option<i64>,
+        hosts: Vec<(String, Json)>,
+    ) -> Res<()> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "UPDATE runs SET status = $1, exit_code = $2, finished_at = now() WHERE id = $3",
+            &[&status.as_str(), &exit_code, &run_id],
+        )
+        .await?;
+        for (h, stats) in hosts {
+            tx.execute(
+                "INSERT INTO run_hosts (run_id, host, stats) VALUES ($1, $2, $3) ON CONFLICT (run_id, host) DO UPDATE SET stats = excluded.stats",
+                &[&run_id, &h, &stats],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Per-host results of a run.
+    pub async fn run_hosts(&self, run_id: i64) -> Res<Vec<(String, Json)>> {
+        let c = self.conn().await?;
+        c.query(
+            "SELECT host, stats FROM run_hosts WHERE run_id = $1 ORDER BY host",
+            &[&run_id],
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+    }
+
+    /// Asks for a run to stop: a queued run is cancelled at once, a running one at its next
+    /// heartbeat.
+    pub async fn request_cancel(&self, run_id: i64) -> Res<Run> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let run = match tx
+            .query_opt("SELECT * FROM runs WHERE id = $1 FOR UPDATE", &[&run_id])
+            .await?
+        {
+            Some(r) => run_row(&r)?,
+            None => return Err(StoreError::NotFound(format!("run {run_id}"))),
+        };
+        let sql = match run.status {
+            RunStatus::Queued => {
+                "UPDATE runs SET status = 'cancelled', cancel = TRUE, finished_at = now() WHERE id = $1 RETURNING *"
+            }
+            RunStatus::Running => "UPDATE runs SET cancel = TRUE WHERE id = $1 RETURNING *",
+            s => {
+                return Err(StoreError::Invalid(format!(
+                    "run {run_id} is already {}",
+                    s.as_str()
+                )));
+            }
+        };
+        let run = run_row(&tx.query_one(sql, &[&run_id]).await?)?;
+        tx.commit().await?;
+        Ok(run)
+    }
+
+    pub async fn run(&self, id: i64) -> Res<Run> {
+        let c = self.conn().await?;
+        match c
+            .query_opt("SELECT * FROM runs WHERE id = $1", &[&id])
+            .await?
+        {
+            Some(r) => run_row(&r),
+            None => Err(StoreError::NotFound(format!("run {id}"))),
+        }
+    }
+
+    /// Runs, newest first: at most `limit`, older than `before` when given.
+    pub async fn runs(&self, limit: i64, before: Option<i64>) -> Res<Vec<Run>> {
+        let c = self.conn().await?;
+        rows(
+            c.query(
+                "SELECT * FROM runs WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                &[&before.unwrap_or(i64::MAX), &limit],
+            )
+            .await?,
+            run_row,
+        )
+    }
+
+    /// Marks running runs whose heartbeat is older than `stale_secs` (by the database's
+    /// clock) as lost and queues each again while it has attempts left; returns (lost run, its
+    /// retry). Rows another instance is reaping are skipped, so each is reaped once.
+    pub async fn reap_lost(
+        &self,
+        stale_secs: i64,
+        max_attempts: i64,
+    ) -> Res<Vec<(i64, Option<i64>)>> {
+        let mut c = self.conn().await?;
+        let tx = c.transaction().await?;
+        let lost = rows(
+            tx.query(
+                "UPDATE runs SET status = 'lost', finished_at = now() WHERE id IN \
+                 (SELECT id FROM runs WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1::bigint) FOR UPDATE SKIP LOCKED) \
+                 RETURNING *",
+                &[&stale_secs],
+            )
+            .await?,
+            run_row,
+        )?;
+        let mut out = Vec::new();
+        for run in &lost {
+            let retry = if run.attempt < max_attempts && !run.cancel {
+                let r = tx
+                    .query_one(
+                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, attempt, retry_of) \
+                         SELECT project_id, playbook, inventory, options, 'queued', created_by, schedule_id, attempt + 1, id FROM runs WHERE id = $1 RETURNING id",
+                        &[&run.id],
+                    )
+                    .await?;
+                Some(r.try_get::<_, i64>(0)?)
+            } else {
+                None
+            };
+            tx.execute(
+                "INSERT INTO audit (actor, action, target, detail) VALUES ('hoist', 'run.lost', $1, $2)",
+                &[&format!("run {}", run.id), &super::lost_detail(run, retry)],
+            )
+            .await?;
+            out.push((run.id, retry));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    // ---- schedules ----
+
+    /// A new schedule (its first run is the next time the pattern matches).
+    pub async fn create_schedule(
+        &self,
+        project_id: i64,
+        name: &str,
+        cron: &str,
+        playbook: &str,
+        inventory: &str,
+        options: &RunOptions,
+    ) -> Res<Schedule> {
+        super::check_schedule_name(name)?;
+        let c = self.conn().await?;
+        let now = self.db_now(&c).await?;
+        let next = next_time(cron, now)?;
+        let opts = serde_json::to_value(options).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let r = c
+            .query_one(
+                "INSERT INTO schedules (project_id, name, cron, playbook, inventory, options, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+                &[&project_id, &name, &cron, &playbook, &inventory, &opts, &next],
+            )
+            .await
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Exists(_) => StoreError::Exists(format!("schedule `{name}`")),
+                o => o,
+            })?;
+        schedule_row(&r)
+    }
+
+    async fn db_now(&self, c: &Object) -> Res<DateTime<Utc>> {
+        Ok(c.query_one("SELECT now()", &[]).await?.try_get(0)?)
+    }
+
+    pub async fn schedules(&self) -> Res<Vec<Schedule>> {
+        let c = self.conn().await?;
+        rows(
+            c.query("SELECT * FROM schedules ORDER BY project_id, name", &[])
+                .await?,
+            schedule_row,
+        )
+    }
+
+    pub async fn schedule(&self, id: i64) -> Res<Schedule> {
+        let c = self.conn().await?;
+        match c
+            .query_opt("SELECT * FROM schedules WHERE id = $1", &[&id])
+            .await?
+        {
+            Some(r) => schedule_row(&r),
+            None => Err(StoreError::NotFound(format!("schedule {id}"))),
+        }
+    }
+
+    /// Turns a schedule on or off (turning it on plans its next run from now).
+    pub async fn set_schedule_enabled(&self, id: i64, enabled: bool) -> Res<Schedule> {
+        let s = self.schedule(id).await?;
+        let c = self.conn().await?;
+        let next = next_time(&s.cron, self.db_now(&c).await?)?;
+        let r = c
+            .query_one(
+                "UPDATE schedules SET enabled = $1, next_run_at = $2 WHERE id = $3 RETURNING *",
+                &[&enabled, &next, &id],
+            )
+            .await?;
+        schedule_row(&r)
+    }
+
+    pub async fn delete_schedule(&self, id: i64) -> Res<()> {
+        let c = self.conn().await?;
+        match c
+            .execute("DELETE FROM schedules WHERE id = $1", &[&id])
+            .await?
+        {
+            0 => Err(StoreError::NotFound(format!("schedule {id}"))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Queues one run for every enabled schedule that is due and moves it to its next time,
+    /// one transaction per schedule with a compare-and-set on `next_run_at`: however many
+    /// instances fire at once, a due time yields exactly one run.
+    pub async fn fire_due(&self, by: &str) -> Res<Vec<Run>> {
+        let mut c = self.conn().await?;
+        let due: Vec<(i64, DateTime<Utc>, Schedule)> = c
+            .query(
+                "SELECT *, now() AS db_now FROM schedules WHERE enabled AND next_run_at <= now() ORDER BY next_run_at",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("next_run_at")?, schedule_row(r)?)))
+            .collect::<Res<_>>()?;
+        let now = self.db_now(&c).await?;
+        let mut fired = Vec::new();
+        for (id, was, s) in due {
+            let next = next_time(&s.cron, now)?;
+            let tx = c.transaction().await?;
+            let won = tx
+                .execute(
+                    "UPDATE schedules SET next_run_at = $1 WHERE id = $2 AND next_run_at = $3 AND enabled",
+                    &[&next, &id, &was],
+                )
+                .await?;
+            if won == 1 {
+                let opts = serde_json::to_value(&s.options).unwrap_or(Json::Null);
+                let run = run_row(
+                    &tx.query_one(
+                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id) VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING *",
+                        &[&s.project_id, &s.playbook, &s.inventory, &opts, &format!("schedule:{}", s.name), &id],
+                    )
+                    .await?,
+                )?;
+                tx.execute(
+                    "UPDATE schedules SET last_run_id = $1 WHERE id = $2",
+                    &[&run.id, &id],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO audit (actor, action, target, detail) VALUES ($1, 'run.start', $2, $3)",
+                    &[&by, &format!("run {}", run.id), &serde_json::json!({"schedule": s.name, "via": "schedule"})],
+                )
+                .await?;
+                fired.push(run);
+            }
+            tx.commit().await?;
+        }
+        Ok(fired)
+    }
+
+    #[cfg(test)]
+    pub(crate) async fn make_all_schedules_due_for_tests(&self) {
+        if let Ok(c) = self.conn().await {
+            let _ = c
+                .execute(
+                    "UPDATE schedules SET next_run_at = '2000-01-01T00:00:00Z'",
+                    &[],
+                )
+                .await;
+        }
+    }
+
+    // ---- audit ----
+
+    /// Records a mutating action.
+    pub async fn audit(&self, actor: &str, action: &str, target: &str, detail: Json) -> Res<()> {
+        let c = self.conn().await?;
+        c.execute(
+            "INSERT INTO audit (actor, action, target, detail) VALUES ($1, $2, $3, $4)",
+            &[&actor, &action, &target, &detail],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The newest audit entries.
+    pub async fn audit_log(&self, limit: i64) -> Res<Vec<AuditEntry>> {
+        let c = self.conn().await?;
+        c.query(
+            "SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT $1",
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                id: r.try_get(0)?,
+                at: stamp(r.try_get(1)?),
+                actor: r.try_get(2)?,
+                action: r.try_get(3)?,
+                target: r.try_get(4)?,
+                detail: r.try_get(5)?,
+            })
+        })
+        .collect()
+    }
+}
