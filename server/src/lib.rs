@@ -11,5 +11,6 @@ pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod ui;
 
 pub use store::{Store, StoreError};

@@ -62,6 +62,7 @@ pub fn router(state: Shared) -> Router {
             "/api/v1/schedules/{id}",
             axum::routing::patch(schedules::update).delete(schedules::delete),
         )
+        .merge(crate::ui::routes())
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(

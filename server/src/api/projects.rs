@@ -42,7 +42,7 @@ pub async fn list(State(st): State<Shared>, c: Caller) -> Result<Json<Value>, Ap
     let mut out = Vec::new();
     for p in &st.projects {
         if c.role(&st, Some(p.id)).await? >= Role::Viewer {
-            out.push(json!({"name": p.name, "path": p.root}));
+            out.push(json!({"id": p.id, "name": p.name, "path": p.root}));
         }
     }
     Ok(Json(json!(out)))
