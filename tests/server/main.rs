@@ -5,17 +5,32 @@
 //! database and its queue. Playbooks run against the controller (localhost), no lab needed.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ADMIN_PW: &str = "admin-password-1";
 
+#[path = "../support/serve.rs"]
+mod support;
+use support::{Serve, agent};
+
+/// A server and the directory it works in.
 struct Server {
-    child: Child,
-    base: String,
+    serve: Serve,
     _dir: Option<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Serve;
+    fn deref(&self) -> &Serve {
+        &self.serve
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Serve {
+        &mut self.serve
+    }
 }
 
 /// Where a scenario's server keeps its state.
@@ -110,41 +125,11 @@ fn project(dir: &Path) {
     std::fs::write(dir.join("outside.yml"), "- hosts: localhost\n  tasks: []\n").unwrap();
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts `hoist serve` with the project in `dir` and the database `db`.
 fn serve_at(dir: &Path, db: &str, extra: &[&str]) -> Server {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
     let proj = format!("demo={}", dir.join("proj").display());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
-        .args(["serve", "--listen", &listen, "--db", db])
-        .args(["--project", &proj])
-        .args(extra)
-        .env("HOIST_ADMIN_PASSWORD", ADMIN_PW)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hoist serve starts");
-    let stderr = child.stderr.take().expect("stderr");
-    let mut lines = BufReader::new(stderr).lines();
-    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
-    assert!(first.contains("listening on"), "hoist serve said: {first}");
-    std::thread::spawn(move || for _ in lines {});
-    let scheme = if first.contains("https://") {
-        "https"
-    } else {
-        "http"
-    };
     Server {
-        child,
-        base: format!("{scheme}://{listen}"),
+        serve: Serve::start(&proj, db, ADMIN_PW, extra),
         _dir: None,
     }
 }
@@ -158,14 +143,6 @@ fn serve(backend: Backend) -> Server {
     s
 }
 
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
 /// (status, JSON body) of a request.
 fn call(
     s: &Server,
@@ -174,22 +151,8 @@ fn call(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let mut req = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{}{path}", s.base));
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = match body {
-        Some(b) => req
-            .header("content-type", "application/json")
-            .body(b.to_string().into_bytes()),
-        None => req.body(Vec::new()),
-    }
-    .unwrap();
-    let mut resp = agent().run(req).expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.body_mut().read_to_string().unwrap_or_default();
+    let (status, text) =
+        support::request(&agent(), &format!("{}{path}", s.base), method, token, body);
     (
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),

@@ -4,86 +4,44 @@
 //! checked here: size, not blank, and the status badges drawn in their colours where the page
 //! said they were. Needs `npm ci` in tests/ui and /usr/bin/chromium (tests/run.sh sees to both).
 
+#[path = "../support/serve.rs"]
+mod support;
+
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use support::Serve;
 
 const ADMIN_PW: &str = "admin-password-1";
 
 fn project(dir: &Path) {
-    let p = dir.join("proj");
-    std::fs::create_dir_all(&p).unwrap();
-    std::fs::write(p.join("inventory.yml"), "all: {}\n").unwrap();
-    let play =
-        |tasks: &str| format!("- hosts: localhost\n  gather_facts: false\n  tasks:\n{tasks}");
-    std::fs::write(p.join("site.yml"), play("    - command: echo hello\n")).unwrap();
-    std::fs::write(p.join("fail.yml"), play("    - command: \"false\"\n")).unwrap();
-    std::fs::write(
-        p.join("live.yml"),
-        play(
-            "    - command: echo {{ greeting }}\n    - command: sleep 4\n    - command: echo done\n",
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        p.join("slow.yml"),
-        play("    - command: echo started\n    - pause: { seconds: 60 }\n"),
-    )
-    .unwrap();
-}
-
-struct Server(std::process::Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(dir: &Path) -> (Server, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hoist"))
-        .args(["serve", "--listen", &listen, "--db"])
-        .arg(dir.join("hoist.db"))
-        .arg("--project")
-        .arg(format!("demo={}", dir.join("proj").display()))
-        .env("HOIST_ADMIN_PASSWORD", ADMIN_PW)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hoist serve starts");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
-    assert!(first.contains("listening on"), "hoist serve said: {first}");
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), format!("http://{listen}"))
+    support::project(
+        &dir.join("proj"),
+        &[
+            ("site.yml", "    - command: echo hello\n"),
+            ("fail.yml", "    - command: \"false\"\n"),
+            (
+                "live.yml",
+                "    - command: echo {{ greeting }}\n    - command: sleep 4\n    - command: echo done\n",
+            ),
+            (
+                "slow.yml",
+                "    - command: echo started\n    - pause: { seconds: 60 }\n",
+            ),
+        ],
+    );
 }
 
 fn api(base: &str, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let mut req = ureq::http::Request::builder()
-        .method(method)
-        .uri(format!("{base}/api/v1{path}"))
-        .header("content-type", "application/json");
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = req
-        .body(body.map(|b| b.to_string()).unwrap_or_default().into_bytes())
-        .unwrap();
-    let mut r = agent.run(req).expect("request");
-    serde_json::from_str(&r.body_mut().read_to_string().unwrap_or_default()).unwrap_or(Value::Null)
+    let (_, text) = support::request(
+        &support::agent(),
+        &format!("{base}/api/v1{path}"),
+        method,
+        token,
+        body.as_ref(),
+    );
+    serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
 /// Starts `book` and waits for it to end; returns its status.
@@ -200,7 +158,13 @@ fn the_web_ui_in_headless_chromium() {
     );
     let d = tempfile::tempdir().unwrap();
     project(d.path());
-    let (_server, base) = serve(d.path());
+    let server = Serve::start(
+        &format!("demo={}", d.path().join("proj").display()),
+        &d.path().join("hoist.db").display().to_string(),
+        ADMIN_PW,
+        &[],
+    );
+    let base = server.base.clone();
     // History for the runs list: one run that succeeds and one that fails.
     let token = api(
         &base,
