@@ -149,20 +149,21 @@ fn status_of(recap: &Recap) -> (RunStatus, i64) {
     }
 }
 
-/// Loads what a run needs; an error is a message for the run's history.
-fn prepare(
+/// Loads what a run needs (a git project at the run's commit, fetched when new here; a run
+/// started without one, by a schedule, gets the newest commit and records it); an error is a
+/// message for the run's history.
+async fn prepare(
     state: &Shared,
     run: &Run,
 ) -> Result<(hoist_core::playbook::Playbook, Inventory, ProjectDir), String> {
     let project = state
-        .project_by_id(run.project_id)
-        .cloned()
-        .ok_or_else(|| {
-            format!(
-                "project {} is not served by instance {}",
-                run.project_id, state.instance
-            )
-        })?;
+        .project_for_run(run.project_id, run.revision.as_deref())
+        .await?;
+    if let (None, Some(rev)) = (&run.revision, &project.revision)
+        && let Err(e) = state.store.set_run_revision(run.id, rev).await
+    {
+        eprintln!("hoist serve: run {}: recording its commit: {e}", run.id);
+    }
     let book_path = state.resolve(&project, &run.playbook)?;
     let inv_path = state.resolve(&project, &run.inventory)?;
     let book = hoist_core::playbook::load_playbook(&book_path).map_err(|e| e.to_string())?;
@@ -183,7 +184,7 @@ fn prepare(
 async fn execute(state: &Shared, run: Run) {
     let (tx, rx) = mpsc::unbounded_channel::<String>();
     let writer = tokio::spawn(writer(state.clone(), run.id, rx, 1));
-    let outcome = match prepare(state, &run) {
+    let outcome = match prepare(state, &run).await {
         Err(message) => {
             let _ = tx.send(
                 json!({"event": "error", "message": hoist_core::secrets::redact(&message)})

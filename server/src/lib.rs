@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod exec;
+pub mod git;
 pub mod model;
 pub mod schedule;
 pub mod state;

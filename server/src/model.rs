@@ -129,6 +129,8 @@ pub struct NewRun {
     pub options: RunOptions,
     pub created_by: String,
     pub schedule_id: Option<i64>,
+    /// The commit of a git project the run works on.
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -151,6 +153,8 @@ pub struct Run {
     pub attempt: i64,
     /// The lost run this one retries.
     pub retry_of: Option<i64>,
+    /// The commit of a git project the run works on.
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

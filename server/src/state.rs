@@ -1,19 +1,58 @@
 //! What every request handler and the executor share: the store, the projects this server
 //! serves, its instance name and the live event channels of running runs.
 
+use crate::git::GitProject;
 use crate::store::Store;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
-/// A project: a directory of playbooks and inventories.
+/// Where a project's playbooks and inventories come from.
+#[derive(Debug)]
+pub enum Source {
+    /// A directory on this machine (canonical path).
+    Dir(PathBuf),
+    /// A git repository, checked out per commit.
+    Git(Arc<GitProject>),
+}
+
+/// A project this server serves.
+#[derive(Debug)]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+    pub source: Source,
+}
+
+/// A project as it is now (or at a given commit): the directory to read it from.
 #[derive(Debug, Clone)]
 pub struct ProjectDir {
     pub id: i64,
     pub name: String,
     /// Canonical path.
     pub root: PathBuf,
+    /// The commit, for a git project.
+    pub revision: Option<String>,
+}
+
+impl Project {
+    /// The project as it is now (a git project after its last sync).
+    pub fn now(&self) -> Option<ProjectDir> {
+        let (root, revision) = match &self.source {
+            Source::Dir(d) => (d.clone(), None),
+            Source::Git(g) => {
+                let (commit, tree) = g.current()?;
+                (tree, Some(commit))
+            }
+        };
+        Some(ProjectDir {
+            id: self.id,
+            name: self.name.clone(),
+            root,
+            revision,
+        })
+    }
 }
 
 /// How the executor connects to hosts.
@@ -26,7 +65,7 @@ pub struct ConnectDefaults {
 
 pub struct AppState {
     pub store: Store,
-    pub projects: Vec<ProjectDir>,
+    pub projects: Vec<Project>,
     pub instance: String,
     pub connect: ConnectDefaults,
     /// Live events of the runs this instance executes: (seq, JSON).
@@ -42,12 +81,45 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn project(&self, name: &str) -> Option<&ProjectDir> {
-        self.projects.iter().find(|p| p.name == name)
+    /// The project called `name`, as it is now.
+    pub fn project(&self, name: &str) -> Option<ProjectDir> {
+        self.projects.iter().find(|p| p.name == name)?.now()
     }
 
-    pub fn project_by_id(&self, id: i64) -> Option<&ProjectDir> {
-        self.projects.iter().find(|p| p.id == id)
+    /// Every project, as it is now.
+    pub fn project_dirs(&self) -> Vec<ProjectDir> {
+        self.projects.iter().filter_map(Project::now).collect()
+    }
+
+    /// Project `id` for a run: at `revision` when the run was started on a commit, else as it
+    /// is after fetching the newest commit (a git project) or as it is (a directory).
+    pub async fn project_for_run(
+        &self,
+        id: i64,
+        revision: Option<&str>,
+    ) -> Result<ProjectDir, String> {
+        let p =
+            self.projects.iter().find(|p| p.id == id).ok_or_else(|| {
+                format!("project {id} is not served by instance {}", self.instance)
+            })?;
+        match (&p.source, revision) {
+            (Source::Dir(_), _) => p.now().ok_or_else(|| "no project".to_string()),
+            (Source::Git(g), Some(commit)) => Ok(ProjectDir {
+                id,
+                name: p.name.clone(),
+                root: g.tree(commit).await?,
+                revision: Some(commit.to_string()),
+            }),
+            (Source::Git(g), None) => {
+                let (commit, root) = g.sync().await?;
+                Ok(ProjectDir {
+                    id,
+                    name: p.name.clone(),
+                    root,
+                    revision: Some(commit),
+                })
+            }
+        }
     }
 
     /// A file inside a project: relative, no `..`, resolving inside the project after symlinks.

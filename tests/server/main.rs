@@ -325,7 +325,66 @@ fn authorization_matrix(backend: Backend) {
     let run_body = json!({"project": "demo", "playbook": "site.yml", "inventory": "inventory.yml"});
     let user_body = json!({"name": "x1", "password": "long-enough-pw", "role": "viewer"});
     let token_body = json!({"name": "t", "scopes": ["read"]});
+    // What the per-role cases below act on: a token of the viewer, a schedule to change, and
+    // one schedule per role to delete (`{del}` in a path is the acting role's).
+    let (_, vic_token) = call(
+        &s,
+        "POST",
+        "/api/v1/tokens",
+        Some(&viewer),
+        Some(&json!({"name": "mine", "scopes": ["read"]})),
+    );
+    let vic_token = vic_token["info"]["id"].as_i64().unwrap();
+    let schedule = |name: &str| {
+        let body = json!({"project": "demo", "name": name, "cron": "@daily", "playbook": "site.yml", "inventory": "inventory.yml"});
+        let (st, v) = call(&s, "POST", "/api/v1/schedules", Some(&admin), Some(&body));
+        assert_eq!(st, 201, "{v}");
+        v["id"].as_i64().unwrap()
+    };
+    let nightly = schedule("nightly");
+    let doomed = [schedule("del-0"), schedule("del-1"), schedule("del-2")];
+    let sched_body = json!({"project": "demo", "name": "by-{who}", "cron": "@hourly", "playbook": "site.yml", "inventory": "inventory.yml"});
     let cases: Vec<(&str, String, Option<Value>, [u16; 3])> = vec![
+        (
+            "GET",
+            format!("/api/v1/runs/{id}/stream"),
+            None,
+            [200, 200, 200],
+        ),
+        ("GET", "/api/v1/tokens".into(), None, [200, 200, 200]),
+        // Anyone may revoke their own token; only an admin someone else's.
+        (
+            "DELETE",
+            format!("/api/v1/tokens/{vic_token}"),
+            None,
+            [204, 403, 204],
+        ),
+        ("GET", "/api/v1/schedules".into(), None, [200, 200, 200]),
+        (
+            "POST",
+            "/api/v1/schedules".into(),
+            Some(sched_body),
+            [201, 201, 403],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/schedules/{nightly}"),
+            Some(json!({"enabled": false})),
+            [200, 200, 403],
+        ),
+        (
+            "DELETE",
+            "/api/v1/schedules/{del}".into(),
+            None,
+            [204, 204, 403],
+        ),
+        // A directory project has nothing to sync: the operator gets that answer, not a 403.
+        (
+            "POST",
+            "/api/v1/projects/demo/sync".into(),
+            None,
+            [422, 422, 403],
+        ),
         // method, path, body, expected status for [admin, operator, viewer]
         ("GET", "/api/v1/runs".into(), None, [200, 200, 200]),
         ("GET", format!("/api/v1/runs/{id}"), None, [200, 200, 200]),
@@ -384,7 +443,12 @@ fn authorization_matrix(backend: Backend) {
     ];
     for (method, path, body, want) in &cases {
         for (who, tok) in [(0, &admin), (1, &op), (2, &viewer)] {
-            let (st, v) = call(&s, method, path, Some(tok), body.as_ref());
+            let path = path.replace("{del}", &doomed[who].to_string());
+            let body = body.as_ref().map(|b| {
+                serde_json::from_str::<Value>(&b.to_string().replace("{who}", &who.to_string()))
+                    .unwrap()
+            });
+            let (st, v) = call(&s, method, &path, Some(tok), body.as_ref());
             assert_eq!(
                 st,
                 want[who],
@@ -779,6 +843,7 @@ fn the_openapi_document_lists_every_route_and_each_route_answers() {
         ("GET", "/api/v1/audit"),
         ("GET", "/api/v1/projects"),
         ("GET", "/api/v1/projects/{project}/files"),
+        ("POST", "/api/v1/projects/{project}/sync"),
         ("GET", "/api/v1/runs"),
         ("POST", "/api/v1/runs"),
         ("GET", "/api/v1/runs/{id}"),
@@ -990,4 +1055,171 @@ fn two_instances_fire_a_schedule_once_per_due_time() {
         .filter(|e| e["action"] == "run.start" && e["detail"]["via"] == "schedule")
         .count();
     assert_eq!(starts, total, "one audit entry per fired run: {audit}");
+}
+
+/// Runs `git` in `dir` (with a fixed identity), returning its output.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Commits a site.yml that echoes `word` and pushes it; returns the commit.
+fn commit_site(work: &Path, word: &str) -> String {
+    std::fs::write(
+        work.join("site.yml"),
+        format!(
+            "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - command: echo {word}\n"
+        ),
+    )
+    .unwrap();
+    git(work, &["add", "-A"]);
+    git(work, &["commit", "-q", "-m", word]);
+    git(work, &["push", "-q", "origin", "HEAD:main"]);
+    git(work, &["rev-parse", "HEAD"])
+}
+
+/// The `stdout` of the first host result of run `id`.
+fn first_stdout(s: &Server, token: &str, id: i64) -> Value {
+    let (_, ev) = call(
+        s,
+        "GET",
+        &format!("/api/v1/runs/{id}/events"),
+        Some(token),
+        None,
+    );
+    ev.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"]["event"] == "host_result")
+        .map(|e| e["event"]["result"]["stdout"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn a_git_project_runs_each_run_at_its_commit() {
+    let d = tempfile::tempdir().unwrap();
+    let (origin, work) = (d.path().join("origin.git"), d.path().join("work"));
+    std::fs::create_dir_all(&work).unwrap();
+    git(
+        d.path(),
+        &["init", "-q", "--bare", "-b", "main", "origin.git"],
+    );
+    git(&work, &["init", "-q", "-b", "main"]);
+    git(
+        &work,
+        &["remote", "add", "origin", &origin.display().to_string()],
+    );
+    std::fs::write(work.join("inventory.yml"), "all: {}\n").unwrap();
+    let first = commit_site(&work, "one");
+    let spec = format!("demo=git+{}#main", origin.display());
+    let db = d.path().join("db/hoist.db").display().to_string();
+    let s = Serve::start(&spec, &db, ADMIN_PW, &[]);
+    let s = Server {
+        serve: s,
+        _dir: None,
+    };
+    let t = login(&s, "admin", ADMIN_PW);
+    let (_, projects) = call(&s, "GET", "/api/v1/projects", Some(&t), None);
+    assert_eq!(
+        (&projects[0]["source"], &projects[0]["revision"]),
+        (&json!("git"), &json!(first)),
+        "{projects}"
+    );
+    let (_, run) = start(&s, &t, "site.yml");
+    let one = run["id"].as_i64().unwrap();
+    assert_eq!(
+        run["revision"], first,
+        "a run records the commit it was started on"
+    );
+    assert_eq!(wait_final(&s, &t, one)["run"]["status"], "ok");
+    assert_eq!(first_stdout(&s, &t, one), "one");
+
+    // A new commit upstream changes nothing until the project is synced.
+    let second = commit_site(&work, "two");
+    let (_, run) = start(&s, &t, "site.yml");
+    let id = run["id"].as_i64().unwrap();
+    wait_final(&s, &t, id);
+    assert_eq!(
+        (run["revision"].clone(), first_stdout(&s, &t, id)),
+        (json!(first), json!("one"))
+    );
+    let (st, synced) = call(&s, "POST", "/api/v1/projects/demo/sync", Some(&t), None);
+    assert_eq!((st, &synced["revision"]), (200, &json!(second)), "{synced}");
+    let (_, run) = start(&s, &t, "site.yml");
+    let id = run["id"].as_i64().unwrap();
+    wait_final(&s, &t, id);
+    assert_eq!(
+        (run["revision"].clone(), first_stdout(&s, &t, id)),
+        (json!(second), json!("two"))
+    );
+    let (_, audit) = call(&s, "GET", "/api/v1/audit", Some(&t), None);
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["action"] == "project.sync"
+                && a["detail"]["from"] == first
+                && a["detail"]["to"] == second),
+        "{audit}"
+    );
+
+    // A scheduled run fetches at launch: it runs (and records) the newest commit.
+    let third = commit_site(&work, "three");
+    let body = json!({"project": "demo", "name": "each-second", "cron": "* * * * * *", "playbook": "site.yml", "inventory": "inventory.yml"});
+    let (st, sch) = call(&s, "POST", "/api/v1/schedules", Some(&t), Some(&body));
+    assert_eq!(st, 201, "{sch}");
+    let mut scheduled = Value::Null;
+    wait_for("a scheduled run", || {
+        let (_, runs) = call(&s, "GET", "/api/v1/runs", Some(&t), None);
+        scheduled = runs
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["schedule_id"] == sch["id"] && r["status"] == "ok")
+            .cloned()
+            .unwrap_or(Value::Null);
+        !scheduled.is_null()
+    });
+    call(
+        &s,
+        "DELETE",
+        &format!("/api/v1/schedules/{}", sch["id"]),
+        Some(&t),
+        None,
+    );
+    let sid = scheduled["id"].as_i64().unwrap();
+    assert_eq!(
+        (scheduled["revision"].clone(), first_stdout(&s, &t, sid)),
+        (json!(third), json!("three"))
+    );
+    // The first commit's tree is still there for runs that were started on it.
+    assert!(
+        d.path()
+            .join(format!("db/projects/demo/trees/{first}/site.yml"))
+            .is_file()
+    );
+    // An unreachable repository is a clear error on sync, and nothing changes.
+    std::fs::rename(&origin, d.path().join("moved.git")).unwrap();
+    let (st, v) = call(&s, "POST", "/api/v1/projects/demo/sync", Some(&t), None);
+    assert_eq!(st, 502, "{v}");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("project `demo`: git fetch"),
+        "{v}"
+    );
+    let (_, projects) = call(&s, "GET", "/api/v1/projects", Some(&t), None);
+    assert_eq!(projects[0]["revision"], third, "{projects}");
 }

@@ -52,8 +52,14 @@ impl Serve {
             .expect("hoist serve starts");
         let stderr = child.stderr.take().expect("stderr");
         let mut lines = BufReader::new(stderr).lines();
-        let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
-        assert!(first.contains("listening on"), "hoist serve said: {first}");
+        let mut said = Vec::new();
+        let first = loop {
+            match lines.next().and_then(|l| l.ok()) {
+                Some(l) if l.contains("listening on") => break l,
+                Some(l) if said.len() < 50 => said.push(l),
+                _ => panic!("hoist serve did not start: {}", said.join("\n")),
+            }
+        };
         std::thread::spawn(move || for _ in lines {});
         let scheme = if first.contains("https://") {
             "https"

@@ -4,7 +4,8 @@
 
 use crate::diagnostic::CliError;
 use clap::Args;
-use hoist_server::state::{AppState, ConnectDefaults, ProjectDir};
+use hoist_server::git::GitProject;
+use hoist_server::state::{AppState, ConnectDefaults, Project, Source};
 use hoist_server::store::{Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,9 +19,14 @@ pub struct ServeArgs {
     /// postgres://user:password@host/db URL shared by several instances
     #[arg(long, env = "HOIST_DB")]
     pub db: Option<String>,
-    /// A project to serve: NAME=DIR (repeatable)
+    /// A project to serve: NAME=DIR, or NAME=git+URL[#BRANCH|TAG|COMMIT] for a git
+    /// repository (repeatable)
     #[arg(long = "project", required = true)]
     pub projects: Vec<String>,
+    /// Where git projects are fetched and checked out (default: beside a SQLite database, else
+    /// ~/.local/share/hoist/projects)
+    #[arg(long)]
+    pub checkouts: Option<PathBuf>,
     /// This instance's name in the run history (default: host name and process id)
     #[arg(long)]
     pub instance: Option<String>,
@@ -62,6 +68,19 @@ fn data_dir() -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("/var/lib"))
         .join("hoist")
+}
+
+/// Where this server keeps files of its own (certificate, checkouts): beside a SQLite
+/// database, else the data directory.
+fn state_dir(store: &Store, db: &str) -> PathBuf {
+    match store {
+        Store::Sqlite(_) => std::path::Path::new(db)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".")),
+        Store::Postgres(_) => data_dir(),
+    }
 }
 
 /// The database as shown in messages: a URL without its password.
@@ -128,20 +147,42 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
         .projects()
         .await
         .map_err(|e| CliError::Other(e.to_string()))?;
+    let checkouts = args
+        .checkouts
+        .clone()
+        .unwrap_or_else(|| state_dir(&store, &db).join("projects"));
     let mut projects = Vec::new();
     for spec in &args.projects {
-        let (name, dir) = spec
-            .split_once('=')
-            .ok_or_else(|| CliError::Other(format!("--project {spec}: expected NAME=DIR")))?;
-        let root = std::fs::canonicalize(dir)
-            .map_err(|e| CliError::Other(format!("--project {spec}: {dir}: {e}")))?;
+        let (name, target) = spec.split_once('=').ok_or_else(|| {
+            CliError::Other(format!(
+                "--project {spec}: expected NAME=DIR or NAME=git+URL[#REF]"
+            ))
+        })?;
+        let (source, recorded) = match hoist_server::git::parse(target) {
+            Some((url, reference)) => std::fs::create_dir_all(&checkouts)
+                .and_then(|()| std::fs::canonicalize(&checkouts))
+                .map_err(|e| CliError::Other(format!("{}: {e}", checkouts.display())))
+                .map(|dir| {
+                    let g = Arc::new(GitProject::new(url.clone(), reference, dir.join(name)));
+                    (Source::Git(g), url)
+                })?,
+            None => {
+                let root = std::fs::canonicalize(target)
+                    .map_err(|e| CliError::Other(format!("--project {spec}: {target}: {e}")))?;
+                let shown = root.display().to_string();
+                (Source::Dir(root), shown)
+            }
+        };
+        if let Source::Git(g) = &source {
+            let (commit, _) = g
+                .sync()
+                .await
+                .map_err(|e| CliError::Other(format!("--project {spec}: {e}")))?;
+            eprintln!("hoist serve: project {name} at {commit} ({})", g.url);
+        }
         let id = match known.iter().find(|p| p.name == name) {
             Some(p) => p.id,
-            None => match tolerate_exists(
-                store
-                    .create_project(name, &root.display().to_string())
-                    .await,
-            )? {
+            None => match tolerate_exists(store.create_project(name, &recorded).await)? {
                 Some(p) => p.id,
                 // Another instance starting at the same time registered it.
                 None => store
@@ -154,10 +195,10 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
                     .ok_or_else(|| CliError::Other(format!("project `{name}` vanished")))?,
             },
         };
-        projects.push(ProjectDir {
+        projects.push(Project {
             id,
             name: name.to_string(),
-            root,
+            source,
         });
     }
     let instance = args.instance.clone().unwrap_or_else(|| {
@@ -185,14 +226,7 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
             key: key.clone(),
         }),
         (_, _, true) => {
-            let dir = match &state.store {
-                Store::Sqlite(_) => std::path::Path::new(&db)
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| PathBuf::from(".")),
-                Store::Postgres(_) => data_dir(),
-            };
+            let dir = state_dir(&state.store, &db);
             let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
             Some(
                 hoist_server::tls::self_signed(&dir, &[host.trim().to_string()])

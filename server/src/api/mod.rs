@@ -48,6 +48,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/audit", get(users::audit))
         .route("/api/v1/projects", get(projects::list))
         .route("/api/v1/projects/{project}/files", get(projects::files))
+        .route("/api/v1/projects/{project}/sync", post(projects::sync))
         .route("/api/v1/runs", get(runs::list).post(runs::create))
         .route("/api/v1/runs/{id}", get(runs::show))
         .route("/api/v1/runs/{id}/events", get(runs::events))

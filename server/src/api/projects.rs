@@ -2,9 +2,10 @@
 
 use super::{ApiError, Caller};
 use crate::model::Role;
-use crate::state::Shared;
+use crate::state::{Project, Shared, Source};
 use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde_json::{Value, json};
 
 /// The project called `name` if the caller holds `need` on it (404, 403), with `playbook` and
@@ -20,8 +21,7 @@ pub(super) async fn checked(
 ) -> Result<(crate::state::ProjectDir, std::path::PathBuf), ApiError> {
     let p = st
         .project(name)
-        .ok_or_else(|| ApiError::not_found(format!("project `{name}`")))?
-        .clone();
+        .ok_or_else(|| ApiError::not_found(format!("project `{name}`")))?;
     c.require(st, Some(p.id), need).await?;
     let invalid = |what: &str, e: String| {
         ApiError::new(
@@ -38,14 +38,70 @@ pub(super) async fn checked(
     Ok((p, book))
 }
 
+fn describe(p: &Project) -> Value {
+    let now = p.now();
+    let (source, url, reference) = match &p.source {
+        Source::Dir(_) => ("directory", None, None),
+        Source::Git(g) => ("git", Some(g.url.as_str()), Some(g.reference.as_str())),
+    };
+    json!({
+        "id": p.id,
+        "name": p.name,
+        "source": source,
+        "url": url,
+        "reference": reference,
+        "revision": now.as_ref().and_then(|d| d.revision.clone()),
+        "path": now.map(|d| d.root),
+    })
+}
+
 pub async fn list(State(st): State<Shared>, c: Caller) -> Result<Json<Value>, ApiError> {
     let mut out = Vec::new();
     for p in &st.projects {
         if c.role(&st, Some(p.id)).await? >= Role::Viewer {
-            out.push(json!({"id": p.id, "name": p.name, "path": p.root}));
+            out.push(describe(p));
         }
     }
     Ok(Json(json!(out)))
+}
+
+/// `POST /api/v1/projects/{p}/sync`: fetches a git project and moves it to the newest commit
+/// of its reference (runs started later use it; running ones keep theirs).
+pub async fn sync(
+    State(st): State<Shared>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let p = st
+        .projects
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| ApiError::not_found(format!("project `{name}`")))?;
+    c.require(&st, Some(p.id), Role::Operator).await?;
+    let Source::Git(g) = &p.source else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            format!("project `{name}` is a directory, not a git repository: nothing to sync"),
+        ));
+    };
+    let before = g.current().map(|(c, _)| c);
+    let (commit, _) = g.sync().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "sync_failed",
+            format!("project `{name}`: {e}"),
+        )
+    })?;
+    st.store
+        .audit(
+            &c.user.name,
+            "project.sync",
+            &name,
+            json!({"from": before, "to": commit}),
+        )
+        .await?;
+    Ok(Json(describe(p)))
 }
 
 /// YAML files of a project, sorted into playbooks (a list of plays) and inventories.
@@ -56,8 +112,7 @@ pub async fn files(
 ) -> Result<Json<Value>, ApiError> {
     let p = st
         .project(&name)
-        .ok_or_else(|| ApiError::not_found(format!("project `{name}`")))?
-        .clone();
+        .ok_or_else(|| ApiError::not_found(format!("project `{name}`")))?;
     c.require(&st, Some(p.id), Role::Viewer).await?;
     let root = p.root.clone();
     let (books, invs) = tokio::task::spawn_blocking(move || scan(&root))

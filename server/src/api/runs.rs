@@ -69,6 +69,7 @@ async fn start(
             },
             created_by: c.user.name.clone(),
             schedule_id: None,
+            revision: p.revision.clone(),
         })
         .await?;
     st.store

@@ -54,6 +54,8 @@ delegate! {
     fn heartbeat(&self, run_id: i64, instance: &str) -> bool;
     /// Appends events `first_seq..` (JSON text, already masked) to a run's history.
     fn append_events(&self, run_id: i64, first_seq: i64, events: Vec<String>) -> ();
+    /// Records the commit a run works on.
+    fn set_run_revision(&self, run_id: i64, revision: &str) -> ();
     /// Events after `after_seq` (at most `limit`), in order.
     fn events(&self, run_id: i64, after_seq: i64, limit: i64) -> Vec<(i64, Json)>;
     /// Ends a run with its per-host results.

@@ -21,6 +21,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "run_attempts",
         sql: include_str!("../../migrations/sqlite/0002_run_attempts.sql"),
     },
+    Migration {
+        version: 3,
+        name: "run_revision",
+        sql: include_str!("../../migrations/sqlite/0003_run_revision.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first (same versions and meaning as SQLite's).
@@ -34,5 +39,10 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 2,
         name: "run_attempts",
         sql: include_str!("../../migrations/postgres/0002_run_attempts.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "run_revision",
+        sql: include_str!("../../migrations/postgres/0003_run_revision.sql"),
     },
 ];

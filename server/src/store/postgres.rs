@@ -102,6 +102,7 @@ fn run_row(r: &Row) -> Res<Run> {
         exit_code: r.try_get("exit_code")?,
         attempt: r.try_get("attempt")?,
         retry_of: r.try_get("retry_of")?,
+        revision: r.try_get("revision")?,
     })
 }
 
@@ -499,8 +500,8 @@ impl Postgres {
         let c = self.conn().await?;
         let r = c
             .query_one(
-                "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id) VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING *",
-                &[&run.project_id, &run.playbook, &run.inventory, &opts, &run.created_by, &run.schedule_id],
+                "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, revision) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) RETURNING *",
+                &[&run.project_id, &run.playbook, &run.inventory, &opts, &run.created_by, &run.schedule_id, &run.revision],
             )
             .await?;
         run_row(&r)
@@ -542,6 +543,17 @@ impl Postgres {
         c.execute(
             "INSERT INTO run_events (run_id, seq, event) SELECT $1, s, e FROM unnest($2::bigint[], $3::text[]) AS t(s, e)",
             &[&run_id, &seqs, &events],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records the commit a run works on (a git project's run started without one).
+    pub async fn set_run_revision(&self, run_id: i64, revision: &str) -> Res<()> {
+        let c = self.conn().await?;
+        c.execute(
+            "UPDATE runs SET revision = $1 WHERE id = $2",
+            &[&revision, &run_id],
         )
         .await?;
         Ok(())
@@ -683,8 +695,8 @@ impl Postgres {
             let retry = if run.attempt < max_attempts && !run.cancel {
                 let r = tx
                     .query_one(
-                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, attempt, retry_of) \
-                         SELECT project_id, playbook, inventory, options, 'queued', created_by, schedule_id, attempt + 1, id FROM runs WHERE id = $1 RETURNING id",
+                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, attempt, retry_of, revision) \
+                         SELECT project_id, playbook, inventory, options, 'queued', created_by, schedule_id, attempt + 1, id, revision FROM runs WHERE id = $1 RETURNING id",
                         &[&run.id],
                     )
                     .await?;

@@ -70,6 +70,7 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         exit_code: r.get("exit_code")?,
         attempt: r.get("attempt")?,
         retry_of: r.get("retry_of")?,
+        revision: r.get("revision")?,
     })
 }
 
@@ -458,8 +459,8 @@ impl Sqlite {
             serde_json::to_string(&run.options).map_err(|e| StoreError::Invalid(e.to_string()))?;
         self.with(move |c| {
             c.execute(
-                "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, created_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",
-                params![run.project_id, run.playbook, run.inventory, options, run.created_by, run.schedule_id, now()],
+                "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, created_at, revision) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7, ?8)",
+                params![run.project_id, run.playbook, run.inventory, options, run.created_by, run.schedule_id, now(), run.revision],
             )?;
             Ok(c.query_row("SELECT * FROM runs WHERE id = ?1", [c.last_insert_rowid()], run_row)?)
         })
@@ -512,6 +513,19 @@ impl Sqlite {
                 }
             }
             tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records the commit a run works on (a git project's run started without one).
+    pub async fn set_run_revision(&self, run_id: i64, revision: &str) -> Res<()> {
+        let rev = revision.to_string();
+        self.with(move |c| {
+            c.execute(
+                "UPDATE runs SET revision = ?1 WHERE id = ?2",
+                params![rev, run_id],
+            )?;
             Ok(())
         })
         .await
@@ -646,7 +660,7 @@ impl Sqlite {
                 )?;
                 let retry = if run.attempt < max_attempts && !run.cancel {
                     tx.execute(
-                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, created_at, attempt, retry_of) SELECT project_id, playbook, inventory, options, 'queued', created_by, schedule_id, ?1, attempt + 1, id FROM runs WHERE id = ?2",
+                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, created_at, attempt, retry_of, revision) SELECT project_id, playbook, inventory, options, 'queued', created_by, schedule_id, ?1, attempt + 1, id, revision FROM runs WHERE id = ?2",
                         params![now(), run.id],
                     )?;
                     Some(tx.last_insert_rowid())

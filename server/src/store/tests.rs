@@ -239,6 +239,7 @@ async fn the_queue_hands_each_run_to_one_claimer_and_keeps_its_history(f: &Fixtu
         },
         created_by: "alice".into(),
         schedule_id: None,
+        revision: None,
     };
     for i in 0..20 {
         s.enqueue(mk(&format!("b{i}.yml"))).await.unwrap();
@@ -337,6 +338,7 @@ async fn runs_of_a_dead_instance_are_marked_lost_and_queued_again(f: &Fixture) {
             },
             created_by: "alice".into(),
             schedule_id: None,
+            revision: None,
         })
         .await
         .unwrap();
@@ -463,7 +465,7 @@ async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it(f: &Fixture)
 }
 
 async fn migrations_are_versioned_and_recorded(f: &Fixture) {
-    assert_eq!(f.store.schema_version().await.unwrap(), 2);
+    assert_eq!(f.store.schema_version().await.unwrap(), 3);
     let target = match (&f.sqlite_path, &f.pg_url) {
         (Some(p), _) => p.display().to_string(),
         (None, Some(u)) => u.clone(),
@@ -472,7 +474,7 @@ async fn migrations_are_versioned_and_recorded(f: &Fixture) {
     let again = Store::open(&target).await.unwrap();
     assert_eq!(
         again.schema_version().await.unwrap(),
-        2,
+        3,
         "reopening applies nothing twice"
     );
     drop(again);
@@ -498,7 +500,7 @@ async fn migrations_are_versioned_and_recorded(f: &Fixture) {
             e,
             StoreError::TooNew {
                 found: 99,
-                known: 2
+                known: 3
             }
         ),
         "{e}"

@@ -1,0 +1,2 @@
+-- The commit a run of a git project works on.
+ALTER TABLE runs ADD COLUMN revision TEXT;
