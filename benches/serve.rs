@@ -237,10 +237,9 @@ fn main() {
         let name = format!("hoist_bench_{}", std::process::id());
         let mut c = postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls)
             .expect("PostgreSQL");
-        c.batch_execute(&format!(
-            "DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"
-        ))
-        .unwrap();
+        c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+            .unwrap();
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
         results.push(bench(
             "postgres",
             &format!("{base}/{name}"),

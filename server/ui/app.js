@@ -307,6 +307,7 @@ async function runView(id) {
     el("dt", {}, "Project"), el("dd", {}, projectsById.get(run.project_id) || run.project_id),
     el("dt", {}, "Playbook"), el("dd", {}, run.playbook),
     el("dt", {}, "Inventory"), el("dd", {}, run.inventory),
+    run.revision ? [el("dt", {}, "Commit"), el("dd", { id: "revision" }, run.revision.slice(0, 12))] : null,
     el("dt", {}, "Options"), el("dd", {}, describeOptions(run.options)),
     el("dt", {}, "Started by"), el("dd", {}, run.created_by),
     el("dt", {}, "Instance"), instance,

@@ -261,7 +261,12 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
                 shutdown.await;
                 h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
             });
-            let server = axum_server::bind_rustls(addr, config)
+            // TCP_NODELAY: small writes (server-sent events) go out at once, not after the
+            // peer's delayed ACK.
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            let server = axum_server::bind(addr)
+                .acceptor(acceptor)
                 .handle(handle.clone())
                 .serve(app.into_make_service());
             let serving = tokio::spawn(server);
@@ -295,6 +300,10 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
                 shown(&db),
                 state.instance
             );
+            // TCP_NODELAY, as above.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await

@@ -8,11 +8,16 @@ use crate::state::Shared;
 use crate::store::effective_role;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user: User,
     pub scopes: Vec<String>,
+    /// Per-project roles looked up during this request (a list of runs asks once per project,
+    /// not once per run).
+    seen: Arc<Mutex<HashMap<i64, Option<Role>>>>,
 }
 
 fn scope_role(scopes: &[String]) -> Role {
@@ -29,7 +34,27 @@ impl Caller {
     /// The caller's role on `project` (or globally), capped by the token's scopes.
     pub async fn role(&self, state: &Shared, project: Option<i64>) -> Result<Role, ApiError> {
         let per_project = match project {
-            Some(p) => state.store.permission(self.user.id, p).await?,
+            // Admins are admins on every project.
+            Some(_) if self.user.role == Role::Admin => None,
+            Some(p) => {
+                let known = self
+                    .seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&p)
+                    .copied();
+                match known {
+                    Some(r) => r,
+                    None => {
+                        let r = state.store.permission(self.user.id, p).await?;
+                        self.seen
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(p, r);
+                        r
+                    }
+                }
+            }
             None => None,
         };
         Ok(effective_role(self.user.role, per_project).min(scope_role(&self.scopes)))
@@ -77,6 +102,7 @@ impl FromRequestParts<Shared> for Caller {
             Ok((user, t)) => Ok(Caller {
                 user,
                 scopes: t.scopes,
+                seen: Default::default(),
             }),
             Err(why) => Err(ApiError::unauthorized(why.to_string())),
         }

@@ -328,10 +328,14 @@ impl Sqlite {
             if u.disabled {
                 return Ok(Err(AuthFailure::Disabled));
             }
-            c.execute(
-                "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
-                params![now(), t.id],
-            )?;
+            // Recorded to the minute: a busy client does not turn every read into a write.
+            let stale = super::in_secs(-60);
+            if t.last_used_at.as_deref().is_none_or(|u| u < stale.as_str()) {
+                c.execute(
+                    "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
+                    params![now(), t.id],
+                )?;
+            }
             Ok(Ok((u, t)))
         })
         .await
