@@ -5,6 +5,7 @@
 mod delegate;
 mod migrate;
 mod postgres;
+mod rows;
 mod sqlite;
 #[cfg(test)]
 mod tests;

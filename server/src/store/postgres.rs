@@ -6,6 +6,7 @@
 //! migrate once).
 
 use super::migrate::MIGRATIONS_POSTGRES;
+use super::rows::{self, Columns};
 use super::{AuthFailure, StoreError, stamp};
 use crate::auth::{password, token};
 use crate::model::{
@@ -45,81 +46,49 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     }
 }
 
-fn opt_stamp(t: Option<DateTime<Utc>>) -> Option<String> {
-    t.map(stamp)
-}
-
-fn options(v: Json) -> RunOptions {
-    serde_json::from_value(v).unwrap_or_default()
+/// PostgreSQL has booleans, timestamptz and jsonb.
+impl Columns for Row {
+    type Error = tokio_postgres::Error;
+    fn int(&self, col: &str) -> Result<i64, Self::Error> {
+        self.try_get(col)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, Self::Error> {
+        self.try_get(col)
+    }
+    fn text(&self, col: &str) -> Result<String, Self::Error> {
+        self.try_get(col)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, Self::Error> {
+        self.try_get(col)
+    }
+    fn flag(&self, col: &str) -> Result<bool, Self::Error> {
+        self.try_get(col)
+    }
+    fn time(&self, col: &str) -> Result<String, Self::Error> {
+        Ok(stamp(self.try_get(col)?))
+    }
+    fn opt_time(&self, col: &str) -> Result<Option<String>, Self::Error> {
+        Ok(self.try_get::<_, Option<DateTime<Utc>>>(col)?.map(stamp))
+    }
+    fn json(&self, col: &str) -> Result<Json, Self::Error> {
+        self.try_get(col)
+    }
 }
 
 fn user_row(r: &Row) -> Res<User> {
-    let role: String = r.try_get("role")?;
-    Ok(User {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
-        disabled: r.try_get("disabled")?,
-        created_at: stamp(r.try_get("created_at")?),
-    })
+    Ok(rows::user(r)?)
 }
 
 fn token_row(r: &Row) -> Res<Token> {
-    let scopes: String = r.try_get("scopes")?;
-    Ok(Token {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        name: r.try_get("name")?,
-        public_id: r.try_get("public_id")?,
-        scopes: scopes
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        expires_at: opt_stamp(r.try_get("expires_at")?),
-        revoked: r.try_get("revoked")?,
-        created_at: stamp(r.try_get("created_at")?),
-        last_used_at: opt_stamp(r.try_get("last_used_at")?),
-    })
+    Ok(rows::token(r)?)
 }
 
 fn run_row(r: &Row) -> Res<Run> {
-    let status: String = r.try_get("status")?;
-    Ok(Run {
-        id: r.try_get("id")?,
-        project_id: r.try_get("project_id")?,
-        playbook: r.try_get("playbook")?,
-        inventory: r.try_get("inventory")?,
-        options: options(r.try_get("options")?),
-        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
-        created_by: r.try_get("created_by")?,
-        schedule_id: r.try_get("schedule_id")?,
-        instance: r.try_get("instance")?,
-        cancel: r.try_get("cancel")?,
-        created_at: stamp(r.try_get("created_at")?),
-        started_at: opt_stamp(r.try_get("started_at")?),
-        finished_at: opt_stamp(r.try_get("finished_at")?),
-        exit_code: r.try_get("exit_code")?,
-        attempt: r.try_get("attempt")?,
-        retry_of: r.try_get("retry_of")?,
-        revision: r.try_get("revision")?,
-    })
+    Ok(rows::run(r)?)
 }
 
 fn schedule_row(r: &Row) -> Res<Schedule> {
-    Ok(Schedule {
-        id: r.try_get("id")?,
-        project_id: r.try_get("project_id")?,
-        name: r.try_get("name")?,
-        cron: r.try_get("cron")?,
-        playbook: r.try_get("playbook")?,
-        inventory: r.try_get("inventory")?,
-        options: options(r.try_get("options")?),
-        enabled: r.try_get("enabled")?,
-        next_run_at: stamp(r.try_get("next_run_at")?),
-        last_run_id: r.try_get("last_run_id")?,
-        created_at: stamp(r.try_get("created_at")?),
-    })
+    Ok(rows::schedule(r)?)
 }
 
 fn rows<T>(rows: Vec<Row>, f: fn(&Row) -> Res<T>) -> Res<Vec<T>> {

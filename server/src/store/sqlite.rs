@@ -3,6 +3,7 @@
 //! `BEGIN IMMEDIATE` transaction, so two claimers never get the same run.
 
 use super::migrate::MIGRATIONS_SQLITE;
+use super::rows::{self, Columns};
 use super::{AuthFailure, StoreError, now};
 use crate::auth::{password, token};
 use crate::model::{
@@ -20,75 +21,49 @@ pub struct Sqlite {
 
 type Res<T> = Result<T, StoreError>;
 
+/// SQLite keeps flags as integers, times as RFC 3339 text, JSON as text.
+impl Columns for Row<'_> {
+    type Error = rusqlite::Error;
+    fn int(&self, col: &str) -> rusqlite::Result<i64> {
+        self.get(col)
+    }
+    fn opt_int(&self, col: &str) -> rusqlite::Result<Option<i64>> {
+        self.get(col)
+    }
+    fn text(&self, col: &str) -> rusqlite::Result<String> {
+        self.get(col)
+    }
+    fn opt_text(&self, col: &str) -> rusqlite::Result<Option<String>> {
+        self.get(col)
+    }
+    fn flag(&self, col: &str) -> rusqlite::Result<bool> {
+        Ok(self.get::<_, i64>(col)? != 0)
+    }
+    fn time(&self, col: &str) -> rusqlite::Result<String> {
+        self.get(col)
+    }
+    fn opt_time(&self, col: &str) -> rusqlite::Result<Option<String>> {
+        self.get(col)
+    }
+    fn json(&self, col: &str) -> rusqlite::Result<Json> {
+        Ok(serde_json::from_str(&self.get::<_, String>(col)?).unwrap_or(Json::Null))
+    }
+}
+
 fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    let role: String = r.get("role")?;
-    Ok(User {
-        id: r.get("id")?,
-        name: r.get("name")?,
-        role: Role::parse(&role).unwrap_or(Role::Viewer),
-        disabled: r.get::<_, i64>("disabled")? != 0,
-        created_at: r.get("created_at")?,
-    })
+    rows::user(r)
 }
 
 fn token_row(r: &Row<'_>) -> rusqlite::Result<Token> {
-    let scopes: String = r.get("scopes")?;
-    Ok(Token {
-        id: r.get("id")?,
-        user_id: r.get("user_id")?,
-        name: r.get("name")?,
-        public_id: r.get("public_id")?,
-        scopes: scopes
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect(),
-        expires_at: r.get("expires_at")?,
-        revoked: r.get::<_, i64>("revoked")? != 0,
-        created_at: r.get("created_at")?,
-        last_used_at: r.get("last_used_at")?,
-    })
+    rows::token(r)
 }
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
-    let status: String = r.get("status")?;
-    let options: String = r.get("options")?;
-    Ok(Run {
-        id: r.get("id")?,
-        project_id: r.get("project_id")?,
-        playbook: r.get("playbook")?,
-        inventory: r.get("inventory")?,
-        options: serde_json::from_str(&options).unwrap_or_default(),
-        status: RunStatus::parse(&status).unwrap_or(RunStatus::Failed),
-        created_by: r.get("created_by")?,
-        schedule_id: r.get("schedule_id")?,
-        instance: r.get("instance")?,
-        cancel: r.get::<_, i64>("cancel")? != 0,
-        created_at: r.get("created_at")?,
-        started_at: r.get("started_at")?,
-        finished_at: r.get("finished_at")?,
-        exit_code: r.get("exit_code")?,
-        attempt: r.get("attempt")?,
-        retry_of: r.get("retry_of")?,
-        revision: r.get("revision")?,
-    })
+    rows::run(r)
 }
 
 fn schedule_row(r: &Row<'_>) -> rusqlite::Result<Schedule> {
-    let options: String = r.get("options")?;
-    Ok(Schedule {
-        id: r.get("id")?,
-        project_id: r.get("project_id")?,
-        name: r.get("name")?,
-        cron: r.get("cron")?,
-        playbook: r.get("playbook")?,
-        inventory: r.get("inventory")?,
-        options: serde_json::from_str(&options).unwrap_or_default(),
-        enabled: r.get::<_, i64>("enabled")? != 0,
-        next_run_at: r.get("next_run_at")?,
-        last_run_id: r.get("last_run_id")?,
-        created_at: r.get("created_at")?,
-    })
+    rows::schedule(r)
 }
 
 /// Applies every migration newer than the database's version.
