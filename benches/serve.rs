@@ -26,10 +26,16 @@ fn start(dir: &Path, db: &str) -> Serve {
     let p = dir.join("proj");
     support::project(
         &p,
-        &[(
-            "site.yml",
-            "    - command: echo one\n    - command: echo two\n    - debug: msg=three\n    - set_fact: { x: 4 }\n    - debug: var=x\n",
-        )],
+        &[
+            (
+                "site.yml",
+                "    - command: echo one\n    - command: echo two\n    - debug: msg=three\n    - set_fact: { x: 4 }\n    - debug: var=x\n",
+            ),
+            (
+                "ticker.yml",
+                "    - command: sleep 0.02\n      loop: \"{{ range(100) | list }}\"\n",
+            ),
+        ],
     );
     Serve::start(
         &format!("bench={}", p.display()),
@@ -153,6 +159,78 @@ fn load(
     }
 }
 
+/// `VIEWERS` clients follow one run live from before it starts (`/stream`): each must get every
+/// event in order and the `end`; returns the events per viewer and the spread between the first
+/// and the last viewer receiving each event (p50, p99, max in ms), i.e. the fan-out's lag.
+fn live_fanout(s: &Serve, token: &str) -> Value {
+    const VIEWERS: usize = 64;
+    let a = agent();
+    let (st, body) = call(
+        &a,
+        &s.base,
+        "POST",
+        "/api/v1/runs",
+        Some(token),
+        Some(json!({"project": "bench", "playbook": "ticker.yml", "inventory": "inventory.yml"})),
+    );
+    assert_eq!(st, 201, "{body}");
+    let id = serde_json::from_str::<Value>(&body).unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let t0 = Instant::now();
+    let viewers: Vec<_> = (0..VIEWERS)
+        .map(|_| {
+            let (base, token) = (s.base.clone(), token.to_string());
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                let a = agent();
+                let mut r = a
+                    .get(format!("{base}/api/v1/runs/{id}/stream"))
+                    .header("authorization", format!("Bearer {token}"))
+                    .call()
+                    .expect("stream");
+                let mut seen = Vec::new();
+                let mut ended = false;
+                for line in std::io::BufReader::new(r.body_mut().as_reader()).lines() {
+                    let line = line.expect("stream line");
+                    if let Some(seq) = line.strip_prefix("id: ") {
+                        seen.push((seq.parse::<i64>().unwrap(), t0.elapsed()));
+                    } else if line == "event: end" {
+                        ended = true;
+                    }
+                    if ended && line.starts_with("data: ") {
+                        break;
+                    }
+                }
+                assert!(ended, "a viewer saw the end");
+                seen
+            })
+        })
+        .collect();
+    let seen: Vec<Vec<(i64, Duration)>> = viewers.into_iter().map(|v| v.join().unwrap()).collect();
+    let n = seen[0].len();
+    for v in &seen {
+        let seqs: Vec<i64> = v.iter().map(|(q, _)| *q).collect();
+        assert_eq!(
+            seqs,
+            (1..=n as i64).collect::<Vec<_>>(),
+            "every viewer gets every event, in order"
+        );
+    }
+    let mut spread: Vec<f64> = (0..n)
+        .map(|k| {
+            let times = seen.iter().map(|v| v[k].1);
+            let (lo, hi) = times.fold((Duration::MAX, Duration::ZERO), |(lo, hi), t| {
+                (lo.min(t), hi.max(t))
+            });
+            (hi - lo).as_secs_f64() * 1000.0
+        })
+        .collect();
+    spread.sort_by(f64::total_cmp);
+    let pct = |p: f64| spread[((n as f64 * p) as usize).min(n - 1)];
+    json!({"viewers": VIEWERS, "events": n, "spread_p50_ms": pct(0.5), "spread_p99_ms": pct(0.99), "spread_max_ms": spread[n - 1]})
+}
+
 fn bench(backend: &str, db: &str, dir: &Path) -> Value {
     let s = start(dir, db);
     let a = agent();
@@ -206,6 +284,8 @@ fn bench(backend: &str, db: &str, dir: &Path) -> Value {
         |i| format!("/api/v1/runs/{}/stream", 1 + (i * 7919) % RUNS),
         |b| b.contains("event: end"),
     );
+    eprintln!("[{backend}] live: 64 viewers follow one run…");
+    let live = live_fanout(&s, &token);
     let (rss_after, peak) = s.memory();
     let fig = |l: &Load| json!({"requests": l.requests, "per_sec": l.per_sec, "p50_ms": l.p50_ms, "p99_ms": l.p99_ms, "max_ms": l.max_ms});
     json!({
@@ -220,6 +300,7 @@ fn bench(backend: &str, db: &str, dir: &Path) -> Value {
         "list_runs": fig(&list),
         "run_events": fig(&events),
         "event_stream": fig(&stream),
+        "live_fanout": live,
     })
 }
 
@@ -272,6 +353,16 @@ fn main() {
                 f["max_ms"].as_f64().unwrap()
             );
         }
+        let live = &r["live_fanout"];
+        println!(
+            "{:<10} live: {} viewers each got all {} events of a running run in order; lag between the first and the last viewer per event: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            r["backend"].as_str().unwrap(),
+            live["viewers"],
+            live["events"],
+            live["spread_p50_ms"].as_f64().unwrap(),
+            live["spread_p99_ms"].as_f64().unwrap(),
+            live["spread_max_ms"].as_f64().unwrap(),
+        );
         println!(
             "{:<10} memory: {:.1} MiB idle, {:.1} MiB with {RUNS} runs ({} events each), {:.1} MiB after the load, peak {:.1} MiB; seeded {:.0} runs/s",
             r["backend"].as_str().unwrap(),

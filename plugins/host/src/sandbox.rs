@@ -101,12 +101,43 @@ where
     match deadline(m.limits.timeout_secs, call).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(explain(m, what, &e, store_output)),
-        Err(()) => Err(format!(
-            "plugin `{}` ({}) did not finish {what} within its {} s limit (limits.timeout_secs)",
-            m.name,
-            m.path.display(),
-            m.limits.timeout_secs
-        )),
+        Err(()) => Err(overran(m, what)),
+    }
+}
+
+fn overran(m: &Manifest, what: &str) -> String {
+    format!(
+        "plugin `{}` ({}) did not finish {what} within its {} s limit (limits.timeout_secs)",
+        m.name,
+        m.path.display(),
+        m.limits.timeout_secs
+    )
+}
+
+/// How a call into a guest ended.
+pub enum Settled<T> {
+    /// It returned a value.
+    Value(T),
+    /// It returned its own error: the guest's message.
+    Refused(String),
+    /// It trapped or overran its wall-clock limit: one sentence naming the plugin and what ran
+    /// out.
+    Broke(String),
+}
+
+/// Sorts the outcome of a guest call made under [`deadline`], whose value is the guest's
+/// `result<T, string>`; `output` is what the guest printed (for a trap's message).
+pub fn settle<T>(
+    m: &Manifest,
+    what: &str,
+    res: Result<wasmtime::Result<Result<T, String>>, ()>,
+    output: &str,
+) -> Settled<T> {
+    match res {
+        Err(()) => Settled::Broke(overran(m, what)),
+        Ok(Err(e)) => Settled::Broke(explain(m, what, &e, output)),
+        Ok(Ok(Err(msg))) => Settled::Refused(msg),
+        Ok(Ok(Ok(v))) => Settled::Value(v),
     }
 }
 

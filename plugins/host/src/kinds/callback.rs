@@ -7,7 +7,7 @@ use super::worlds::callback as world;
 use crate::component::{linker, prepare};
 use crate::grants::Grants;
 use crate::manifest::Manifest;
-use crate::sandbox::{self, HostState};
+use crate::sandbox::{self, HostState, Settled};
 use hoist_core::run::{Event, Sink};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -103,29 +103,16 @@ fn deliver(
                 inst.call_on_event(&mut store, &event),
             )
             .await;
-            match res {
-                Err(_) => {
-                    return Err(format!(
-                        "callback plugin `{}` ({}) did not handle {what} within {} s; it got no further events",
-                        m.name,
-                        m.path.display(),
-                        m.limits.timeout_secs
-                    ));
-                }
-                Ok(Err(e)) => {
-                    let out = store.data().output();
-                    return Err(format!(
-                        "{}; it got no further events",
-                        sandbox::explain(&m, &what, &e, &out)
-                    ));
-                }
-                Ok(Ok(Err(msg))) => {
+            let out = store.data().output();
+            match sandbox::settle(&m, &what, res, &out) {
+                Settled::Broke(e) => return Err(format!("{e}; it got no further events")),
+                Settled::Refused(msg) => {
                     return Err(format!(
                         "callback plugin `{}` failed on {what}: {msg}; it got no further events",
                         m.name
                     ));
                 }
-                Ok(Ok(Ok(()))) => delivered += 1,
+                Settled::Value(()) => delivered += 1,
             }
             let logs = std::mem::take(&mut store.data_mut().logs);
             crate::sandbox::report_logs(&m.name, &logs);

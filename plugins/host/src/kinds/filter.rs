@@ -5,7 +5,7 @@ use super::worlds::filter as world;
 use crate::component::{linker, prepare};
 use crate::grants::Grants;
 use crate::manifest::Manifest;
-use crate::sandbox::{self, HostState};
+use crate::sandbox::{self, HostState, Settled};
 use serde_json::Value as Json;
 use std::sync::{Arc, OnceLock};
 use wasmtime::component::{HasSelf, Linker};
@@ -90,16 +90,10 @@ impl PluginFilters {
             )
             .await;
             let out = store.data().output();
-            match res {
-                Err(_) => Err(format!(
-                    "plugin `{}` ({}): {what} did not finish within {} s",
-                    m.name,
-                    m.path.display(),
-                    m.limits.timeout_secs
-                )),
-                Ok(Err(e)) => Err(sandbox::explain(m, &what, &e, &out)),
-                Ok(Ok(Err(msg))) => Err(format!("{what} (plugin `{}`): {msg}", m.name)),
-                Ok(Ok(Ok(text))) => serde_json::from_str(&text).map_err(|e| {
+            match sandbox::settle(m, &what, res, &out) {
+                Settled::Broke(e) => Err(e),
+                Settled::Refused(msg) => Err(format!("{what} (plugin `{}`): {msg}", m.name)),
+                Settled::Value(text) => serde_json::from_str(&text).map_err(|e| {
                     format!("{what} (plugin `{}`) returned invalid JSON: {e}", m.name)
                 }),
             }

@@ -6,7 +6,7 @@ use super::worlds::inventory as world;
 use crate::component::{linker, prepare};
 use crate::grants::Grants;
 use crate::manifest::Manifest;
-use crate::sandbox::{self, HostState};
+use crate::sandbox::{self, HostState, Settled};
 use hoist_core::inventory::Vars;
 use hoist_core::inventory::plugin_source::{Source, SourceData, SourceGroup};
 use serde_json::Value as Json;
@@ -86,16 +86,10 @@ impl Source for PluginInventory {
             .await;
             let out = store.data().output();
             crate::sandbox::report_logs(&m.name, &store.data().logs);
-            match res {
-                Err(_) => Err(format!(
-                    "plugin `{}` ({}) did not finish loading within {} s",
-                    m.name,
-                    m.path.display(),
-                    m.limits.timeout_secs
-                )),
-                Ok(Err(e)) => Err(sandbox::explain(m, "load", &e, &out)),
-                Ok(Ok(Err(msg))) => Err(format!("plugin `{}`: {msg}", m.name)),
-                Ok(Ok(Ok(d))) => Ok(d),
+            match sandbox::settle(m, "load", res, &out) {
+                Settled::Broke(e) => Err(e),
+                Settled::Refused(msg) => Err(format!("plugin `{}`: {msg}", m.name)),
+                Settled::Value(d) => Ok(d),
             }
         })?;
         let mut out = SourceData::default();

@@ -5,7 +5,7 @@ use super::worlds::module as world;
 use crate::component::{Prepared, linker, prepare};
 use crate::grants::Grants;
 use crate::manifest::Manifest;
-use crate::sandbox::{self, HostState};
+use crate::sandbox::{self, HostState, Settled};
 use hoist_core::modules::external::{External, RunFuture};
 use hoist_core::modules::{ArgIssue, Ctx, FileDiff, ModResult, ModuleError, ModuleInfo, Outcome};
 use serde_json::{Value as Json, json};
@@ -173,25 +173,9 @@ impl PluginModule {
             .filter(|l| l.level == "warn" || l.level == "error")
             .map(|l| format!("{}: {}", m.name, l.message))
             .collect();
-        let result = match res {
-            Err(_) => {
-                return Err(ModuleError::Failed(format!(
-                    "plugin `{}` ({}) did not finish within its {} s limit (limits.timeout_secs)",
-                    m.name,
-                    m.path.display(),
-                    m.limits.timeout_secs
-                )));
-            }
-            Ok(Err(e)) => {
-                return Err(ModuleError::Failed(sandbox::explain(
-                    m,
-                    "run",
-                    &e,
-                    &state.output(),
-                )));
-            }
-            Ok(Ok(Err(msg))) => return Err(ModuleError::Failed(msg)),
-            Ok(Ok(Ok(r))) => r,
+        let result = match sandbox::settle(m, "run", res, &state.output()) {
+            Settled::Broke(e) | Settled::Refused(e) => return Err(ModuleError::Failed(e)),
+            Settled::Value(r) => r,
         };
         let data = match serde_json::from_str::<Json>(&result.data) {
             Ok(Json::Object(map)) => map,
