@@ -6,6 +6,7 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "tests/postgres.sh needs root" >&2; exit 1; }
 if ! command -v pg_lsclusters >/dev/null || [ -z "$(ls /usr/lib/postgresql 2>/dev/null)" ]; then
+  apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >&2
 fi
 cluster=$(pg_lsclusters -h | head -1)

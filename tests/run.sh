@@ -15,8 +15,13 @@ HOIST_TEST_POSTGRES=$(bash tests/postgres.sh)
 export HOIST_TEST_POSTGRES
 # The web UI's browser test (tests/ui): Debian's chromium driven by playwright-core from npm.
 step "browser"
-command -v chromium >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
-command -v npm >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+browser_deps=()
+command -v chromium >/dev/null || browser_deps+=(chromium)
+command -v npm >/dev/null || browser_deps+=(nodejs npm)
+if [ ${#browser_deps[@]} -gt 0 ]; then
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${browser_deps[@]}"
+fi
 [ -d tests/ui/node_modules/playwright-core ] || (cd tests/ui && npm ci --no-audit --no-fund)
 # ansible-core from PyPI, for the compatibility test (tests/compat), kept between runs.
 VENV=${HOIST_TEST_VENV:-/var/tmp/hoist-test/venv}
