@@ -247,10 +247,20 @@ fn event_stream(
                             }
                         }
                         Phase::Live(last) => {
-                            let Some(rx) = live.as_mut() else {
-                                // Run by another instance: its events arrive through the database.
-                                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                            if live.is_none() {
+                                // Not (yet) running here: once this instance claims the run, follow
+                                // its channel (catching up from the history first, so nothing
+                                // falls between); run by another instance, its events arrive
+                                // through the database.
+                                live = st.subscribe(id);
+                                if live.is_none() {
+                                    tokio::time::sleep(std::time::Duration::from_millis(250))
+                                        .await;
+                                }
                                 phase = Phase::History(last);
+                                continue;
+                            }
+                            let Some(rx) = live.as_mut() else {
                                 continue;
                             };
                             match tokio::time::timeout(std::time::Duration::from_secs(2), rx.recv())
