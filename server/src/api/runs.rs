@@ -254,8 +254,7 @@ fn event_stream(
                                 // through the database.
                                 live = st.subscribe(id);
                                 if live.is_none() {
-                                    tokio::time::sleep(std::time::Duration::from_millis(250))
-                                        .await;
+                                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                                 }
                                 phase = Phase::History(last);
                                 continue;
