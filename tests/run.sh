@@ -13,6 +13,8 @@ bash lab/lab.sh deps
 step "PostgreSQL"
 HOIST_TEST_POSTGRES=$(bash tests/postgres.sh)
 export HOIST_TEST_POSTGRES
+# Where tests/postgres.sh keeps the test authority and the client certificate (TLS tests).
+export HOIST_TEST_POSTGRES_TLS=/var/lib/postgresql/hoist-test-tls
 # The web UI's browser test (tests/ui): Debian's chromium driven by playwright-core from npm.
 step "browser"
 browser_deps=()

@@ -4,6 +4,9 @@
 
 mod delegate;
 mod migrate;
+mod pg_tls;
+#[cfg(test)]
+mod pg_tls_tests;
 mod postgres;
 mod rows;
 mod sqlite;

@@ -35,15 +35,34 @@ impl From<tokio_postgres::Error> for StoreError {
                 StoreError::Exists(d.message().to_string())
             }
             Some(d) => StoreError::Db(format!("{}: {}", d.code().code(), d.message())),
-            None => StoreError::Db(e.to_string()),
+            None => StoreError::Db(chain(&e)),
         }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
-        StoreError::Db(format!("PostgreSQL connection: {e}"))
+        let why = match &e {
+            deadpool_postgres::PoolError::Backend(b) => chain(b),
+            other => chain(other),
+        };
+        StoreError::Db(format!("PostgreSQL connection: {why}"))
     }
+}
+
+/// An error with its causes (tokio-postgres says "error performing TLS handshake" and keeps
+/// the reason in its source).
+pub(super) fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text = format!("{text}: {more}");
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// PostgreSQL has booleans, timestamptz and jsonb.
@@ -140,15 +159,15 @@ async fn migrate(c: &mut Object) -> Res<i64> {
 }
 
 impl Postgres {
-    /// Connects to `url` (`postgres://user:password@host:port/db` or `host=… user=…`) and
-    /// migrates the database.
+    /// Connects to `url` (`postgres://user:password@host:port/db?sslmode=…`, TLS as in libpq:
+    /// pg_tls.rs) and migrates the database.
     pub async fn open(url: &str) -> Res<Postgres> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e| StoreError::Db(format!("PostgreSQL URL: {e}")))?;
+        let target = super::pg_tls::configure(url)
+            .map_err(|e| StoreError::Invalid(format!("PostgreSQL URL: {e}")))?;
+        let hints = target.hints;
         let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
+            target.config,
+            target.tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -157,7 +176,10 @@ impl Postgres {
             .max_size(16)
             .build()
             .map_err(|e| StoreError::Db(e.to_string()))?;
-        let mut c = pool.get().await?;
+        let mut c = pool.get().await.map_err(|e| match StoreError::from(e) {
+            StoreError::Db(why) => StoreError::Db(hints.explain(&why)),
+            other => other,
+        })?;
         migrate(&mut c).await?;
         drop(c);
         Ok(Postgres { pool })
