@@ -159,15 +159,17 @@ fn load(
     }
 }
 
-/// `VIEWERS` clients follow one run live from before it starts (`/stream`): each must get every
-/// event in order and the `end`; returns the events per viewer and the spread between the first
-/// and the last viewer receiving each event (p50, p99, max in ms), i.e. the fan-out's lag.
-fn live_fanout(s: &Serve, token: &str) -> Value {
-    const VIEWERS: usize = 64;
+/// Viewers following one run live.
+const VIEWERS: usize = 64;
+
+/// Starts a run of ticker.yml through `via` and has one viewer per entry of `bases` follow it
+/// (`/stream`) from before it starts; each must get every event in order and the `end`.
+/// Returns what each viewer saw: (seq, time since the run was started).
+fn follow(via: &Serve, bases: &[String], token: &str) -> Vec<Vec<(i64, Duration)>> {
     let a = agent();
     let (st, body) = call(
         &a,
-        &s.base,
+        &via.base,
         "POST",
         "/api/v1/runs",
         Some(token),
@@ -178,9 +180,10 @@ fn live_fanout(s: &Serve, token: &str) -> Value {
         .as_i64()
         .unwrap();
     let t0 = Instant::now();
-    let viewers: Vec<_> = (0..VIEWERS)
-        .map(|_| {
-            let (base, token) = (s.base.clone(), token.to_string());
+    let viewers: Vec<_> = bases
+        .iter()
+        .map(|base| {
+            let (base, token) = (base.clone(), token.to_string());
             std::thread::spawn(move || {
                 use std::io::BufRead;
                 let a = agent();
@@ -217,28 +220,59 @@ fn live_fanout(s: &Serve, token: &str) -> Value {
             "every viewer gets every event, in order"
         );
     }
-    // Only events produced once every viewer was connected (each viewer's first event marks
-    // its connection; the run's first task is a 1 s pause to leave time for that) measure the
-    // live fan-out rather than a late viewer's catch-up from the history.
-    let all_connected = seen.iter().map(|v| v[0].1).max().unwrap_or_default();
-    let mut spread: Vec<f64> = (0..n)
+    seen
+}
+
+/// For each event produced once every viewer was connected: the time from the first viewer of
+/// `from` receiving it to the last viewer of `to` having it (p50, p99, max in ms). Each viewer's
+/// first event marks its connection; the run's first task is a 1 s pause to leave time for
+/// that, so these measure live delivery rather than a late viewer's catch-up from the history.
+fn lag(from: &[Vec<(i64, Duration)>], to: &[Vec<(i64, Duration)>]) -> Value {
+    let all_connected = from
+        .iter()
+        .chain(to)
+        .map(|v| v[0].1)
+        .max()
+        .unwrap_or_default();
+    let n = from[0].len();
+    let mut lags: Vec<f64> = (0..n)
         .filter_map(|k| {
-            let times = seen.iter().map(|v| v[k].1);
-            let (lo, hi) = times.fold((Duration::MAX, Duration::ZERO), |(lo, hi), t| {
-                (lo.min(t), hi.max(t))
-            });
-            (lo > all_connected).then(|| (hi - lo).as_secs_f64() * 1000.0)
+            let first = from.iter().map(|v| v[k].1).min()?;
+            let last = to.iter().map(|v| v[k].1).max()?;
+            (first > all_connected).then(|| last.saturating_sub(first).as_secs_f64() * 1000.0)
         })
         .collect();
     assert!(
-        spread.len() >= 100,
+        lags.len() >= 100,
         "the loop's events were all live: {}",
-        spread.len()
+        lags.len()
     );
-    spread.sort_by(f64::total_cmp);
-    let m = spread.len();
-    let pct = |p: f64| spread[((m as f64 * p) as usize).min(m - 1)];
-    json!({"viewers": VIEWERS, "events": n, "live_events": m, "spread_p50_ms": pct(0.5), "spread_p99_ms": pct(0.99), "spread_max_ms": spread[m - 1]})
+    lags.sort_by(f64::total_cmp);
+    let m = lags.len();
+    let pct = |p: f64| lags[((m as f64 * p) as usize).min(m - 1)];
+    json!({"events": n, "live_events": m, "p50_ms": pct(0.5), "p99_ms": pct(0.99), "max_ms": lags[m - 1]})
+}
+
+/// `VIEWERS` viewers of one instance follow one run: the spread between the first and the last
+/// viewer receiving each event, i.e. the fan-out's lag.
+fn live_fanout(s: &Serve, token: &str) -> Value {
+    let seen = follow(s, &vec![s.base.clone(); VIEWERS], token);
+    let mut v = lag(&seen, &seen);
+    v["viewers"] = json!(VIEWERS);
+    v
+}
+
+/// A run executing on instance `a` followed by half the viewers on `a` and half on `b` (which
+/// runs nothing, `--max-runs 0`): how much later than the first viewer on `a` the last viewer
+/// on `b` receives each event, i.e. the delivery across instances through the database.
+fn across_instances(a: &Serve, b: &Serve, token: &str) -> Value {
+    let half = VIEWERS / 2;
+    let mut bases = vec![a.base.clone(); half];
+    bases.extend(vec![b.base.clone(); half]);
+    let seen = follow(a, &bases, token);
+    let mut v = lag(&seen[..half], &seen[half..]);
+    v["viewers"] = json!(VIEWERS);
+    v
 }
 
 fn bench(backend: &str, db: &str, dir: &Path) -> Value {
@@ -294,9 +328,20 @@ fn bench(backend: &str, db: &str, dir: &Path) -> Value {
         |i| format!("/api/v1/runs/{}/stream", 1 + (i * 7919) % RUNS),
         |b| b.contains("event: end"),
     );
-    eprintln!("[{backend}] live: 64 viewers follow one run…");
+    eprintln!("[{backend}] live: {VIEWERS} viewers follow one run…");
     let live = live_fanout(&s, &token);
     let (rss_after, peak) = s.memory();
+    // Several instances share PostgreSQL: a second one that only serves viewers.
+    let across = (backend == "postgres").then(|| {
+        eprintln!("[{backend}] live: viewers on a second instance follow a run of the first…");
+        let b = Serve::start(
+            &format!("bench={}", dir.join("proj").display()),
+            db,
+            ADMIN_PW,
+            &["--max-runs", "0", "--instance", "viewers"],
+        );
+        across_instances(&s, &b, &token)
+    });
     let fig = |l: &Load| json!({"requests": l.requests, "per_sec": l.per_sec, "p50_ms": l.p50_ms, "p99_ms": l.p99_ms, "max_ms": l.max_ms});
     json!({
         "backend": backend,
@@ -311,6 +356,7 @@ fn bench(backend: &str, db: &str, dir: &Path) -> Value {
         "run_events": fig(&events),
         "event_stream": fig(&stream),
         "live_fanout": live,
+        "across_instances": across,
     })
 }
 
@@ -370,10 +416,22 @@ fn main() {
             live["viewers"],
             live["events"],
             live["live_events"],
-            live["spread_p50_ms"].as_f64().unwrap(),
-            live["spread_p99_ms"].as_f64().unwrap(),
-            live["spread_max_ms"].as_f64().unwrap(),
+            live["p50_ms"].as_f64().unwrap(),
+            live["p99_ms"].as_f64().unwrap(),
+            live["max_ms"].as_f64().unwrap(),
         );
+        let across = &r["across_instances"];
+        if !across.is_null() {
+            println!(
+                "{:<10} across instances: {} viewers, half on the instance running the run, half on another; over {} live events, the last viewer on the other instance had each event p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms after the first viewer on the running one",
+                r["backend"].as_str().unwrap(),
+                across["viewers"],
+                across["live_events"],
+                across["p50_ms"].as_f64().unwrap(),
+                across["p99_ms"].as_f64().unwrap(),
+                across["max_ms"].as_f64().unwrap(),
+            );
+        }
         println!(
             "{:<10} memory: {:.1} MiB idle, {:.1} MiB with {RUNS} runs ({} events each), {:.1} MiB after the load, peak {:.1} MiB; seeded {:.0} runs/s",
             r["backend"].as_str().unwrap(),

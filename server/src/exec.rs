@@ -18,10 +18,14 @@ pub const STALE_SECS: i64 = 20;
 const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// Runs this instance's share of the work until `stop` turns true: the housekeeping loop
-/// (lost runs, due schedules) and the claim loop, which runs up to `max_runs` runs at once.
+/// (lost runs, due schedules) and the claim loop, which runs up to `max_runs` runs at once
+/// (none when it is 0).
 pub async fn worker(state: Shared, stop: tokio::sync::watch::Receiver<bool>) {
     let house = tokio::spawn(housekeeping(state.clone(), stop.clone()));
-    claim_loop(state, stop).await;
+    // With `max_runs` 0 the instance takes no runs: others sharing the database do.
+    if state.max_runs > 0 {
+        claim_loop(state, stop).await;
+    }
     let _ = house.await;
 }
 
@@ -35,6 +39,9 @@ async fn housekeeping(state: Shared, mut stop: tokio::sync::watch::Receiver<bool
             .await
         {
             Ok(lost) => {
+                if lost.iter().any(|(_, retry)| retry.is_some()) {
+                    state.changed(0);
+                }
                 for (run, retry) in lost {
                     match retry {
                         Some(r) => eprintln!(
@@ -48,12 +55,14 @@ async fn housekeeping(state: Shared, mut stop: tokio::sync::watch::Receiver<bool
             }
             Err(e) => eprintln!("hoist serve: reaping lost runs: {e}"),
         }
-        if let Err(e) = state
+        match state
             .store
             .fire_due(&format!("scheduler@{}", state.instance))
             .await
         {
-            eprintln!("hoist serve: schedules: {e}");
+            Ok(fired) if !fired.is_empty() => state.changed(0),
+            Ok(_) => {}
+            Err(e) => eprintln!("hoist serve: schedules: {e}"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
@@ -65,8 +74,10 @@ async fn housekeeping(state: Shared, mut stop: tokio::sync::watch::Receiver<bool
 /// Claims queued runs while a slot is free and runs each on its own task; on stop, waits for
 /// the running ones to end.
 async fn claim_loop(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(state.max_runs.max(1)));
+    let slots = Arc::new(tokio::sync::Semaphore::new(state.max_runs));
     let mut running = tokio::task::JoinSet::new();
+    // Subscribed before the first claim, so no enqueue falls between a claim and the wait.
+    let mut changes = state.changes.subscribe();
     while !*stop.borrow() {
         let permit = tokio::select! {
             p = slots.clone().acquire_owned() => match p {
@@ -78,6 +89,9 @@ async fn claim_loop(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>)
         while running.try_join_next().is_some() {}
         match state.store.claim(&state.instance).await {
             Ok(Some(run)) => {
+                // Viewers who opened the run while it was queued take its live channel now.
+                state.channel(run.id);
+                state.changed(run.id);
                 let st = state.clone();
                 running.spawn(async move {
                     execute(&st, run).await;
@@ -86,8 +100,10 @@ async fn claim_loop(state: Shared, mut stop: tokio::sync::watch::Receiver<bool>)
             }
             Ok(None) => {
                 drop(permit);
+                // Until a run is queued here or (PostgreSQL) anywhere; the timeout only covers
+                // a listener that is reconnecting.
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(300)) => {}
+                    _ = crate::state::wait_change(&mut changes, 0, Duration::from_secs(2)) => {}
                     _ = stop.changed() => {}
                 }
             }

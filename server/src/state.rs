@@ -78,6 +78,48 @@ pub struct AppState {
     pub max_attempts: i64,
     /// Runs this instance executes at once.
     pub max_runs: usize,
+    /// Run ids as they change, here or (PostgreSQL) on any instance; 0: the queue gained a run.
+    pub changes: broadcast::Sender<i64>,
+}
+
+/// The channel of run changes for `AppState::changes`: this instance's own, and on PostgreSQL
+/// every instance's (forwarded from the store's listener).
+pub fn changes(store: &Store) -> broadcast::Sender<i64> {
+    let hub = broadcast::channel(4096).0;
+    if let Some(mut rx) = store.changes() {
+        let tx = hub.clone();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(id) => {
+                        let _ = tx.send(id);
+                    }
+                    // Some were missed: whoever waits checks again.
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let _ = tx.send(0);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                }
+            }
+        });
+    }
+    hub
+}
+
+/// Waits until run `id` (0: the queue) changes, some change was missed, or `limit` passes.
+pub async fn wait_change(rx: &mut broadcast::Receiver<i64>, id: i64, limit: std::time::Duration) {
+    let _ = tokio::time::timeout(limit, async {
+        loop {
+            match rx.recv().await {
+                Ok(changed) if changed != id => {}
+                Err(broadcast::error::RecvError::Closed) => {
+                    std::future::pending::<()>().await;
+                }
+                _ => return,
+            }
+        }
+    })
+    .await;
 }
 
 impl AppState {
@@ -162,6 +204,11 @@ impl AppState {
         m.entry(id)
             .or_insert_with(|| broadcast::channel(1024).0)
             .clone()
+    }
+
+    /// Tells this instance's waiters that run `id` changed (0: the queue gained a run).
+    pub fn changed(&self, id: i64) {
+        let _ = self.changes.send(id);
     }
 
     pub fn close_channel(&self, id: i64) {

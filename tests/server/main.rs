@@ -1223,3 +1223,82 @@ fn a_git_project_runs_each_run_at_its_commit() {
     let (_, projects) = call(&s, "GET", "/api/v1/projects", Some(&t), None);
     assert_eq!(projects[0]["revision"], third, "{projects}");
 }
+
+#[test]
+fn a_run_on_one_instance_is_followed_live_through_another() {
+    let d = tempfile::tempdir().unwrap();
+    project(d.path());
+    std::fs::write(
+        d.path().join("proj/steps.yml"),
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n    - pause: { seconds: 1 }\n    - command: echo {{ item }}\n      loop: [1, 2, 3, 4, 5]\n    - pause: { seconds: 1 }\n    - debug: msg=last\n",
+    )
+    .unwrap();
+    // `--max-runs 0` needs another instance to run the runs: refused on SQLite.
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-runs",
+            "0",
+            "--db",
+        ])
+        .arg(d.path().join("alone.db"))
+        .arg("--project")
+        .arg(format!("demo={}", d.path().join("proj").display()))
+        .env("HOIST_ADMIN_PASSWORD", ADMIN_PW)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("--max-runs 0: runs would wait forever"),
+        "{said}"
+    );
+    let db = database(d.path(), Backend::Postgres);
+    let a = serve_at(d.path(), &db, &["--instance", "a"]);
+    // b serves the API and executes nothing: every run goes to a.
+    let b = serve_at(d.path(), &db, &["--instance", "b", "--max-runs", "0"]);
+    let t = login(&b, "admin", ADMIN_PW);
+    let (st, run) = start(&b, &t, "steps.yml");
+    assert_eq!(st, 201, "{run}");
+    let id = run["id"].as_i64().unwrap();
+    // Followed through b from before it starts: every event, in order, then the end.
+    let text = agent()
+        .get(format!("{}/api/v1/runs/{id}/stream", b.base))
+        .header("authorization", format!("Bearer {t}"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let seqs: Vec<i64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .map(|s| s.parse().unwrap())
+        .collect();
+    assert!(seqs.len() > 10, "{text}");
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as i64).collect::<Vec<_>>(),
+        "no event missing or repeated: {text}"
+    );
+    assert!(
+        text.ends_with("event: end\ndata: {\"status\":\"ok\"}\n\n"),
+        "{text}"
+    );
+    let done = wait_final(&b, &t, id);
+    assert_eq!(done["run"]["instance"], "a", "{done}");
+    let (_, history) = call(
+        &a,
+        "GET",
+        &format!("/api/v1/runs/{id}/events?limit=1000"),
+        Some(&t),
+        None,
+    );
+    assert_eq!(
+        history.as_array().map(Vec::len),
+        Some(seqs.len()),
+        "the stream is the stored history: {history}"
+    );
+}

@@ -57,7 +57,8 @@ pub struct ServeArgs {
     /// Times a run is tried in all when the instance running it dies (1: never again)
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(i64).range(1..=10))]
     pub max_attempts: i64,
-    /// Runs this instance executes at once (more wait in the queue)
+    /// Runs this instance executes at once (more wait in the queue); 0: this instance executes
+    /// none (API, web UI and schedules only; other instances sharing the database run them)
     #[arg(long, default_value_t = 4)]
     pub max_runs: usize,
 }
@@ -114,6 +115,13 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
     let store = Store::open(&db)
         .await
         .map_err(|e| CliError::Other(format!("{}: {e}", shown(&db))))?;
+    if args.max_runs == 0 && store.kind() == "sqlite" {
+        return Err(CliError::Other(
+            "--max-runs 0: runs would wait forever, since no other instance shares a SQLite \
+             database; use --db postgres://… with instances that run them"
+                .into(),
+        ));
+    }
     if store
         .users()
         .await
@@ -205,7 +213,9 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
         format!("{}-{}", host.trim(), std::process::id())
     });
+    let changes = hoist_server::state::changes(&store);
     let state = Arc::new(AppState {
+        changes,
         store,
         projects,
         instance,

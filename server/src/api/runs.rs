@@ -72,6 +72,7 @@ async fn start(
             revision: p.revision.clone(),
         })
         .await?;
+    st.changed(0);
     st.store
         .audit(
             &c.user.name,
@@ -198,7 +199,8 @@ enum Phase {
     Done,
 }
 
-/// The live channel when this instance runs the run; else the history is polled.
+/// The live channel when this instance runs the run; else the history is read again each time
+/// the run changes (`AppState::changes`: on PostgreSQL, announced by whichever instance runs it).
 type Live = Option<tokio::sync::broadcast::Receiver<(i64, String)>>;
 
 fn end_event(status: &str) -> SseEvent {
@@ -214,13 +216,18 @@ fn event_stream(
     live: Live,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     futures::stream::unfold(
-        (Phase::History(after), Vec::<SseEvent>::new(), live),
-        move |(mut phase, mut queue, mut live)| {
+        (
+            Phase::History(after),
+            Vec::<SseEvent>::new(),
+            live,
+            st.changes.subscribe(),
+        ),
+        move |(mut phase, mut queue, mut live, mut changes)| {
             let st = st.clone();
             async move {
                 loop {
                     if let Some(e) = queue.pop() {
-                        return Some((Ok(e), (phase, queue, live)));
+                        return Some((Ok(e), (phase, queue, live, changes)));
                     }
                     match phase {
                         Phase::Done => return None,
@@ -254,7 +261,12 @@ fn event_stream(
                                 // through the database.
                                 live = st.subscribe(id);
                                 if live.is_none() {
-                                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                                    crate::state::wait_change(
+                                        &mut changes,
+                                        id,
+                                        std::time::Duration::from_secs(1),
+                                    )
+                                    .await;
                                 }
                                 phase = Phase::History(last);
                                 continue;

@@ -26,6 +26,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "run_revision",
         sql: include_str!("../../migrations/sqlite/0003_run_revision.sql"),
     },
+    Migration {
+        version: 4,
+        name: "run_notify",
+        sql: include_str!("../../migrations/sqlite/0004_run_notify.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first (same versions and meaning as SQLite's).
@@ -44,5 +49,10 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 3,
         name: "run_revision",
         sql: include_str!("../../migrations/postgres/0003_run_revision.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "run_notify",
+        sql: include_str!("../../migrations/postgres/0004_run_notify.sql"),
     },
 ];

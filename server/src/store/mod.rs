@@ -4,6 +4,7 @@
 
 mod delegate;
 mod migrate;
+mod notify;
 mod pg_tls;
 #[cfg(test)]
 mod pg_tls_tests;
@@ -91,6 +92,15 @@ impl Store {
         match self {
             Store::Sqlite(_) => "sqlite",
             Store::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Run ids as other instances change them (0: the queue gained a run), on PostgreSQL;
+    /// `None` on SQLite, whose one instance knows its own changes.
+    pub fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<i64>> {
+        match self {
+            Store::Sqlite(_) => None,
+            Store::Postgres(p) => Some(p.changes()),
         }
     }
 }

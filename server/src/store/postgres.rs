@@ -24,6 +24,9 @@ const MIGRATION_LOCK: i64 = 0x686f_6973_7400;
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
+    /// Run ids announced by any instance (notify.rs); 0: the queue gained a run.
+    changes: tokio::sync::broadcast::Sender<i64>,
+    _listener: std::sync::Arc<super::notify::Listener>,
 }
 
 type Res<T> = Result<T, StoreError>;
@@ -165,6 +168,7 @@ impl Postgres {
         let target = super::pg_tls::configure(url)
             .map_err(|e| StoreError::Invalid(format!("PostgreSQL URL: {e}")))?;
         let hints = target.hints;
+        let listen = (target.config.clone(), target.tls.clone());
         let manager = Manager::from_config(
             target.config,
             target.tls,
@@ -182,7 +186,18 @@ impl Postgres {
         })?;
         migrate(&mut c).await?;
         drop(c);
-        Ok(Postgres { pool })
+        let changes = tokio::sync::broadcast::channel(4096).0;
+        let listener = super::notify::spawn(listen.0, listen.1, changes.clone());
+        Ok(Postgres {
+            pool,
+            changes,
+            _listener: std::sync::Arc::new(listener),
+        })
+    }
+
+    /// Run ids as instances change them (0: the queue gained a run).
+    pub fn changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
+        self.changes.subscribe()
     }
 
     async fn conn(&self) -> Res<Object> {

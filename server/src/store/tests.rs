@@ -464,7 +464,7 @@ async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it(f: &Fixture)
 }
 
 async fn migrations_are_versioned_and_recorded(f: &Fixture) {
-    assert_eq!(f.store.schema_version().await.unwrap(), 3);
+    assert_eq!(f.store.schema_version().await.unwrap(), 4);
     let target = match (&f.sqlite_path, &f.pg_url) {
         (Some(p), _) => p.display().to_string(),
         (None, Some(u)) => u.clone(),
@@ -473,7 +473,7 @@ async fn migrations_are_versioned_and_recorded(f: &Fixture) {
     let again = Store::open(&target).await.unwrap();
     assert_eq!(
         again.schema_version().await.unwrap(),
-        3,
+        4,
         "reopening applies nothing twice"
     );
     drop(again);
@@ -499,9 +499,85 @@ async fn migrations_are_versioned_and_recorded(f: &Fixture) {
             e,
             StoreError::TooNew {
                 found: 99,
-                known: 3
+                known: 4
             }
         ),
         "{e}"
     );
+}
+
+/// The next change `rx` hears, other than the test's own `-1` probes (at most 20 s).
+async fn heard(rx: &mut tokio::sync::broadcast::Receiver<i64>) -> i64 {
+    loop {
+        let id = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+            .await
+            .expect("a change is heard within 20 s")
+            .expect("the channel is open");
+        if id != -1 {
+            return id;
+        }
+    }
+}
+
+/// On PostgreSQL an instance hears at once what any other does to a run (migration 4's
+/// triggers, notify.rs); SQLite's one instance has no one to hear.
+#[tokio::test]
+async fn instances_hear_each_others_changes_to_runs() {
+    assert!(sqlite().await.store.changes().is_none());
+    let url = pg_database().await;
+    let a = Store::open(&url).await.unwrap();
+    let b = Store::open(&url).await.unwrap();
+    let mut rx = b.changes().expect("PostgreSQL announces changes");
+    // Until b's listener is listening, probe with `-1` (a change nobody makes).
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let t0 = std::time::Instant::now();
+    loop {
+        c.batch_execute("SELECT pg_notify('hoist_runs', '-1')")
+            .await
+            .unwrap();
+        match tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await {
+            Ok(Ok(-1)) => break,
+            _ => assert!(t0.elapsed().as_secs() < 20, "b's listener never listened"),
+        }
+    }
+    while rx.try_recv().is_ok() {}
+    let p = a.create_project("ha", "/srv/ha").await.unwrap();
+    let run = a
+        .enqueue(NewRun {
+            project_id: p.id,
+            playbook: "site.yml".into(),
+            inventory: "inventory.yml".into(),
+            options: RunOptions::default(),
+            created_by: "alice".into(),
+            schedule_id: None,
+            revision: None,
+        })
+        .await
+        .unwrap();
+    // A new run: its id, and `0` for the queue.
+    assert_eq!((heard(&mut rx).await, heard(&mut rx).await), (run.id, 0));
+    a.claim("a").await.unwrap().expect("the run");
+    assert_eq!(heard(&mut rx).await, run.id, "claimed");
+    a.append_events(run.id, 1, vec!["{}".into(), "{}".into()])
+        .await
+        .unwrap();
+    assert_eq!(heard(&mut rx).await, run.id, "events, once per batch");
+    a.request_cancel(run.id).await.unwrap();
+    assert_eq!(heard(&mut rx).await, run.id, "cancel asked");
+    a.finish(run.id, RunStatus::Cancelled, None, vec![])
+        .await
+        .unwrap();
+    assert_eq!(heard(&mut rx).await, run.id, "ended");
+    // Nothing else was announced (a batch of two events is one notification).
+    c.batch_execute("SELECT pg_notify('hoist_runs', '-1')")
+        .await
+        .unwrap();
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(20), rx.recv())
+        .await
+        .expect("the probe is heard")
+        .unwrap();
+    assert_eq!(rest, -1, "no stray announcement before the probe");
 }

@@ -1,0 +1,2 @@
+-- Nothing to store on SQLite: its one instance learns of changes to runs in process. (On
+-- PostgreSQL this version adds the triggers that announce them to the other instances.)
