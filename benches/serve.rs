@@ -377,9 +377,13 @@ fn main() {
         c.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
             .unwrap();
         c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        // HOIST_BENCH_PG_PARAMS: the URL's query, e.g. `sslmode=disable` to measure without TLS.
+        let params = std::env::var("HOIST_BENCH_PG_PARAMS")
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
         results.push(bench(
             "postgres",
-            &format!("{base}/{name}"),
+            &format!("{base}/{name}{params}"),
             &d.path().join("pg"),
         ));
         let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));

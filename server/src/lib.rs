@@ -8,6 +8,7 @@ pub mod auth;
 pub mod exec;
 pub mod git;
 pub mod model;
+pub mod relay;
 pub mod schedule;
 pub mod state;
 pub mod store;

@@ -1263,30 +1263,49 @@ fn a_run_on_one_instance_is_followed_live_through_another() {
     let (st, run) = start(&b, &t, "steps.yml");
     assert_eq!(st, 201, "{run}");
     let id = run["id"].as_i64().unwrap();
-    // Followed through b from before it starts: every event, in order, then the end.
-    let text = agent()
-        .get(format!("{}/api/v1/runs/{id}/stream", b.base))
-        .header("authorization", format!("Bearer {t}"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
-    let seqs: Vec<i64> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("id: "))
-        .map(|s| s.parse().unwrap())
-        .collect();
-    assert!(seqs.len() > 10, "{text}");
-    assert_eq!(
-        seqs,
-        (1..=seqs.len() as i64).collect::<Vec<_>>(),
-        "no event missing or repeated: {text}"
-    );
-    assert!(
-        text.ends_with("event: end\ndata: {\"status\":\"ok\"}\n\n"),
-        "{text}"
-    );
+    // Followed through b by three viewers from before it starts and two who join once it
+    // runs (b relays it to all five): each gets every event, in order, then the end.
+    let follow = |base: String, token: String| {
+        std::thread::spawn(move || {
+            agent()
+                .get(format!("{base}/api/v1/runs/{id}/stream"))
+                .header("authorization", format!("Bearer {token}"))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_string()
+                .unwrap()
+        })
+    };
+    let mut viewers: Vec<_> = (0..3).map(|_| follow(b.base.clone(), t.clone())).collect();
+    wait_for("the run to start on a", || {
+        call(&b, "GET", &format!("/api/v1/runs/{id}"), Some(&t), None).1["run"]["status"]
+            == "running"
+    });
+    viewers.extend((0..2).map(|_| follow(b.base.clone(), t.clone())));
+    let texts: Vec<String> = viewers.into_iter().map(|v| v.join().unwrap()).collect();
+    let mut seqs: Vec<i64> = Vec::new();
+    for text in &texts {
+        let got: Vec<i64> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("id: "))
+            .map(|s| s.parse().unwrap())
+            .collect();
+        assert!(got.len() > 10, "{text}");
+        assert_eq!(
+            got,
+            (1..=got.len() as i64).collect::<Vec<_>>(),
+            "no event missing or repeated: {text}"
+        );
+        assert!(
+            text.ends_with("event: end\ndata: {\"status\":\"ok\"}\n\n"),
+            "{text}"
+        );
+        if !seqs.is_empty() {
+            assert_eq!(got, seqs, "every viewer saw the same events");
+        }
+        seqs = got;
+    }
     let done = wait_final(&b, &t, id);
     assert_eq!(done["run"]["instance"], "a", "{done}");
     let (_, history) = call(

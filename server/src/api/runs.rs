@@ -2,7 +2,7 @@
 //! a live event stream (server-sent events), cancel.
 
 use super::{ApiError, Caller};
-use crate::model::{NewRun, Role, RunOptions};
+use crate::model::{NewRun, Role, RunOptions, RunStatus};
 use crate::state::Shared;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
@@ -199,8 +199,8 @@ enum Phase {
     Done,
 }
 
-/// The live channel when this instance runs the run; else the history is read again each time
-/// the run changes (`AppState::changes`: on PostgreSQL, announced by whichever instance runs it).
+/// The run's live channel: fed by this instance's executor when it runs the run, else by this
+/// instance's relay of it (relay.rs).
 type Live = Option<tokio::sync::broadcast::Receiver<(i64, String)>>;
 
 fn end_event(status: &str) -> SseEvent {
@@ -256,17 +256,30 @@ fn event_stream(
                         Phase::Live(last) => {
                             if live.is_none() {
                                 // Not (yet) running here: once this instance claims the run, follow
-                                // its channel (catching up from the history first, so nothing
-                                // falls between); run by another instance, its events arrive
-                                // through the database.
+                                // its channel; run by another instance, follow this instance's
+                                // relay of it. Either way the history is read again after
+                                // subscribing, so nothing falls between.
                                 live = st.subscribe(id);
                                 if live.is_none() {
-                                    crate::state::wait_change(
-                                        &mut changes,
-                                        id,
-                                        std::time::Duration::from_secs(1),
-                                    )
-                                    .await;
+                                    match st.store.run(id).await {
+                                        // Executing elsewhere: this instance's relay of it.
+                                        Ok(r)
+                                            if r.status == RunStatus::Running
+                                                && r.instance.as_deref()
+                                                    != Some(st.instance.as_str()) =>
+                                        {
+                                            live = Some(crate::relay::follow(&st, id, last));
+                                        }
+                                        // Queued: until it is claimed here or elsewhere.
+                                        _ => {
+                                            crate::state::wait_change(
+                                                &mut changes,
+                                                id,
+                                                std::time::Duration::from_secs(1),
+                                            )
+                                            .await
+                                        }
+                                    }
                                 }
                                 phase = Phase::History(last);
                                 continue;
