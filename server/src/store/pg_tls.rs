@@ -153,7 +153,9 @@ pub fn configure(url: &str) -> Result<Target, String> {
         Mode::Allow | Mode::Prefer => SslMode::Prefer,
         Mode::Require | Mode::VerifyCa | Mode::VerifyFull => SslMode::Require,
     });
-    let tls = client_config(mode, &params, home().as_deref())?;
+    let mut tls = client_config(mode, &params, home().as_deref())?;
+    // PostgreSQL 17 requires this ALPN name with `sslnegotiation=direct`; older servers ignore it.
+    tls.alpn_protocols = vec![b"postgresql".to_vec()];
     Ok(Target {
         config,
         tls: MakeRustlsConnect::new(tls),
