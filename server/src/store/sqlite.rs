@@ -1,6 +1,9 @@
-//! The embedded SQLite backend: one file (WAL, foreign keys on), one connection used from a
-//! blocking thread per operation. A single `hoist serve` owns the queue; claiming a run is one
-//! `BEGIN IMMEDIATE` transaction, so two claimers never get the same run.
+//! The embedded SQLite backend: one file (WAL, foreign keys on), used from blocking threads.
+//! Every write goes through one connection; reads go to a few read-only connections, which WAL
+//! lets read side by side with the writer (each sees what was committed when it starts), so
+//! listing runs or checking a token never waits behind a write. A single `hoist serve` owns the
+//! queue; claiming a run is one `BEGIN IMMEDIATE` transaction, so two claimers never get the
+//! same run.
 
 use super::migrate::MIGRATIONS_SQLITE;
 use super::rows::{self, Columns};
@@ -12,11 +15,17 @@ use crate::model::{
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde_json::Value as Json;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+/// Read-only connections beside the writer.
+const READERS: usize = 4;
 
 #[derive(Clone)]
 pub struct Sqlite {
     conn: Arc<Mutex<Connection>>,
+    readers: Arc<[Mutex<Connection>]>,
+    next_reader: Arc<AtomicUsize>,
 }
 
 type Res<T> = Result<T, StoreError>;
@@ -103,23 +112,33 @@ impl Sqlite {
                 .map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())))?;
         }
         let path = path.to_path_buf();
-        let conn = tokio::task::spawn_blocking(move || -> Res<Connection> {
+        let (conn, readers) = tokio::task::spawn_blocking(move || -> Res<_> {
             let mut c = Connection::open(&path)?;
             c.execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
             )?;
             c.busy_timeout(std::time::Duration::from_secs(10))?;
             migrate(&mut c)?;
-            Ok(c)
+            let readers = (0..READERS)
+                .map(|_| {
+                    let r = Connection::open(&path)?;
+                    r.execute_batch("PRAGMA query_only = ON;")?;
+                    r.busy_timeout(std::time::Duration::from_secs(10))?;
+                    Ok(Mutex::new(r))
+                })
+                .collect::<Res<Vec<_>>>()?;
+            Ok((c, readers))
         })
         .await
         .map_err(|e| StoreError::Db(e.to_string()))??;
         Ok(Sqlite {
             conn: Arc::new(Mutex::new(conn)),
+            readers: readers.into(),
+            next_reader: Arc::new(AtomicUsize::new(0)),
         })
     }
 
-    /// Runs `f` with the connection on a blocking thread.
+    /// Runs `f` with the writing connection on a blocking thread.
     async fn with<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Res<R> + Send + 'static,
@@ -135,9 +154,34 @@ impl Sqlite {
         .map_err(|e| StoreError::Db(e.to_string()))?
     }
 
+    /// Runs `f` with a read-only connection on a blocking thread: a free one, else the next in
+    /// turn.
+    async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Res<R> + Send + 'static,
+    ) -> Res<R> {
+        let (readers, first) = (
+            self.readers.clone(),
+            self.next_reader.fetch_add(1, Ordering::Relaxed),
+        );
+        tokio::task::spawn_blocking(move || {
+            let n = readers.len();
+            let free = (0..n).find_map(|k| readers[(first + k) % n].try_lock().ok());
+            let c = match free {
+                Some(c) => c,
+                None => readers[first % n]
+                    .lock()
+                    .map_err(|_| StoreError::Db("connection poisoned".into()))?,
+            };
+            f(&c)
+        })
+        .await
+        .map_err(|e| StoreError::Db(e.to_string()))?
+    }
+
     /// The schema version in the database.
     pub async fn schema_version(&self) -> Res<i64> {
-        self.with(|c| {
+        self.read(|c| {
             Ok(
                 c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
                     r.get(0)
@@ -172,7 +216,7 @@ impl Sqlite {
 
     pub async fn user(&self, name: &str) -> Res<User> {
         let name = name.to_string();
-        self.with(move |c| {
+        self.read(move |c| {
             c.query_row("SELECT * FROM users WHERE name = ?1", [&name], user_row)
                 .optional()?
                 .ok_or(StoreError::NotFound(format!("user `{name}`")))
@@ -181,7 +225,7 @@ impl Sqlite {
     }
 
     pub async fn users(&self) -> Res<Vec<User>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut st = c.prepare("SELECT * FROM users ORDER BY name")?;
             let rows = st.query_map([], user_row)?.collect::<Result<Vec<_>, _>>()?;
             Ok(rows)
@@ -236,15 +280,20 @@ impl Sqlite {
     /// Checks a user name and password (argon2 runs off the async threads).
     pub async fn login(&self, name: &str, pw: &str) -> Res<Result<User, AuthFailure>> {
         let (n, pw) = (name.to_string(), pw.to_string());
-        self.with(move |c| {
-            let found: Option<(User, Option<String>)> = c
-                .query_row("SELECT * FROM users WHERE name = ?1", [&n], |r| {
-                    Ok((user_row(r)?, r.get("password_hash")?))
-                })
-                .optional()?;
-            Ok(super::judge_login(found, &pw))
-        })
-        .await
+        let found = self
+            .read(move |c| {
+                Ok(
+                    c.query_row("SELECT * FROM users WHERE name = ?1", [&n], |r| {
+                        Ok((user_row(r)?, r.get::<_, Option<String>>("password_hash")?))
+                    })
+                    .optional()?,
+                )
+            })
+            .await?;
+        // The password hash is checked off the connections (argon2 takes a while).
+        tokio::task::spawn_blocking(move || super::judge_login(found, &pw))
+            .await
+            .map_err(|e| StoreError::Db(e.to_string()))
     }
 
     // ---- tokens ----
@@ -279,41 +328,50 @@ impl Sqlite {
             return Ok(Err(AuthFailure::BadToken));
         };
         let (public, digest) = (public.to_string(), token::digest(secret));
-        self.with(move |c| {
-            let row: Option<(Token, String)> = c
-                .query_row(
-                    "SELECT * FROM tokens WHERE public_id = ?1",
-                    [&public],
-                    |r| Ok((token_row(r)?, r.get("secret_hash")?)),
-                )
-                .optional()?;
-            let Some((t, stored)) = row else {
-                return Ok(Err(AuthFailure::BadToken));
-            };
-            if !token::same(&stored, &digest) {
-                return Ok(Err(AuthFailure::BadToken));
-            }
-            if t.revoked {
-                return Ok(Err(AuthFailure::Revoked));
-            }
-            if t.expires_at.as_deref().is_some_and(|e| e <= now().as_str()) {
-                return Ok(Err(AuthFailure::Expired));
-            }
-            let u = c.query_row("SELECT * FROM users WHERE id = ?1", [t.user_id], user_row)?;
-            if u.disabled {
-                return Ok(Err(AuthFailure::Disabled));
-            }
-            // Recorded to the minute: a busy client does not turn every read into a write.
+        let judged = self
+            .read(move |c| {
+                let row: Option<(Token, String)> = c
+                    .query_row(
+                        "SELECT * FROM tokens WHERE public_id = ?1",
+                        [&public],
+                        |r| Ok((token_row(r)?, r.get("secret_hash")?)),
+                    )
+                    .optional()?;
+                let Some((t, stored)) = row else {
+                    return Ok(Err(AuthFailure::BadToken));
+                };
+                if !token::same(&stored, &digest) {
+                    return Ok(Err(AuthFailure::BadToken));
+                }
+                if t.revoked {
+                    return Ok(Err(AuthFailure::Revoked));
+                }
+                if t.expires_at.as_deref().is_some_and(|e| e <= now().as_str()) {
+                    return Ok(Err(AuthFailure::Expired));
+                }
+                let u = c.query_row("SELECT * FROM users WHERE id = ?1", [t.user_id], user_row)?;
+                if u.disabled {
+                    return Ok(Err(AuthFailure::Disabled));
+                }
+                Ok(Ok((u, t)))
+            })
+            .await?;
+        // Recorded to the minute: a busy client does not turn every read into a write.
+        if let Ok((_, t)) = &judged {
             let stale = super::in_secs(-60);
             if t.last_used_at.as_deref().is_none_or(|u| u < stale.as_str()) {
-                c.execute(
-                    "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
-                    params![now(), t.id],
-                )?;
+                let id = t.id;
+                self.with(move |c| {
+                    c.execute(
+                        "UPDATE tokens SET last_used_at = ?1 WHERE id = ?2",
+                        params![now(), id],
+                    )?;
+                    Ok(())
+                })
+                .await?;
             }
-            Ok(Ok((u, t)))
-        })
-        .await
+        }
+        Ok(judged)
     }
 
     pub async fn revoke_token(&self, id: i64) -> Res<()> {
@@ -327,7 +385,7 @@ impl Sqlite {
     }
 
     pub async fn tokens(&self, user_id: i64) -> Res<Vec<Token>> {
-        self.with(move |c| {
+        self.read(move |c| {
             let mut st = c.prepare("SELECT * FROM tokens WHERE user_id = ?1 ORDER BY id")?;
             let rows = st
                 .query_map([user_id], token_row)?
@@ -360,7 +418,7 @@ impl Sqlite {
     }
 
     pub async fn projects(&self) -> Res<Vec<Project>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut st = c.prepare("SELECT id, name, path FROM projects ORDER BY name")?;
             let rows = st
                 .query_map([], |r| {
@@ -398,7 +456,7 @@ impl Sqlite {
 
     /// The highest role a user holds anywhere (globally or on any project).
     pub async fn highest_role(&self, user_id: i64) -> Res<Role> {
-        self.with(move |c| {
+        self.read(move |c| {
             let global: String =
                 c.query_row("SELECT role FROM users WHERE id = ?1", [user_id], |r| {
                     r.get(0)
@@ -418,7 +476,7 @@ impl Sqlite {
 
     /// The per-project role of a user, if one was set.
     pub async fn permission(&self, user_id: i64, project_id: i64) -> Res<Option<Role>> {
-        self.with(move |c| {
+        self.read(move |c| {
             let r: Option<String> = c
                 .query_row(
                     "SELECT role FROM permissions WHERE user_id = ?1 AND project_id = ?2",
@@ -512,7 +570,7 @@ impl Sqlite {
 
     /// Events after `after_seq` (at most `limit`), in order.
     pub async fn events(&self, run_id: i64, after_seq: i64, limit: i64) -> Res<Vec<(i64, Json)>> {
-        self.with(move |c| {
+        self.read(move |c| {
             let mut st = c.prepare("SELECT seq, event FROM run_events WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")?;
             let rows = st
                 .query_map(params![run_id, after_seq, limit], |r| {
@@ -553,7 +611,7 @@ impl Sqlite {
 
     /// Per-host results of a run.
     pub async fn run_hosts(&self, run_id: i64) -> Res<Vec<(String, Json)>> {
-        self.with(move |c| {
+        self.read(move |c| {
             let mut st =
                 c.prepare("SELECT host, stats FROM run_hosts WHERE run_id = ?1 ORDER BY host")?;
             let rows = st
@@ -593,7 +651,7 @@ impl Sqlite {
     }
 
     pub async fn run(&self, id: i64) -> Res<Run> {
-        self.with(move |c| {
+        self.read(move |c| {
             c.query_row("SELECT * FROM runs WHERE id = ?1", [id], run_row)
                 .optional()?
                 .ok_or(StoreError::NotFound(format!("run {id}")))
@@ -603,7 +661,7 @@ impl Sqlite {
 
     /// Runs, newest first: at most `limit`, older than `before` when given.
     pub async fn runs(&self, limit: i64, before: Option<i64>) -> Res<Vec<Run>> {
-        self.with(move |c| {
+        self.read(move |c| {
             let mut st = c.prepare("SELECT * FROM runs WHERE id < ?1 ORDER BY id DESC LIMIT ?2")?;
             let rows = st
                 .query_map(params![before.unwrap_or(i64::MAX), limit], run_row)?
@@ -696,7 +754,7 @@ impl Sqlite {
     }
 
     pub async fn schedules(&self) -> Res<Vec<Schedule>> {
-        self.with(|c| {
+        self.read(|c| {
             let mut st = c.prepare("SELECT * FROM schedules ORDER BY project_id, name")?;
             let rows = st
                 .query_map([], schedule_row)?
@@ -707,7 +765,7 @@ impl Sqlite {
     }
 
     pub async fn schedule(&self, id: i64) -> Res<Schedule> {
-        self.with(move |c| {
+        self.read(move |c| {
             c.query_row("SELECT * FROM schedules WHERE id = ?1", [id], schedule_row)
                 .optional()?
                 .ok_or(StoreError::NotFound(format!("schedule {id}")))
@@ -810,7 +868,7 @@ impl Sqlite {
 
     /// The newest audit entries.
     pub async fn audit_log(&self, limit: i64) -> Res<Vec<AuditEntry>> {
-        self.with(move |c| {
+        self.read(move |c| {
             let mut st = c.prepare(
                 "SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?1",
             )?;

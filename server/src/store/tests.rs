@@ -581,3 +581,46 @@ async fn instances_hear_each_others_changes_to_runs() {
         .unwrap();
     assert_eq!(rest, -1, "no stray announcement before the probe");
 }
+
+/// SQLite: a write waiting for the database (here another process's write lock) does not hold
+/// up reads, which have connections of their own.
+#[tokio::test]
+async fn sqlite_reads_do_not_wait_behind_a_write() {
+    let f = sqlite().await;
+    let s = f.store.clone();
+    let p = s.create_project("ha", "/srv/ha").await.unwrap();
+    let path = f.sqlite_path.clone().unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let writer = tokio::spawn({
+        let s = s.clone();
+        async move {
+            s.enqueue(NewRun {
+                project_id: p.id,
+                playbook: "site.yml".into(),
+                inventory: "inventory.yml".into(),
+                options: RunOptions::default(),
+                created_by: "alice".into(),
+                schedule_id: None,
+                revision: None,
+            })
+            .await
+        }
+    });
+    // The write holds the writing connection while it waits for the lock…
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !writer.is_finished(),
+        "the write waits for the other writer"
+    );
+    // …and reads still answer (bounded: a read stuck behind it would take the full wait).
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        (s.runs(10, None).await, s.projects().await, s.users().await)
+    })
+    .await
+    .expect("reads answer while a write waits");
+    assert!(read.0.unwrap().is_empty() && read.1.unwrap().len() == 1 && read.2.is_ok());
+    other.execute_batch("COMMIT").unwrap();
+    let run = writer.await.unwrap().unwrap();
+    assert_eq!(s.run(run.id).await.unwrap().playbook, "site.yml");
+}
