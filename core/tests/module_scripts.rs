@@ -61,6 +61,7 @@ fn run(c: Case) -> Json {
         vars: &ctx_value,
         search_paths: &search,
         facts: &facts,
+        background: None,
     };
     let result = rt.block_on(modules::run(c.module, &ctx, c.args.clone()));
     let mut result = match result {
@@ -457,4 +458,50 @@ snap!(
         json!({"path": "/etc/none", "state": "absent"}),
         vec![ABSENT]
     )
+);
+snap!(
+    async_status_of_a_running_job,
+    case(
+        "async_status",
+        json!({"jid": "j123456789012.4242"}),
+        vec![(0, "running\n")]
+    )
+);
+snap!(
+    async_status_of_a_finished_job,
+    case(
+        "async_status",
+        json!({"jid": "j123456789012.4242"}),
+        vec![
+            (0, "0 1700000000.250000000 1700000002.500000000\n"),
+            (0, "600\napt-get -y dist-upgrade"),
+            (0, "Reading package lists...\nDone\n"),
+            (0, "W: a warning\n"),
+        ]
+    )
+);
+snap!(
+    async_status_of_a_job_stopped_at_its_limit,
+    case(
+        "async_status",
+        json!({"jid": "j123456789012.4242"}),
+        vec![
+            (0, "124 1700000000.0 1700000030.0\n"),
+            (0, "30\nsleep 100"),
+            (0, ""),
+            (0, ""),
+        ]
+    )
+);
+snap!(
+    async_status_cleanup,
+    case(
+        "async_status",
+        json!({"jid": "j123456789012.4242", "mode": "cleanup"}),
+        vec![(0, "/root/.ansible_async/j123456789012.4242")]
+    )
+);
+snap!(
+    async_status_refuses_a_path_as_job_id,
+    case("async_status", json!({"jid": "../../etc/passwd"}), vec![])
 );

@@ -200,3 +200,42 @@ fn undefined_variable_found_before_running() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
+
+#[test]
+fn async_needs_seconds_and_poll_0_needs_a_command() {
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!(
+            "{HEAD}    - copy: {{ content: x, dest: /tmp/x }}\n      async: 60\n      poll: 0\n"
+        ),
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("[DIR]/pb.yml:4:7"), "{e}");
+    assert!(
+        e.contains(
+            "`async` with `poll: 0` runs only `command` and `shell` in the background, not `copy`"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("need no `async`"), "{e}");
+    let (d, r) = check(&[(
+        "pb.yml",
+        &format!("{HEAD}    - command: sleep 5\n      async: soon\n"),
+    )]);
+    let e = shown(d.path(), &r);
+    assert!(e.contains("[DIR]/pb.yml:4:7"), "{e}");
+    assert!(
+        e.contains("`async`: expected a whole number of seconds, got `\"soon\"`"),
+        "{e}"
+    );
+    // Templated values are decided at run time; the shapes Ansible takes pass.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("ok.yml");
+    std::fs::write(
+        &p,
+        format!("{HEAD}    - command: sleep 5\n      async: \"{{{{ t }}}}\"\n      poll: 0\n      register: j\n    - async_status: {{ jid: \"{{{{ j.ansible_job_id }}}}\" }}\n      register: s\n      until: s.finished\n    - stat: {{ path: / }}\n      async: 30\n      poll: 5\n"),
+    )
+    .unwrap();
+    let r = hoist(&["check-syntax", p.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+}

@@ -288,3 +288,24 @@ fn boolean_keywords_may_be_templates() {
         "{out}"
     );
 }
+
+#[test]
+fn async_jobs_run_in_the_background_and_are_read_back() {
+    let (code, out, events) = run(&["-o", "json", &playbook("async.yml")]);
+    assert_eq!(code, 0, "{out}");
+    // Every host ran every check; the job over its limit failed and was ignored.
+    let hosts = results(&events, "waited for").len();
+    assert!(hosts >= 2, "{out}");
+    for task in [
+        "waited result",
+        "its result",
+        "gone result",
+        "stopped at its limit",
+    ] {
+        let ok = results(&events, task);
+        assert_eq!(ok.len(), hosts, "{task}: {out}");
+        assert!(ok.iter().all(|e| e["status"] == "ok"), "{task}: {ok:?}");
+    }
+    let slow = results(&events, "over its limit");
+    assert!(slow.iter().all(|e| e["status"] == "ignored"), "{slow:?}");
+}

@@ -222,29 +222,63 @@ async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
             "Command would have run if not in check mode"
         }));
     }
+    if let Some(bg) = ctx.background {
+        return super::async_job::run(
+            remote,
+            &plan.shown,
+            &full_script(&plan),
+            plan.stdin.as_deref(),
+            plan.strip,
+            bg,
+        )
+        .await;
+    }
     let started = SystemTime::now();
     let out: ExecOutput = remote
         .exec(&full_script(&plan), plan.stdin.as_deref())
         .await?;
     let ended = SystemTime::now();
+    Ok(result(
+        &plan.shown,
+        &out,
+        plan.strip,
+        &plan.creates,
+        &plan.removes,
+        started,
+        ended,
+    ))
+}
+
+/// The result of a command that ran (in the foreground or as a background job): `rc`,
+/// `stdout`/`stderr` (and their lines), `start`/`end`/`delta`, failed on a non-zero code; or
+/// the skip a `creates`/`removes` guard decided (unknown guards: a background job's).
+pub(super) fn result(
+    shown: &str,
+    out: &ExecOutput,
+    strip: bool,
+    creates: &Option<String>,
+    removes: &Option<String>,
+    started: SystemTime,
+    ended: SystemTime,
+) -> Outcome {
     if out.stdout_str() == SKIP_MARK && out.success() {
-        let why = match (&plan.creates, &plan.removes) {
+        let why = match (creates, removes) {
             (Some(c), _) => format!("Did not run command since '{c}' exists"),
             (_, Some(r)) => format!("Did not run command since '{r}' does not exist"),
-            _ => String::new(),
+            _ => "Did not run command: a `creates`/`removes` guard held".to_string(),
         };
-        return Ok(Outcome::ok()
+        return Outcome::ok()
             .msg(why)
-            .with("cmd", plan.shown)
+            .with("cmd", shown)
             .with("rc", 0)
             .with("stdout", "")
-            .with("stdout_lines", Json::Array(vec![])));
+            .with("stdout_lines", Json::Array(vec![]));
     }
-    let stdout = text(&out.stdout, plan.strip);
-    let stderr = text(&out.stderr, plan.strip);
+    let stdout = text(&out.stdout, strip);
+    let stderr = text(&out.stderr, strip);
     let rc: i64 = out.status.map(|s| s as i64).unwrap_or(-1);
     let mut o = Outcome::changed(true)
-        .with("cmd", plan.shown)
+        .with("cmd", shown)
         .with("rc", rc)
         .with(
             "stdout_lines",
@@ -269,7 +303,7 @@ async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
             None => "non-zero return code".into(),
         });
     }
-    Ok(o)
+    o
 }
 
 /// `cmd` as is, or handed to another interpreter (`executable: /bin/bash`).

@@ -8,8 +8,11 @@ mod outcome;
 mod registry;
 pub mod remote;
 pub mod types;
+pub use async_job::Background;
 
 mod apt;
+mod async_job;
+mod async_status;
 mod authorized_key;
 mod backup_rotate;
 mod blockinfile;
@@ -57,6 +60,8 @@ pub struct Ctx<'a> {
     pub search_paths: &'a [PathBuf],
     /// The host's `ansible_facts` (may be empty when facts were not gathered).
     pub facts: &'a Json,
+    /// `async`/`poll` of a `command` or `shell` task: run it as a background job.
+    pub background: Option<Background>,
 }
 
 impl Ctx<'_> {
@@ -191,6 +196,7 @@ modules! {
     "command" => command::Command,
     "shell" => command::Shell,
     "raw" => command::Raw,
+    "async_status" => async_status::AsyncStatus,
     "copy" => copy::Copy,
     "template" => copy::Template,
     "file" => file::File,

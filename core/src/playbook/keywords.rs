@@ -122,9 +122,6 @@ pub const PLAY: &[&str] = &[
 /// Keywords hoist refuses, with the reason.
 pub fn unsupported(key: &str) -> Option<&'static str> {
     Some(match key {
-        "async" | "poll" => {
-            "async tasks are not supported; run the command in the background with `shell: nohup ... &` or use a service"
-        }
         "vars_prompt" => "hoist runs non-interactively; pass the value with `-e name=value`",
         "connection" => {
             "only SSH is supported; use `delegate_to: localhost` to run on the controller"

@@ -11,4 +11,4 @@ pub mod undefined;
 pub use keywords::closest;
 pub use load::{load_playbook, load_playbook_str, load_role_dynamic, load_tasks_file, load_vars};
 pub use model::*;
-pub use parse_task::split_words;
+pub use parse_task::{BACKGROUND_MODULES, split_words, whole_seconds};

@@ -172,6 +172,10 @@ pub struct Task {
     pub until: Option<Vec<String>>,
     pub retries: Option<Json>,
     pub delay: Option<Json>,
+    /// `async`: the seconds a `command`/`shell` background job may run (may hold a template).
+    pub async_: Option<Json>,
+    /// `poll`: seconds between checks of that job; 0: do not wait for it.
+    pub poll: Option<Json>,
     pub delegate_facts: bool,
     /// The role this task came from (handlers are addressable as `role : name`).
     pub role: Option<Arc<RoleCtx>>,

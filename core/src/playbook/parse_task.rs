@@ -360,6 +360,11 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
             "until" => t.until = Some(conditions(v, k)?),
             "retries" => t.retries = Some(v.to_value()),
             "delay" => t.delay = Some(v.to_value()),
+            "async" => {
+                t.async_ = Some(v.to_value());
+                t.async_at = Some(origin(knode));
+            }
+            "poll" => t.poll = Some(v.to_value()),
             "delegate_facts" => t.delegate_facts = bool_of(v, k)?,
             "args" => extra_args = Some(v.to_value()),
             "action" | "local_action" => {
@@ -401,6 +406,9 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
     if local {
         common.delegate_to = Some("localhost".into());
     }
+    if let Some(at) = &t.async_at {
+        check_async(&action, t.async_.as_ref(), t.poll.as_ref(), at)?;
+    }
     let arg_origins = arg_positions(&args_node);
     modules::validate_static(&action, &args).map_err(|issue| {
         let at = issue
@@ -431,6 +439,8 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
         until: t.until,
         retries: t.retries,
         delay: t.delay,
+        async_: t.async_,
+        poll: t.poll,
         delegate_facts: t.delegate_facts,
         role: ctx.role.clone(),
     })
@@ -446,7 +456,53 @@ struct TaskFields {
     until: Option<Vec<String>>,
     retries: Option<Json>,
     delay: Option<Json>,
+    async_: Option<Json>,
+    async_at: Option<Origin>,
+    poll: Option<Json>,
     delegate_facts: bool,
+}
+
+/// The modules `async` with `poll: 0` can run as background jobs.
+pub const BACKGROUND_MODULES: [&str; 2] = ["command", "shell"];
+
+/// A whole number of seconds, as `async` and `poll` take them: `Some(n)`, `None` for a
+/// template (decided at run time), or why not.
+pub fn whole_seconds(v: &Json) -> Result<Option<u64>, String> {
+    match v {
+        Json::Number(n) => n.as_u64().map(Some),
+        Json::String(s) if crate::template::Templar::is_template(s) => return Ok(None),
+        Json::String(s) => s.trim().parse().ok().map(Some),
+        _ => None,
+    }
+    .ok_or_else(|| format!("expected a whole number of seconds, got `{v}`"))
+}
+
+/// `async`/`poll` as written: numbers of seconds, and `poll: 0` (a job nobody waits for) only
+/// for modules that can run as background jobs.
+fn check_async(
+    action: &str,
+    async_: Option<&Json>,
+    poll: Option<&Json>,
+    at: &Origin,
+) -> Result<(), SourceError> {
+    let limit = match async_ {
+        Some(v) => whole_seconds(v).map_err(|e| at.error(format!("`async`: {e}")))?,
+        None => None,
+    };
+    let poll = match poll {
+        Some(v) => whole_seconds(v).map_err(|e| at.error(format!("`poll`: {e}")))?,
+        None => Some(15),
+    };
+    if limit != Some(0) && poll == Some(0) && !BACKGROUND_MODULES.contains(&action) {
+        return Err(at
+            .error(format!(
+                "`async` with `poll: 0` runs only `command` and `shell` in the background, not `{action}`"
+            ))
+            .with_help(
+                "other modules run in the foreground: hoist's connection to the host does not time out, so they need no `async`",
+            ));
+    }
+    Ok(())
 }
 
 fn set_module(

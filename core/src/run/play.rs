@@ -244,6 +244,7 @@ impl Runner {
                             vars: &vars,
                             search_paths: &[],
                             facts: &facts,
+                            background: None,
                         };
                         crate::modules::run("setup", &ctx, json!({})).await
                     }

@@ -96,6 +96,51 @@ fn layer(pairs: Vec<(String, Json)>) -> Arc<Vars> {
 }
 
 impl Runner {
+    /// `async`/`poll` rendered: a background job for `command`/`shell`; other modules with a
+    /// positive `poll` run in the foreground (hoist's connection does not time out).
+    fn background(
+        &self,
+        task: &Task,
+        ctx: &minijinja::Value,
+    ) -> Result<Option<modules::Background>, String> {
+        use crate::playbook::{BACKGROUND_MODULES, whole_seconds};
+        let Some(limit) = &task.async_ else {
+            return Ok(None);
+        };
+        let secs = |v: &Json, key: &str| {
+            let v = self
+                .templar
+                .render_value(v, ctx)
+                .map_err(|e| format!("`{key}`: {}", e.message))?;
+            whole_seconds(&v)
+                .and_then(|n| {
+                    n.ok_or_else(|| format!("expected a whole number of seconds, got `{v}`"))
+                })
+                .map_err(|e| format!("`{key}`: {e}"))
+        };
+        let limit_secs = secs(limit, "async")?;
+        let poll_secs = match &task.poll {
+            Some(p) => secs(p, "poll")?,
+            None => 15,
+        };
+        if limit_secs == 0 {
+            return Ok(None);
+        }
+        if !BACKGROUND_MODULES.contains(&task.action.as_str()) {
+            return match poll_secs {
+                0 => Err(format!(
+                    "`async` with `poll: 0` runs only `command` and `shell` in the background, not `{}`",
+                    task.action
+                )),
+                _ => Ok(None),
+            };
+        }
+        Ok(Some(modules::Background {
+            limit_secs,
+            poll_secs,
+        }))
+    }
+
     fn search_paths(&self, pc: &PlayCtx, inh: &Inherit) -> Vec<PathBuf> {
         let mut v = Vec::new();
         if let Some(r) = &inh.role {
@@ -306,6 +351,10 @@ impl Runner {
         };
         let check = inh.check_mode.unwrap_or(self.opts.check);
         let diff = inh.diff.unwrap_or(self.opts.diff);
+        let background = match self.background(task, &ctx) {
+            Ok(b) => b,
+            Err(e) => return TaskRun::failed(host, format!("{loc}: {e}")),
+        };
         let info = modules::info(&task.action);
         let controller = info.as_ref().is_some_and(|i| i.controller);
         let remote = if controller {
@@ -373,6 +422,7 @@ impl Runner {
                 vars: &ctx,
                 search_paths: &search,
                 facts: &facts,
+                background,
             };
             let outcome = modules::run(&task.action, &mctx, args.clone()).await;
             let mut run = self.judge(pc, task, host, inh, outcome, &top);

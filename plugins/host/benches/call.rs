@@ -69,6 +69,7 @@ fn main() {
         vars: &vars,
         search_paths: &[],
         facts: &facts,
+        background: None,
     };
     let mut builtin = Vec::new();
     let mut wasm = Vec::new();
