@@ -48,8 +48,9 @@ pub fn valid_id(jid: &str) -> bool {
 }
 
 /// Starts `script` as job `jid` (stdin from what the exec receives when `stdin`); prints the
-/// job's results file. The job writes `<jid>.rc` (`rc start end`, epoch seconds) last, through a
-/// rename, so a reader sees the job either running or finished with all its output.
+/// job's results file. The job's files are private (umask 077) while the command itself runs
+/// with the shell's own umask; the job writes `<jid>.rc` (`rc start end`, epoch seconds) last,
+/// through a rename, so a reader sees the job either running or finished with all its output.
 pub fn start_script(jid: &str, shown: &str, script: &str, stdin: bool, limit: u64) -> String {
     let input = if stdin {
         "cat >\"$j.in\""
@@ -57,18 +58,19 @@ pub fn start_script(jid: &str, shown: &str, script: &str, stdin: bool, limit: u6
         ": >\"$j.in\""
     };
     let job = format!(
-        "s=$(date +%s.%N); \
+        "s=$(date +%s.%N); umask \"$um\"; \
          if command -v timeout >/dev/null 2>&1; then \
-         timeout -k 5 {limit} sh -c {script} <\"$j.in\" >\"$j.out\" 2>\"$j.err\"; \
-         else sh -c {script} <\"$j.in\" >\"$j.out\" 2>\"$j.err\"; fi; \
-         rc=$?; printf '%s %s %s\\n' \"$rc\" \"$s\" \"$(date +%s.%N)\" >\"$j.rc.tmp\" && mv \"$j.rc.tmp\" \"$j.rc\"",
+         timeout -k 5 {limit} sh -c {script} <\"$j.in\" >>\"$j.out\" 2>>\"$j.err\"; \
+         else sh -c {script} <\"$j.in\" >>\"$j.out\" 2>>\"$j.err\"; fi; \
+         rc=$?; umask 077; printf '%s %s %s\\n' \"$rc\" \"$s\" \"$(date +%s.%N)\" >\"$j.rc.tmp\" && mv \"$j.rc.tmp\" \"$j.rc\"",
         script = quote(script)
     );
     format!(
-        "d={DIR}; j=\"$d/{jid}\"; umask 077; mkdir -p \"$d\" || exit 1; \
+        "d={DIR}; j=\"$d/{jid}\"; um=$(umask); umask 077; mkdir -p \"$d\" || exit 1; \
          printf '%s\\n%s' {limit} {shown} >\"$j.meta\" || exit 1; {input} || exit 1; \
-         export j; nohup sh -c {job} >/dev/null 2>&1 </dev/null & \
-         printf '%s' \"$j\"",
+         : >\"$j.out\"; : >\"$j.err\"; export j um; \
+         nohup sh -c {job} >/dev/null 2>&1 </dev/null & \
+         umask \"$um\"; printf '%s' \"$j\"",
         shown = quote(shown),
         job = quote(&job),
     )
@@ -196,7 +198,9 @@ pub async fn run(
     }
     let results_file = started.stdout_str();
     if bg.poll_secs == 0 {
-        return Ok(Outcome::changed(true)
+        // Starting a job changes nothing by itself (as in Ansible): its result, read with
+        // `async_status`, says what the command did.
+        return Ok(Outcome::ok()
             .with("ansible_job_id", jid)
             .with("started", true)
             .with("finished", false)

@@ -39,7 +39,15 @@ impl Module for AsyncStatus {
             }
         }
         match async_job::state(remote, &jid).await? {
-            State::Missing => fail(format!("could not find job {jid}")),
+            State::Missing => {
+                let mut o = Outcome::ok()
+                    .msg("could not find job")
+                    .with("ansible_job_id", jid)
+                    .with("started", true)
+                    .with("finished", true);
+                o.failed = true;
+                Ok(o)
+            }
             State::Running => Ok(Outcome::ok()
                 .with("ansible_job_id", jid)
                 .with("started", true)

@@ -30,6 +30,9 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("skipped", |r: Value| flag(&r, "skipped"));
     env.add_test("skip", |r: Value| flag(&r, "skipped"));
     env.add_test("unreachable", |r: Value| flag(&r, "unreachable"));
+    // Background jobs (`async`); a result that was not one counts as started and finished.
+    env.add_test("finished", |r: Value| job_flag(&r, "finished"));
+    env.add_test("started", |r: Value| job_flag(&r, "started"));
     env.add_test("truthy", |v: Value| {
         truthy(&v) || (v.kind() != ValueKind::String && v.is_true())
     });
@@ -62,6 +65,13 @@ pub fn register(env: &mut Environment<'static>) {
 
 fn flag(r: &Value, key: &str) -> bool {
     r.get_attr(key).map(|v| v.is_true()).unwrap_or(false)
+}
+
+fn job_flag(r: &Value, key: &str) -> bool {
+    match r.get_attr(key) {
+        Ok(v) if !v.is_undefined() && !v.is_none() => v.is_true(),
+        _ => true,
+    }
 }
 
 fn subset(a: &Value, b: &Value) -> bool {

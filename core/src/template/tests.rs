@@ -212,11 +212,16 @@ fn ansible_filters() {
 
 #[test]
 fn ansible_tests() {
-    let v = json!({"r": {"changed": true, "failed": false}, "v": "1.10.2"});
+    let v = json!({"r": {"changed": true, "failed": false}, "v": "1.10.2",
+                   "job": {"started": true, "finished": false}});
     let cases = [
         (
             "{{ r is changed }} {{ r is failed }} {{ r is succeeded }} {{ r is skipped }}",
             "True False True False",
+        ),
+        (
+            "{{ job is started }} {{ job is finished }} {{ r is finished }} {{ r is started }}",
+            "True False True True",
         ),
         (
             "{{ v is version('1.9', '>') }} {{ v is version('1.10.2', 'eq') }} {{ v is version('2', 'lt') }}",
