@@ -198,9 +198,8 @@ pub async fn run(
     }
     let results_file = started.stdout_str();
     if bg.poll_secs == 0 {
-        // Starting a job changes nothing by itself (as in Ansible): its result, read with
-        // `async_status`, says what the command did.
-        return Ok(Outcome::ok()
+        // Reported as a change, as Ansible does: what the command did is only known later.
+        return Ok(Outcome::changed(true)
             .with("ansible_job_id", jid)
             .with("started", true)
             .with("finished", false)
