@@ -6,6 +6,11 @@ use crate::model::{
 };
 use serde_json::Value as Json;
 
+/// An argument kept for a second try.
+fn again<T: Clone>(t: &T) -> T {
+    t.clone()
+}
+
 macro_rules! delegate {
     ($( $(#[$m:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
         impl Store {
@@ -14,7 +19,13 @@ macro_rules! delegate {
                 pub async fn $name(&self $(, $arg: $ty)*) -> Result<$ret, StoreError> {
                     match self {
                         Store::Sqlite(s) => s.$name($($arg),*).await,
-                        Store::Postgres(p) => p.$name($($arg),*).await,
+                        // Statements are prepared once per connection; when another instance
+                        // changes the schema under them, they are prepared again and the
+                        // operation (which failed as a whole) is tried once more.
+                        Store::Postgres(p) => match p.$name($(again(&$arg)),*).await {
+                            Err(e) if p.forget_stale_statements(&e) => p.$name($($arg),*).await,
+                            r => r,
+                        },
                     }
                 }
             )*

@@ -129,15 +129,20 @@ fn next_time(cron: &str, now: DateTime<Utc>) -> Res<DateTime<Utc>> {
 /// instances starting together migrate once.
 async fn migrate(c: &mut Object) -> Res<i64> {
     let tx = c.transaction().await?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await?;
+    tx.execute(
+        &tx.prepare_cached("SELECT pg_advisory_xact_lock($1)")
+            .await?,
+        &[&MIGRATION_LOCK],
+    )
+    .await?;
     tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
     )
     .await?;
     let current: i64 = tx
         .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &tx.prepare_cached("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+                .await?,
             &[],
         )
         .await?
@@ -152,7 +157,8 @@ async fn migrate(c: &mut Object) -> Res<i64> {
     for m in MIGRATIONS_POSTGRES.iter().filter(|m| m.version > current) {
         tx.batch_execute(m.sql).await?;
         tx.execute(
-            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+            &tx.prepare_cached("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)")
+                .await?,
             &[&m.version, &m.name],
         )
         .await?;
@@ -195,6 +201,16 @@ impl Postgres {
         })
     }
 
+    /// True (and every connection's prepared statements forgotten) when `e` says a prepared
+    /// statement no longer fits the schema: another instance migrated the database.
+    pub fn forget_stale_statements(&self, e: &StoreError) -> bool {
+        let stale = matches!(e, StoreError::Db(m) if m.starts_with("0A000:"));
+        if stale {
+            self.pool.manager().statement_caches.clear();
+        }
+        stale
+    }
+
     /// Run ids as instances change them (0: the queue gained a run).
     pub fn changes(&self) -> tokio::sync::broadcast::Receiver<i64> {
         self.changes.subscribe()
@@ -207,11 +223,13 @@ impl Postgres {
     /// The schema version in the database.
     pub async fn schema_version(&self) -> Res<i64> {
         let c = self.conn().await?;
-        Ok(
-            c.query_one("SELECT MAX(version) FROM schema_migrations", &[])
-                .await?
-                .try_get(0)?,
+        Ok(c.query_one(
+            &c.prepare_cached("SELECT MAX(version) FROM schema_migrations")
+                .await?,
+            &[],
         )
+        .await?
+        .try_get(0)?)
     }
 
     // ---- users ----
@@ -225,7 +243,10 @@ impl Postgres {
         let c = self.conn().await?;
         let r = c
             .query_one(
-                "INSERT INTO users (name, password_hash, role) VALUES ($1, $2, $3) RETURNING *",
+                &c.prepare_cached(
+                    "INSERT INTO users (name, password_hash, role) VALUES ($1, $2, $3) RETURNING *",
+                )
+                .await?,
                 &[&name, &hash, &role.as_str()],
             )
             .await
@@ -239,7 +260,11 @@ impl Postgres {
     pub async fn user(&self, name: &str) -> Res<User> {
         let c = self.conn().await?;
         match c
-            .query_opt("SELECT * FROM users WHERE name = $1", &[&name])
+            .query_opt(
+                &c.prepare_cached("SELECT * FROM users WHERE name = $1")
+                    .await?,
+                &[&name],
+            )
             .await?
         {
             Some(r) => user_row(&r),
@@ -250,7 +275,12 @@ impl Postgres {
     pub async fn users(&self) -> Res<Vec<User>> {
         let c = self.conn().await?;
         rows(
-            c.query("SELECT * FROM users ORDER BY name", &[]).await?,
+            c.query(
+                &c.prepare_cached("SELECT * FROM users ORDER BY name")
+                    .await?,
+                &[],
+            )
+            .await?,
             user_row,
         )
     }
@@ -259,7 +289,8 @@ impl Postgres {
         let c = self.conn().await?;
         match c
             .query_opt(
-                "UPDATE users SET role = $1 WHERE name = $2 RETURNING *",
+                &c.prepare_cached("UPDATE users SET role = $1 WHERE name = $2 RETURNING *")
+                    .await?,
                 &[&role.as_str(), &name],
             )
             .await?
@@ -273,7 +304,8 @@ impl Postgres {
         let c = self.conn().await?;
         match c
             .execute(
-                "UPDATE users SET disabled = $1 WHERE name = $2",
+                &c.prepare_cached("UPDATE users SET disabled = $1 WHERE name = $2")
+                    .await?,
                 &[&disabled, &name],
             )
             .await?
@@ -288,7 +320,8 @@ impl Postgres {
         let c = self.conn().await?;
         match c
             .execute(
-                "UPDATE users SET password_hash = $1 WHERE name = $2",
+                &c.prepare_cached("UPDATE users SET password_hash = $1 WHERE name = $2")
+                    .await?,
                 &[&hash, &name],
             )
             .await?
@@ -302,7 +335,11 @@ impl Postgres {
     pub async fn login(&self, name: &str, pw: &str) -> Res<Result<User, AuthFailure>> {
         let c = self.conn().await?;
         let found = match c
-            .query_opt("SELECT * FROM users WHERE name = $1", &[&name])
+            .query_opt(
+                &c.prepare_cached("SELECT * FROM users WHERE name = $1")
+                    .await?,
+                &[&name],
+            )
             .await?
         {
             Some(r) => Some((
@@ -333,7 +370,7 @@ impl Postgres {
         let c = self.conn().await?;
         let r = c
             .query_one(
-                "INSERT INTO tokens (user_id, name, public_id, secret_hash, scopes, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::bigint)) RETURNING *",
+&c.prepare_cached("INSERT INTO tokens (user_id, name, public_id, secret_hash, scopes, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::bigint)) RETURNING *").await?,
                 &[&user_id, &name, &public, &token::digest(&secret), &scopes.join(","), &ttl_secs],
             )
             .await?;
@@ -348,7 +385,7 @@ impl Postgres {
         let c = self.conn().await?;
         let Some(r) = c
             .query_opt(
-                "SELECT t.*, t.expires_at <= now() AS expired, COALESCE(t.last_used_at > now() - interval '60 seconds', FALSE) AS used_lately FROM tokens t WHERE public_id = $1",
+&c.prepare_cached("SELECT t.*, t.expires_at <= now() AS expired, COALESCE(t.last_used_at > now() - interval '60 seconds', FALSE) AS used_lately FROM tokens t WHERE public_id = $1").await?,
                 &[&public],
             )
             .await?
@@ -367,8 +404,12 @@ impl Postgres {
             return Ok(Err(AuthFailure::Expired));
         }
         let u = user_row(
-            &c.query_one("SELECT * FROM users WHERE id = $1", &[&t.user_id])
-                .await?,
+            &c.query_one(
+                &c.prepare_cached("SELECT * FROM users WHERE id = $1")
+                    .await?,
+                &[&t.user_id],
+            )
+            .await?,
         )?;
         if u.disabled {
             return Ok(Err(AuthFailure::Disabled));
@@ -378,7 +419,8 @@ impl Postgres {
             return Ok(Ok((u, t)));
         }
         c.execute(
-            "UPDATE tokens SET last_used_at = now() WHERE id = $1",
+            &c.prepare_cached("UPDATE tokens SET last_used_at = now() WHERE id = $1")
+                .await?,
             &[&t.id],
         )
         .await?;
@@ -388,7 +430,11 @@ impl Postgres {
     pub async fn revoke_token(&self, id: i64) -> Res<()> {
         let c = self.conn().await?;
         match c
-            .execute("UPDATE tokens SET revoked = TRUE WHERE id = $1", &[&id])
+            .execute(
+                &c.prepare_cached("UPDATE tokens SET revoked = TRUE WHERE id = $1")
+                    .await?,
+                &[&id],
+            )
             .await?
         {
             0 => Err(StoreError::NotFound(format!("token {id}"))),
@@ -400,7 +446,8 @@ impl Postgres {
         let c = self.conn().await?;
         rows(
             c.query(
-                "SELECT * FROM tokens WHERE user_id = $1 ORDER BY id",
+                &c.prepare_cached("SELECT * FROM tokens WHERE user_id = $1 ORDER BY id")
+                    .await?,
                 &[&user_id],
             )
             .await?,
@@ -414,7 +461,8 @@ impl Postgres {
         let c = self.conn().await?;
         let r = c
             .query_one(
-                "INSERT INTO projects (name, path) VALUES ($1, $2) RETURNING id",
+                &c.prepare_cached("INSERT INTO projects (name, path) VALUES ($1, $2) RETURNING id")
+                    .await?,
                 &[&name, &path],
             )
             .await
@@ -431,17 +479,21 @@ impl Postgres {
 
     pub async fn projects(&self) -> Res<Vec<Project>> {
         let c = self.conn().await?;
-        c.query("SELECT id, name, path FROM projects ORDER BY name", &[])
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Project {
-                    id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    path: r.try_get(2)?,
-                })
+        c.query(
+            &c.prepare_cached("SELECT id, name, path FROM projects ORDER BY name")
+                .await?,
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Project {
+                id: r.try_get(0)?,
+                name: r.try_get(1)?,
+                path: r.try_get(2)?,
             })
-            .collect()
+        })
+        .collect()
     }
 
     /// Sets `user_id`'s role on `project_id` (`None` removes it).
@@ -454,11 +506,11 @@ impl Postgres {
         let c = self.conn().await?;
         match role {
             Some(r) => c.execute(
-                "INSERT INTO permissions (user_id, project_id, role) VALUES ($1, $2, $3) ON CONFLICT (user_id, project_id) DO UPDATE SET role = excluded.role",
+&c.prepare_cached("INSERT INTO permissions (user_id, project_id, role) VALUES ($1, $2, $3) ON CONFLICT (user_id, project_id) DO UPDATE SET role = excluded.role").await?,
                 &[&user_id, &project_id, &r.as_str()],
             ).await?,
             None => c.execute(
-                "DELETE FROM permissions WHERE user_id = $1 AND project_id = $2",
+&c.prepare_cached("DELETE FROM permissions WHERE user_id = $1 AND project_id = $2").await?,
                 &[&user_id, &project_id],
             ).await?,
         };
@@ -470,7 +522,7 @@ impl Postgres {
         let c = self.conn().await?;
         let roles: Vec<String> = c
             .query(
-                "SELECT role FROM users WHERE id = $1 UNION ALL SELECT role FROM permissions WHERE user_id = $1",
+&c.prepare_cached("SELECT role FROM users WHERE id = $1 UNION ALL SELECT role FROM permissions WHERE user_id = $1").await?,
                 &[&user_id],
             )
             .await?
@@ -492,7 +544,10 @@ impl Postgres {
         let c = self.conn().await?;
         let r = c
             .query_opt(
-                "SELECT role FROM permissions WHERE user_id = $1 AND project_id = $2",
+                &c.prepare_cached(
+                    "SELECT role FROM permissions WHERE user_id = $1 AND project_id = $2",
+                )
+                .await?,
                 &[&user_id, &project_id],
             )
             .await?;
@@ -510,7 +565,7 @@ impl Postgres {
         let c = self.conn().await?;
         let r = c
             .query_one(
-                "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, revision) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) RETURNING *",
+&c.prepare_cached("INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, revision) VALUES ($1, $2, $3, $4, 'queued', $5, $6, $7) RETURNING *").await?,
                 &[&run.project_id, &run.playbook, &run.inventory, &opts, &run.created_by, &run.schedule_id, &run.revision],
             )
             .await?;
@@ -522,9 +577,9 @@ impl Postgres {
         let c = self.conn().await?;
         let r = c
             .query_opt(
-                "UPDATE runs SET status = 'running', instance = $1, started_at = now(), heartbeat_at = now() \
+&c.prepare_cached("UPDATE runs SET status = 'running', instance = $1, started_at = now(), heartbeat_at = now() \
                  WHERE id = (SELECT id FROM runs WHERE status = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-                 RETURNING *",
+                 RETURNING *").await?,
                 &[&instance],
             )
             .await?;
@@ -535,15 +590,17 @@ impl Postgres {
     pub async fn heartbeat(&self, run_id: i64, instance: &str) -> Res<bool> {
         let c = self.conn().await?;
         c.execute(
-            "UPDATE runs SET heartbeat_at = now() WHERE id = $1 AND instance = $2 AND status = 'running'",
+&c.prepare_cached("UPDATE runs SET heartbeat_at = now() WHERE id = $1 AND instance = $2 AND status = 'running'").await?,
             &[&run_id, &instance],
         )
         .await?;
-        Ok(
-            c.query_one("SELECT cancel FROM runs WHERE id = $1", &[&run_id])
-                .await?
-                .try_get(0)?,
+        Ok(c.query_one(
+            &c.prepare_cached("SELECT cancel FROM runs WHERE id = $1")
+                .await?,
+            &[&run_id],
         )
+        .await?
+        .try_get(0)?)
     }
 
     /// Appends events `first_seq..` (JSON text, already masked) to a run's history.
@@ -551,7 +608,7 @@ impl Postgres {
         let c = self.conn().await?;
         let seqs: Vec<i64> = (0..events.len() as i64).map(|i| first_seq + i).collect();
         c.execute(
-            "INSERT INTO run_events (run_id, seq, event) SELECT $1, s, e FROM unnest($2::bigint[], $3::text[]) AS t(s, e)",
+&c.prepare_cached("INSERT INTO run_events (run_id, seq, event) SELECT $1, s, e FROM unnest($2::bigint[], $3::text[]) AS t(s, e)").await?,
             &[&run_id, &seqs, &events],
         )
         .await?;
@@ -562,7 +619,8 @@ impl Postgres {
     pub async fn set_run_revision(&self, run_id: i64, revision: &str) -> Res<()> {
         let c = self.conn().await?;
         c.execute(
-            "UPDATE runs SET revision = $1 WHERE id = $2",
+            &c.prepare_cached("UPDATE runs SET revision = $1 WHERE id = $2")
+                .await?,
             &[&revision, &run_id],
         )
         .await?;
@@ -573,7 +631,7 @@ impl Postgres {
     pub async fn events(&self, run_id: i64, after_seq: i64, limit: i64) -> Res<Vec<(i64, Json)>> {
         let c = self.conn().await?;
         c.query(
-            "SELECT seq, event FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+&c.prepare_cached("SELECT seq, event FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq LIMIT $3").await?,
             &[&run_id, &after_seq, &limit],
         )
         .await?
@@ -599,13 +657,16 @@ impl Postgres {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
         tx.execute(
-            "UPDATE runs SET status = $1, exit_code = $2, finished_at = now() WHERE id = $3",
+            &tx.prepare_cached(
+                "UPDATE runs SET status = $1, exit_code = $2, finished_at = now() WHERE id = $3",
+            )
+            .await?,
             &[&status.as_str(), &exit_code, &run_id],
         )
         .await?;
         for (h, stats) in hosts {
             tx.execute(
-                "INSERT INTO run_hosts (run_id, host, stats) VALUES ($1, $2, $3) ON CONFLICT (run_id, host) DO UPDATE SET stats = excluded.stats",
+&tx.prepare_cached("INSERT INTO run_hosts (run_id, host, stats) VALUES ($1, $2, $3) ON CONFLICT (run_id, host) DO UPDATE SET stats = excluded.stats").await?,
                 &[&run_id, &h, &stats],
             )
             .await?;
@@ -618,7 +679,8 @@ impl Postgres {
     pub async fn run_hosts(&self, run_id: i64) -> Res<Vec<(String, Json)>> {
         let c = self.conn().await?;
         c.query(
-            "SELECT host, stats FROM run_hosts WHERE run_id = $1 ORDER BY host",
+            &c.prepare_cached("SELECT host, stats FROM run_hosts WHERE run_id = $1 ORDER BY host")
+                .await?,
             &[&run_id],
         )
         .await?
@@ -633,7 +695,11 @@ impl Postgres {
         let mut c = self.conn().await?;
         let tx = c.transaction().await?;
         let run = match tx
-            .query_opt("SELECT * FROM runs WHERE id = $1 FOR UPDATE", &[&run_id])
+            .query_opt(
+                &tx.prepare_cached("SELECT * FROM runs WHERE id = $1 FOR UPDATE")
+                    .await?,
+                &[&run_id],
+            )
             .await?
         {
             Some(r) => run_row(&r)?,
@@ -651,7 +717,10 @@ impl Postgres {
                 )));
             }
         };
-        let run = run_row(&tx.query_one(sql, &[&run_id]).await?)?;
+        let run = run_row(
+            &tx.query_one(&tx.prepare_cached(sql).await?, &[&run_id])
+                .await?,
+        )?;
         tx.commit().await?;
         Ok(run)
     }
@@ -659,7 +728,10 @@ impl Postgres {
     pub async fn run(&self, id: i64) -> Res<Run> {
         let c = self.conn().await?;
         match c
-            .query_opt("SELECT * FROM runs WHERE id = $1", &[&id])
+            .query_opt(
+                &c.prepare_cached("SELECT * FROM runs WHERE id = $1").await?,
+                &[&id],
+            )
             .await?
         {
             Some(r) => run_row(&r),
@@ -672,7 +744,8 @@ impl Postgres {
         let c = self.conn().await?;
         rows(
             c.query(
-                "SELECT * FROM runs WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                &c.prepare_cached("SELECT * FROM runs WHERE id < $1 ORDER BY id DESC LIMIT $2")
+                    .await?,
                 &[&before.unwrap_or(i64::MAX), &limit],
             )
             .await?,
@@ -692,9 +765,9 @@ impl Postgres {
         let tx = c.transaction().await?;
         let lost = rows(
             tx.query(
-                "UPDATE runs SET status = 'lost', finished_at = now() WHERE id IN \
+&tx.prepare_cached("UPDATE runs SET status = 'lost', finished_at = now() WHERE id IN \
                  (SELECT id FROM runs WHERE status = 'running' AND heartbeat_at < now() - make_interval(secs => $1::bigint) FOR UPDATE SKIP LOCKED) \
-                 RETURNING *",
+                 RETURNING *").await?,
                 &[&stale_secs],
             )
             .await?,
@@ -705,8 +778,8 @@ impl Postgres {
             let retry = if run.attempt < max_attempts && !run.cancel {
                 let r = tx
                     .query_one(
-                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, attempt, retry_of, revision) \
-                         SELECT project_id, playbook, inventory, options, 'queued', created_by, schedule_id, attempt + 1, id, revision FROM runs WHERE id = $1 RETURNING id",
+&tx.prepare_cached("INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, attempt, retry_of, revision) \
+                         SELECT project_id, playbook, inventory, options, 'queued', created_by, schedule_id, attempt + 1, id, revision FROM runs WHERE id = $1 RETURNING id").await?,
                         &[&run.id],
                     )
                     .await?;
@@ -715,7 +788,7 @@ impl Postgres {
                 None
             };
             tx.execute(
-                "INSERT INTO audit (actor, action, target, detail) VALUES ('hoist', 'run.lost', $1, $2)",
+&tx.prepare_cached("INSERT INTO audit (actor, action, target, detail) VALUES ('hoist', 'run.lost', $1, $2)").await?,
                 &[&format!("run {}", run.id), &super::lost_detail(run, retry)],
             )
             .await?;
@@ -744,7 +817,7 @@ impl Postgres {
         let opts = serde_json::to_value(options).map_err(|e| StoreError::Invalid(e.to_string()))?;
         let r = c
             .query_one(
-                "INSERT INTO schedules (project_id, name, cron, playbook, inventory, options, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+&c.prepare_cached("INSERT INTO schedules (project_id, name, cron, playbook, inventory, options, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *").await?,
                 &[&project_id, &name, &cron, &playbook, &inventory, &opts, &next],
             )
             .await
@@ -756,14 +829,20 @@ impl Postgres {
     }
 
     async fn db_now(&self, c: &Object) -> Res<DateTime<Utc>> {
-        Ok(c.query_one("SELECT now()", &[]).await?.try_get(0)?)
+        Ok(c.query_one(&c.prepare_cached("SELECT now()").await?, &[])
+            .await?
+            .try_get(0)?)
     }
 
     pub async fn schedules(&self) -> Res<Vec<Schedule>> {
         let c = self.conn().await?;
         rows(
-            c.query("SELECT * FROM schedules ORDER BY project_id, name", &[])
-                .await?,
+            c.query(
+                &c.prepare_cached("SELECT * FROM schedules ORDER BY project_id, name")
+                    .await?,
+                &[],
+            )
+            .await?,
             schedule_row,
         )
     }
@@ -771,7 +850,11 @@ impl Postgres {
     pub async fn schedule(&self, id: i64) -> Res<Schedule> {
         let c = self.conn().await?;
         match c
-            .query_opt("SELECT * FROM schedules WHERE id = $1", &[&id])
+            .query_opt(
+                &c.prepare_cached("SELECT * FROM schedules WHERE id = $1")
+                    .await?,
+                &[&id],
+            )
             .await?
         {
             Some(r) => schedule_row(&r),
@@ -786,7 +869,10 @@ impl Postgres {
         let next = next_time(&s.cron, self.db_now(&c).await?)?;
         let r = c
             .query_one(
-                "UPDATE schedules SET enabled = $1, next_run_at = $2 WHERE id = $3 RETURNING *",
+                &c.prepare_cached(
+                    "UPDATE schedules SET enabled = $1, next_run_at = $2 WHERE id = $3 RETURNING *",
+                )
+                .await?,
                 &[&enabled, &next, &id],
             )
             .await?;
@@ -796,7 +882,11 @@ impl Postgres {
     pub async fn delete_schedule(&self, id: i64) -> Res<()> {
         let c = self.conn().await?;
         match c
-            .execute("DELETE FROM schedules WHERE id = $1", &[&id])
+            .execute(
+                &c.prepare_cached("DELETE FROM schedules WHERE id = $1")
+                    .await?,
+                &[&id],
+            )
             .await?
         {
             0 => Err(StoreError::NotFound(format!("schedule {id}"))),
@@ -811,7 +901,7 @@ impl Postgres {
         let mut c = self.conn().await?;
         let due: Vec<(i64, DateTime<Utc>, Schedule)> = c
             .query(
-                "SELECT *, now() AS db_now FROM schedules WHERE enabled AND next_run_at <= now() ORDER BY next_run_at",
+&c.prepare_cached("SELECT *, now() AS db_now FROM schedules WHERE enabled AND next_run_at <= now() ORDER BY next_run_at").await?,
                 &[],
             )
             .await?
@@ -825,7 +915,7 @@ impl Postgres {
             let tx = c.transaction().await?;
             let won = tx
                 .execute(
-                    "UPDATE schedules SET next_run_at = $1 WHERE id = $2 AND next_run_at = $3 AND enabled",
+&tx.prepare_cached("UPDATE schedules SET next_run_at = $1 WHERE id = $2 AND next_run_at = $3 AND enabled").await?,
                     &[&next, &id, &was],
                 )
                 .await?;
@@ -833,18 +923,19 @@ impl Postgres {
                 let opts = serde_json::to_value(&s.options).unwrap_or(Json::Null);
                 let run = run_row(
                     &tx.query_one(
-                        "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id) VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING *",
+&tx.prepare_cached("INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id) VALUES ($1, $2, $3, $4, 'queued', $5, $6) RETURNING *").await?,
                         &[&s.project_id, &s.playbook, &s.inventory, &opts, &format!("schedule:{}", s.name), &id],
                     )
                     .await?,
                 )?;
                 tx.execute(
-                    "UPDATE schedules SET last_run_id = $1 WHERE id = $2",
+                    &tx.prepare_cached("UPDATE schedules SET last_run_id = $1 WHERE id = $2")
+                        .await?,
                     &[&run.id, &id],
                 )
                 .await?;
                 tx.execute(
-                    "INSERT INTO audit (actor, action, target, detail) VALUES ($1, 'run.start', $2, $3)",
+&tx.prepare_cached("INSERT INTO audit (actor, action, target, detail) VALUES ($1, 'run.start', $2, $3)").await?,
                     &[&by, &format!("run {}", run.id), &serde_json::json!({"schedule": s.name, "via": "schedule"})],
                 )
                 .await?;
@@ -859,10 +950,7 @@ impl Postgres {
     pub(crate) async fn make_all_schedules_due_for_tests(&self) {
         if let Ok(c) = self.conn().await {
             let _ = c
-                .execute(
-                    "UPDATE schedules SET next_run_at = '2000-01-01T00:00:00Z'",
-                    &[],
-                )
+                .batch_execute("UPDATE schedules SET next_run_at = '2000-01-01T00:00:00Z'")
                 .await;
         }
     }
@@ -873,7 +961,10 @@ impl Postgres {
     pub async fn audit(&self, actor: &str, action: &str, target: &str, detail: Json) -> Res<()> {
         let c = self.conn().await?;
         c.execute(
-            "INSERT INTO audit (actor, action, target, detail) VALUES ($1, $2, $3, $4)",
+            &c.prepare_cached(
+                "INSERT INTO audit (actor, action, target, detail) VALUES ($1, $2, $3, $4)",
+            )
+            .await?,
             &[&actor, &action, &target, &detail],
         )
         .await?;
@@ -884,7 +975,10 @@ impl Postgres {
     pub async fn audit_log(&self, limit: i64) -> Res<Vec<AuditEntry>> {
         let c = self.conn().await?;
         c.query(
-            "SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT $1",
+            &c.prepare_cached(
+                "SELECT id, at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT $1",
+            )
+            .await?,
             &[&limit],
         )
         .await?

@@ -624,3 +624,26 @@ async fn sqlite_reads_do_not_wait_behind_a_write() {
     let run = writer.await.unwrap().unwrap();
     assert_eq!(s.run(run.id).await.unwrap().playbook, "site.yml");
 }
+
+/// PostgreSQL prepares each statement once per connection; another instance changing the
+/// schema under them (a newer hoist migrating the database) costs no failed operation.
+#[tokio::test]
+async fn prepared_statements_survive_a_schema_change_by_another_instance() {
+    let url = pg_database().await;
+    let s = Store::open(&url).await.unwrap();
+    s.create_user("alice", None, Role::Viewer).await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(s.users().await.unwrap().len(), 1);
+    }
+    let (c, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    c.batch_execute("ALTER TABLE users ADD COLUMN nickname TEXT")
+        .await
+        .unwrap();
+    for _ in 0..4 {
+        assert_eq!(s.users().await.unwrap().len(), 1);
+    }
+    assert_eq!(s.user("alice").await.unwrap().name, "alice");
+}
