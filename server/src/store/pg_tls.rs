@@ -214,7 +214,9 @@ fn client_config(mode: Mode, p: &TlsParams, home: Option<&Path>) -> Result<Clien
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?;
     let verifier: Arc<dyn ServerCertVerifier> = match (check, &root) {
-        (Check::Nothing, _) | (_, None) => Arc::new(Unverified(provider.clone())),
+        (Check::Nothing, _) | (_, None) => Arc::new(Unverified {
+            provider: provider.clone(),
+        }),
         (_, Some(root)) => {
             let roots = Arc::new(root_store(root)?);
             if check == Check::ChainAndName {
@@ -304,7 +306,7 @@ macro_rules! handshake_signatures {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms(&self.provider()))
+            rustls::crypto::verify_tls12_signature(message, cert, dss, algorithms(&self.provider))
         }
 
         fn verify_tls13_signature(
@@ -313,23 +315,19 @@ macro_rules! handshake_signatures {
             cert: &CertificateDer<'_>,
             dss: &DigitallySignedStruct,
         ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms(&self.provider()))
+            rustls::crypto::verify_tls13_signature(message, cert, dss, algorithms(&self.provider))
         }
 
         fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-            algorithms(&self.provider()).supported_schemes()
+            algorithms(&self.provider).supported_schemes()
         }
     };
 }
 
 /// Accepts any certificate (libpq's `prefer` and `require` without a root certificate).
 #[derive(Debug)]
-struct Unverified(Arc<CryptoProvider>);
-
-impl Unverified {
-    fn provider(&self) -> Arc<CryptoProvider> {
-        self.0.clone()
-    }
+struct Unverified {
+    provider: Arc<CryptoProvider>,
 }
 
 impl ServerCertVerifier for Unverified {
@@ -351,12 +349,6 @@ impl ServerCertVerifier for Unverified {
 struct AnyName {
     roots: Arc<RootCertStore>,
     provider: Arc<CryptoProvider>,
-}
-
-impl AnyName {
-    fn provider(&self) -> Arc<CryptoProvider> {
-        self.provider.clone()
-    }
 }
 
 impl ServerCertVerifier for AnyName {

@@ -506,6 +506,19 @@ async fn migrations_are_versioned_and_recorded(f: &Fixture) {
     );
 }
 
+/// A plain run of `site.yml` in project `project_id`.
+fn a_run(project_id: i64) -> NewRun {
+    NewRun {
+        project_id,
+        playbook: "site.yml".into(),
+        inventory: "inventory.yml".into(),
+        options: RunOptions::default(),
+        created_by: "alice".into(),
+        schedule_id: None,
+        revision: None,
+    }
+}
+
 /// The next change `rx` hears, other than the test's own `-1` probes (at most 20 s).
 async fn heard(rx: &mut tokio::sync::broadcast::Receiver<i64>) -> i64 {
     loop {
@@ -545,18 +558,7 @@ async fn instances_hear_each_others_changes_to_runs() {
     }
     while rx.try_recv().is_ok() {}
     let p = a.create_project("ha", "/srv/ha").await.unwrap();
-    let run = a
-        .enqueue(NewRun {
-            project_id: p.id,
-            playbook: "site.yml".into(),
-            inventory: "inventory.yml".into(),
-            options: RunOptions::default(),
-            created_by: "alice".into(),
-            schedule_id: None,
-            revision: None,
-        })
-        .await
-        .unwrap();
+    let run = a.enqueue(a_run(p.id)).await.unwrap();
     // A new run: its id, and `0` for the queue.
     assert_eq!((heard(&mut rx).await, heard(&mut rx).await), (run.id, 0));
     a.claim("a").await.unwrap().expect("the run");
@@ -594,18 +596,7 @@ async fn sqlite_reads_do_not_wait_behind_a_write() {
     other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let writer = tokio::spawn({
         let s = s.clone();
-        async move {
-            s.enqueue(NewRun {
-                project_id: p.id,
-                playbook: "site.yml".into(),
-                inventory: "inventory.yml".into(),
-                options: RunOptions::default(),
-                created_by: "alice".into(),
-                schedule_id: None,
-                revision: None,
-            })
-            .await
-        }
+        async move { s.enqueue(a_run(p.id)).await }
     });
     // The write holds the writing connection while it waits for the lock…
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
