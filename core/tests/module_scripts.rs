@@ -48,7 +48,11 @@ fn run(c: Case) -> Json {
         .as_object()
         .cloned()
         .unwrap();
-    let scope = Scope::new(vec![Arc::new(vars)], templar.clone(), None);
+    let scope = Scope::new(
+        vec![hoist_core::template::Layer::templates(Arc::new(vars))],
+        templar.clone(),
+        None,
+    );
     let ctx_value = scope.context();
     let search = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modules")];
     let facts = json!({"pkg_mgr": "apt", "service_mgr": "systemd", "distribution": "Debian"});

@@ -8,6 +8,7 @@ use crate::state::{ProjectDir, Shared};
 use hoist_core::inventory::Inventory;
 use hoist_core::run::{Event, Recap, RunOptions, Runner, Sink};
 use hoist_core::ssh::{ConnectContext, ConnectOptions, KeyCache, Pool, SshConfig};
+use hoist_core::template::Trust;
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
 use std::time::Duration;
@@ -208,7 +209,7 @@ async fn execute(state: &Shared, run: Run) {
             );
             (RunStatus::Failed, Some(5), Vec::new())
         }
-        Ok((book, inv, _project)) => {
+        Ok((book, inv, project)) => {
             let pool = Arc::new(Pool::new(ConnectContext {
                 ssh: SshConfig::default(),
                 opts: ConnectOptions {
@@ -224,6 +225,11 @@ async fn execute(state: &Shared, run: Run) {
                 tags: run.options.tags.clone(),
                 skip_tags: run.options.skip_tags.clone(),
                 extra_vars: run.options.extra_vars.clone(),
+                extra_vars_trust: if project.templated_extra_vars {
+                    Trust::Templates
+                } else {
+                    Trust::Data
+                },
                 forks: state.connect.forks.max(1),
                 check: run.options.check,
                 diff: run.options.diff,

@@ -50,6 +50,8 @@ pub struct Token {
     pub public_id: String,
     /// What the token may do, at most its user's role: `read`, `run`, `admin`.
     pub scopes: Vec<String>,
+    /// `session` (from `/login`, for people) or `api` (created for scripts and CI).
+    pub kind: String,
     pub expires_at: Option<String>,
     pub revoked: bool,
     pub created_at: String,
@@ -118,6 +120,62 @@ pub struct RunOptions {
     pub extra_vars: serde_json::Map<String, serde_json::Value>,
     pub check: bool,
     pub diff: bool,
+}
+
+impl RunOptions {
+    /// These options as the API shows them: the value of an extra var whose name says it is a
+    /// secret (`password`, `token`, `secret`, `key`, `credential`, `private`) is masked, as is
+    /// any known secret value; what is stored (and run) is unchanged.
+    pub fn shown(&self) -> RunOptions {
+        let mut o = self.clone();
+        for (k, v) in o.extra_vars.iter_mut() {
+            mask_secret(k, v);
+        }
+        let mut all = serde_json::Value::Object(std::mem::take(&mut o.extra_vars));
+        hoist_core::secrets::redact_json(&mut all);
+        if let serde_json::Value::Object(m) = all {
+            o.extra_vars = m;
+        }
+        o
+    }
+}
+
+/// Masks `v` when `key` names a secret; looks inside mappings and lists otherwise.
+fn mask_secret(key: &str, v: &mut serde_json::Value) {
+    let k = key.to_ascii_lowercase();
+    let secret = ["pass", "secret", "token", "key", "credential", "private"]
+        .iter()
+        .any(|w| k.contains(w));
+    match v {
+        _ if secret => *v = serde_json::Value::String("********".into()),
+        serde_json::Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                mask_secret(k, v);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for v in a.iter_mut() {
+                mask_secret("", v);
+            }
+        }
+        _ => {}
+    }
+}
+
+impl Run {
+    /// The run as the API shows it (secret extra vars masked).
+    pub fn shown(mut self) -> Run {
+        self.options = self.options.shown();
+        self
+    }
+}
+
+impl Schedule {
+    /// The schedule as the API shows it (secret extra vars masked).
+    pub fn shown(mut self) -> Schedule {
+        self.options = self.options.shown();
+        self
+    }
 }
 
 /// A run to start.

@@ -23,6 +23,9 @@ pub struct Project {
     pub id: i64,
     pub name: String,
     pub source: Source,
+    /// Extra vars sent by API callers may hold templates (`--templated-extra-vars`); off by
+    /// default: they are data, never rendered.
+    pub templated_extra_vars: bool,
 }
 
 /// A project as it is now (or at a given commit): the directory to read it from.
@@ -34,6 +37,8 @@ pub struct ProjectDir {
     pub root: PathBuf,
     /// The commit, for a git project.
     pub revision: Option<String>,
+    /// See [`Project::templated_extra_vars`].
+    pub templated_extra_vars: bool,
 }
 
 impl Project {
@@ -51,6 +56,7 @@ impl Project {
             name: self.name.clone(),
             root,
             revision,
+            templated_extra_vars: self.templated_extra_vars,
         })
     }
 }
@@ -80,6 +86,8 @@ pub struct AppState {
     pub max_runs: usize,
     /// Run ids as they change, here or (PostgreSQL) on any instance; 0: the queue gained a run.
     pub changes: broadcast::Sender<i64>,
+    /// Login throttling and the bound on password checks at once.
+    pub logins: crate::auth::guard::LoginGuard,
 }
 
 /// The channel of run changes for `AppState::changes`: this instance's own, and on PostgreSQL
@@ -151,6 +159,7 @@ impl AppState {
                 name: p.name.clone(),
                 root: g.tree(commit).await?,
                 revision: Some(commit.to_string()),
+                templated_extra_vars: p.templated_extra_vars,
             }),
             (Source::Git(g), None) => {
                 let (commit, root) = g.sync().await?;
@@ -159,6 +168,7 @@ impl AppState {
                     name: p.name.clone(),
                     root,
                     revision: Some(commit),
+                    templated_extra_vars: p.templated_extra_vars,
                 })
             }
         }

@@ -653,7 +653,13 @@ async function route() {
   }
 }
 
-document.getElementById("logout").addEventListener("click", () => {
+document.getElementById("logout").addEventListener("click", async () => {
+  // The server ends the session too: a copied token is worthless after sign-out.
+  try {
+    await api("POST", "/logout");
+  } catch {
+    // Already expired or revoked: signing out here is all that is left.
+  }
   sessionStorage.removeItem(TOKEN);
   me = null;
   location.hash = "";

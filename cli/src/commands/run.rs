@@ -172,6 +172,7 @@ pub async fn run(
         tags: args.tags.clone(),
         skip_tags: args.skip_tags.clone(),
         extra_vars: extra,
+        extra_vars_trust: hoist_core::template::Trust::Templates,
         forks: args.connect.forks,
         check: args.check,
         diff: args.diff,

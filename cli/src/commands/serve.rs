@@ -23,6 +23,11 @@ pub struct ServeArgs {
     /// repository (repeatable)
     #[arg(long = "project", required = true)]
     pub projects: Vec<String>,
+    /// A project whose API-supplied extra vars (runs, CI hooks, schedules) may hold templates
+    /// (repeatable). Without it they are data and never rendered: a caller who may start runs
+    /// cannot run code on this server through `{{ lookup('pipe', ...) }}`
+    #[arg(long = "templated-extra-vars", value_name = "PROJECT")]
+    pub templated_extra_vars: Vec<String>,
     /// Where git projects are fetched and checked out (default: beside a SQLite database, else
     /// ~/.local/share/hoist/projects)
     #[arg(long)]
@@ -207,7 +212,17 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
             id,
             name: name.to_string(),
             source,
+            templated_extra_vars: args.templated_extra_vars.iter().any(|p| p == name),
         });
+    }
+    if let Some(unknown) = args
+        .templated_extra_vars
+        .iter()
+        .find(|t| !projects.iter().any(|p| &p.name == *t))
+    {
+        return Err(CliError::Other(format!(
+            "--templated-extra-vars {unknown}: no such project (give its --project NAME)"
+        )));
     }
     let instance = args.instance.clone().unwrap_or_else(|| {
         let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
@@ -229,6 +244,7 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
         stale_secs: args.stale_secs.max(3),
         max_attempts: args.max_attempts,
         max_runs: args.max_runs,
+        logins: Default::default(),
     });
     let tls = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
         (Some(cert), Some(key), _) => Some(hoist_server::tls::TlsFiles {
@@ -278,7 +294,7 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
             let server = axum_server::bind(addr)
                 .acceptor(acceptor)
                 .handle(handle.clone())
-                .serve(app.into_make_service());
+                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>());
             let serving = tokio::spawn(server);
             let bound = handle.listening().await;
             eprintln!(
@@ -314,10 +330,13 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
             let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
                 let _ = tcp.set_nodelay(true);
             });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown)
-                .await
-                .map_err(|e| CliError::Other(format!("server: {e}")))?;
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| CliError::Other(format!("server: {e}")))?;
         }
     }
     let _ = stop_tx.send(true);

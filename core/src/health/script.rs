@@ -9,9 +9,10 @@ impl Check {
     pub fn script(&self, timeout: f64) -> String {
         let t = format!("timeout {timeout}");
         match self {
+            // The host is an argument of bash, never part of its script.
             Check::Tcp { host, port } => format!(
-                "{t} bash -c {} && echo open",
-                quote(&format!("exec 3<>/dev/tcp/{host}/{port}"))
+                "{t} bash -c 'exec 3<>\"/dev/tcp/$1/$2\"' hoist-tcp {} {port} && echo open",
+                quote(host)
             ),
             Check::Http {
                 url, ca, insecure, ..

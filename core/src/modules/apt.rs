@@ -64,6 +64,22 @@ pub fn parse_installed(out: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// A package name as apt takes it: `name`, `name:arch`, `name=version`, `name/release`, or a
+/// glob; never something that starts like an option or holds shell or control characters.
+fn valid_name(n: &str) -> bool {
+    let mut chars = n.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '*')
+        && n.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    '+' | '-' | '.' | ':' | '~' | '*' | '=' | '/' | '?' | '[' | ']'
+                )
+        })
+}
+
 const APT_ENV: &str = "export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a;";
 
 impl Apt {
@@ -94,8 +110,12 @@ impl Apt {
             opts.push("--purge".into());
         }
         let words: Vec<String> = pkgs.iter().map(|p| quote(p)).collect();
+        if words.is_empty() {
+            return format!("{APT_ENV} apt-get {} {verb}", opts.join(" "));
+        }
+        // `--`: a name can never be read as an option.
         format!(
-            "{APT_ENV} apt-get {} {verb} {}",
+            "{APT_ENV} apt-get {} {verb} -- {}",
             opts.join(" "),
             words.join(" ")
         )
@@ -121,6 +141,12 @@ impl Apt {
             out.data.insert("cache_updated".into(), (!fresh).into());
         }
         let names = self.name.clone().map(|l| l.0).unwrap_or_default();
+        if let Some(bad) = names.iter().find(|n| !valid_name(n)) {
+            return fail(format!(
+                "`{bad}` is not a package name (Debian names start with a letter or digit and \
+                 hold letters, digits, `+-.:~*`, an optional `=version` or `/release`)"
+            ));
+        }
         let state = self.state.clone().unwrap_or_else(|| "present".into());
         if let Some(up) = &self.upgrade {
             let verb = match up.as_str() {
@@ -157,7 +183,7 @@ impl Apt {
         }
         let bare: Vec<&str> = names.iter().map(|n| split_pin(n).0).collect();
         let q = format!(
-            "dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' {} 2>/dev/null; true",
+            "dpkg-query -W -f='${{Package}}\\t${{Status}}\\t${{Version}}\\n' -- {} 2>/dev/null; true",
             bare.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" ")
         );
         let installed = parse_installed(&remote.check(&q, None).await?.stdout_str());
@@ -183,7 +209,7 @@ impl Apt {
                 let sim = remote
                     .exec(
                         &format!(
-                            "{APT_ENV} apt-get -s install {}",
+                            "{APT_ENV} apt-get -s install -- {}",
                             names.iter().map(|p| quote(p)).collect::<Vec<_>>().join(" ")
                         ),
                         None,
@@ -346,6 +372,12 @@ mod tests {
             serde_json::json!({"name": "tree", "install_recommends": false}),
         )
         .unwrap();
-        insta::assert_snapshot!(a.apt_get("install", &["tree".into(), "jq".into()]), @"export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a; apt-get -o DPkg::Lock::Timeout=120 -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold --no-install-recommends install tree jq");
+        insta::assert_snapshot!(a.apt_get("install", &["tree".into(), "jq".into()]), @"export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a; apt-get -o DPkg::Lock::Timeout=120 -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold --no-install-recommends install -- tree jq");
+        assert!(valid_name("libc6:amd64=2.36*"));
+        assert!(valid_name("nginx/bookworm-backports"));
+        assert!(!valid_name("-oDPkg::Pre-Invoke::=id"));
+        assert!(!valid_name("a;id"));
+        assert!(!valid_name("a b"));
+        assert!(!valid_name(""));
     }
 }

@@ -258,9 +258,11 @@ impl Module for IncludeVars {
             "ansible_included_var_files",
             vec![path.display().to_string()],
         );
-        o.data
-            .insert("ansible_facts".into(), Json::Object(vars.clone()));
-        o.set_vars = Some(vars);
+        o.data.insert(
+            "ansible_facts".into(),
+            crate::template::unsafe_text::strip(&Json::Object(vars.clone())),
+        );
+        o.included_vars = Some(vars);
         Ok(o)
     }
 }

@@ -40,8 +40,10 @@ pub struct Outcome {
     pub diffs: Vec<FileDiff>,
     /// Facts to set on the host (`ansible_facts` of setup and set_fact).
     pub facts: Option<Vars>,
-    /// `set_fact` variables (host scoped, above play vars).
+    /// `set_fact` variables (host scoped, above play vars): data, never rendered again.
     pub set_vars: Option<Vars>,
+    /// `include_vars` variables: vars-file text, templated when read.
+    pub included_vars: Option<Vars>,
     pub meta: Option<Meta>,
     pub warnings: Vec<String>,
 }

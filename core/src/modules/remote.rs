@@ -273,33 +273,83 @@ async fn local_exec(
             String::new()
         }
     });
-    let (command, mut input) = become_wrap(become_, &me, script);
-    if let Some(extra) = stdin {
-        input.extend_from_slice(extra);
-    }
+    let wrapped = become_wrap(become_, &me, script);
     let mut child = tokio::process::Command::new("/bin/sh")
         .arg("-c")
-        .arg(&command)
+        .arg(&wrapped.command)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| ModuleError::Failed(format!("cannot run /bin/sh on the controller: {e}")))?;
+    let mut early = Vec::new();
+    if let Some(hs) = &wrapped.handshake {
+        early = local_handshake(&mut child, hs)
+            .await
+            .map_err(|e| ModuleError::Failed(format!("become on the controller: {e}")))?;
+    }
     if let Some(mut sin) = child.stdin.take() {
-        let _ = sin.write_all(&input).await;
+        let _ = sin.write_all(stdin.unwrap_or_default()).await;
     }
     let out = child
         .wait_with_output()
         .await
         .map_err(|e| ModuleError::Failed(format!("controller command failed: {e}")))?;
+    early.extend_from_slice(&out.stdout);
     use std::os::unix::process::ExitStatusExt;
     Ok(ExecOutput {
-        stdout: out.stdout,
+        stdout: early,
         stderr: out.stderr,
         status: out.status.code().map(|c| c as u32),
         signal: out.status.signal().map(|s| format!("signal {s}")),
     })
+}
+
+/// sudo's side of a become start on the controller (see [`crate::ssh::become_`]): the password
+/// only in answer to the random prompt; returns the stdout that followed the ready line.
+async fn local_handshake(
+    child: &mut tokio::process::Child,
+    hs: &crate::ssh::Handshake,
+) -> Result<Vec<u8>, String> {
+    use crate::ssh::{Progress, Step};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (Some(out), Some(err), Some(sin)) = (
+        child.stdout.as_mut(),
+        child.stderr.as_mut(),
+        child.stdin.as_mut(),
+    ) else {
+        return Err("no pipes to sudo".into());
+    };
+    let work = async {
+        let mut p = Progress::new(hs);
+        let (mut ob, mut eb) = ([0u8; 4096], [0u8; 4096]);
+        let (mut out_open, mut err_open) = (true, true);
+        loop {
+            if !out_open && !err_open {
+                return Err(p.ended());
+            }
+            let step = tokio::select! {
+                n = out.read(&mut ob), if out_open => match n {
+                    Ok(0) | Err(_) => { out_open = false; Step::More }
+                    Ok(n) => p.stdout(&ob[..n]),
+                },
+                n = err.read(&mut eb), if err_open => match n {
+                    Ok(0) | Err(_) => { err_open = false; Step::More }
+                    Ok(n) => p.stderr(&eb[..n]),
+                },
+            };
+            match step {
+                Step::More => {}
+                Step::Send(bytes) => sin.write_all(&bytes).await.map_err(|e| e.to_string())?,
+                Step::Ready(rest) => return Ok(rest),
+                Step::Refused(why) => return Err(why),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), work)
+        .await
+        .unwrap_or_else(|_| Err("sudo did not start the command within 30 s".into()))
 }
 
 /// The stat probe: one line of fields, the link target, the checksum (or `absent`).

@@ -249,10 +249,7 @@ impl Module for Service {
         }
         if let Some(e) = self.enabled {
             let on = remote
-                .exec(
-                    &format!("ls /etc/rc[2345].d/S*{} >/dev/null 2>&1", self.name.0),
-                    None,
-                )
+                .exec(&format!("ls /etc/rc[2345].d/S*{n} >/dev/null 2>&1"), None)
                 .await?
                 .success();
             if on != e.0 {

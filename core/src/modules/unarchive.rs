@@ -37,7 +37,6 @@ impl Module for Unarchive {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let remote = ctx.remote()?;
         let dest = self.dest.0.clone();
-        let d = quote(&dest);
         if let Some(c) = &self.creates
             && remote.stat(&c.0, true, false).await?.is_some()
         {
@@ -53,8 +52,7 @@ impl Module for Unarchive {
             return fail(format!("dest {dest} must be an existing directory"));
         }
         let remote_src = self.remote_src.0 || self.copy == Some(Bool(false));
-        // The archive on the host: as given (remote_src) or uploaded once per content.
-        let (archive, zip, uploaded) = if remote_src {
+        if remote_src {
             let head = remote
                 .check(
                     &format!("head -c 4 {} | od -An -tx1", quote(&self.src.0)),
@@ -62,32 +60,72 @@ impl Module for Unarchive {
                 )
                 .await?
                 .stdout_str();
-            (
-                self.src.0.clone(),
-                head.contains("50 4b 03 04") || self.src.0.ends_with(".zip"),
-                false,
+            let zip = head.contains("50 4b 03 04") || self.src.0.ends_with(".zip");
+            let archive = self.src.0.clone();
+            let out = self.unpack(ctx, &archive, zip, &dest).await?;
+            return Ok(out.with("dest", dest).with("src", self.src.0));
+        }
+        // A local archive goes to a fresh private directory (mktemp -d, 0700) on the host, which
+        // is removed whatever happens: nothing another local user planted is ever unpacked.
+        let path = ctx.find_file(&self.src.0, "files")?;
+        let data = std::fs::read(&path)
+            .map_err(|e| ModuleError::Failed(format!("cannot read {}: {e}", path.display())))?;
+        let zip = is_zip(&self.src.0, &data);
+        let dir = remote
+            .check(
+                "mktemp -d \"${TMPDIR:-/tmp}/hoist-unarchive.XXXXXXXXXX\"",
+                None,
             )
-        } else {
-            let path = ctx.find_file(&self.src.0, "files")?;
-            let data = std::fs::read(&path)
-                .map_err(|e| ModuleError::Failed(format!("cannot read {}: {e}", path.display())))?;
-            let sum = crate::digest::hex("sha1", &data);
-            let tmp = format!("/tmp/.hoist-unarchive-{sum}");
-            if remote.stat(&tmp, false, false).await?.is_none() {
-                remote
-                    .write(
-                        &tmp,
-                        &data,
-                        &WriteOpts {
-                            mode: Some("0600".into()),
-                            ..Default::default()
-                        },
-                    )
-                    .await?;
-            }
-            (tmp, is_zip(&self.src.0, &data), true)
-        };
-        let a = quote(&archive);
+            .await?
+            .stdout_str()
+            .trim()
+            .to_string();
+        if !dir.starts_with('/') || dir.contains('\n') {
+            return fail(format!("mktemp -d gave `{dir}`, not a directory path"));
+        }
+        let archive = format!("{dir}/archive");
+        let result = async {
+            remote
+                .write(
+                    &archive,
+                    &data,
+                    &WriteOpts {
+                        mode: Some("0600".into()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            self.unpack(ctx, &archive, zip, &dest).await
+        }
+        .await;
+        let removed = remote
+            .exec(&format!("rm -rf -- {}", quote(&dir)), None)
+            .await;
+        let out = result?;
+        if let Ok(r) = removed
+            && !r.success()
+        {
+            return fail(format!(
+                "cannot remove the upload directory {dir}: {}",
+                r.stderr_str().trim()
+            ));
+        }
+        Ok(out.with("dest", dest).with("src", self.src.0))
+    }
+}
+
+impl Unarchive {
+    /// Compares `archive` (on the host) with `dest`, unpacks it when they differ, and lists it.
+    async fn unpack(
+        &self,
+        ctx: &Ctx<'_>,
+        archive: &str,
+        zip: bool,
+        dest: &str,
+    ) -> Result<Outcome, ModuleError> {
+        let remote = ctx.remote()?;
+        let d = quote(dest);
+        let a = quote(archive);
         let excludes: String = self
             .exclude
             .as_ref()
@@ -138,13 +176,20 @@ impl Module for Unarchive {
                 format!("tar -t -f {a}"),
             )
         };
+        // `mode` applies to every member unpacked (as Ansible's file attributes do).
+        let mode = match &self.mode {
+            Some(m) => format!(
+                " && {list} | while IFS= read -r f; do chmod {} -- {d}/\"$f\" || exit 1; done",
+                quote(&m.octal().unwrap_or_else(|| m.0.clone()))
+            ),
+            None => String::new(),
+        };
         let same = remote.exec(&compare, None).await?.success();
         let mut out = Outcome::changed(!same);
         if !same && !ctx.check {
-            remote.check(&format!("{unpack}{owner}"), None).await?;
-        }
-        if let Some(m) = self.mode.as_ref() {
-            let _ = m;
+            remote
+                .check(&format!("{unpack}{owner}{mode}"), None)
+                .await?;
         }
         if self.list_files.0 {
             let files = remote.check(&list, None).await?.stdout_str();
@@ -153,7 +198,6 @@ impl Module for Unarchive {
                 files.lines().map(str::to_string).collect::<Vec<_>>().into(),
             );
         }
-        let _ = uploaded;
-        Ok(out.with("dest", dest).with("src", self.src.0))
+        Ok(out)
     }
 }

@@ -24,15 +24,10 @@ struct State {
 
 /// Serves on `socket` until idle for `persist` (or told to stop), then closes every connection.
 pub async fn serve(socket: &Path, persist: Duration) -> std::io::Result<()> {
-    // A directory it makes is private; one that exists (say /tmp) is left as it is: the
-    // socket itself is 0600.
-    if let Some(dir) = socket
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty() && !d.exists())
-    {
-        std::fs::create_dir_all(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
+    // The directory must be ours and private (made 0700 when missing); a socket placed in a
+    // shared sticky directory on purpose is guarded by the peer checks alone.
+    super::private_dir::ensure(socket, super::client::explicit_socket(socket))
+        .map_err(std::io::Error::other)?;
     // One server per socket: the lock is held for the server's life; a second one exits.
     let mut lock_path = socket.as_os_str().to_owned();
     lock_path.push(".lock");
@@ -58,6 +53,10 @@ pub async fn serve(socket: &Path, persist: Duration) -> std::io::Result<()> {
         tokio::select! {
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
+                    // Only this user's processes may use our connections.
+                    if super::private_dir::check_peer(&stream).is_err() {
+                        continue;
+                    }
                     let st = state.clone();
                     st.busy.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     tokio::spawn(async move {
@@ -103,6 +102,10 @@ fn pool_for(
     pools
         .entry(key)
         .or_insert_with(|| {
+            // The key passphrase never crosses the socket: the multiplexer reads it from its own
+            // environment (inherited from the hoist that started it) or the secret store.
+            let mut opts = opts;
+            opts.key_passphrase = std::env::var("HOIST_SSH_KEY_PASSPHRASE").ok();
             Arc::new(Pool::new(ConnectContext {
                 ssh,
                 opts,

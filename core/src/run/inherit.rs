@@ -3,6 +3,7 @@
 
 use crate::inventory::Vars;
 use crate::playbook::{Common, RoleCtx};
+use crate::template::Layer;
 use serde_json::Value as Json;
 use std::sync::Arc;
 
@@ -12,8 +13,8 @@ pub struct Inherit {
     pub tags: Vec<String>,
     /// Block and task vars, outermost first.
     pub vars: Vec<Arc<Vars>>,
-    /// Include parameters, outermost first.
-    pub params: Vec<Arc<Vars>>,
+    /// Include parameters (templates) and include loop variables (data), outermost first.
+    pub params: Vec<Layer>,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
     /// `environment:` maps, outermost first.

@@ -170,7 +170,11 @@ mod tests {
             .as_object()
             .cloned()
             .unwrap();
-        let scope = Scope::new(vec![Arc::new(vars)], t.clone(), None);
+        let scope = Scope::new(
+            vec![crate::template::Layer::templates(Arc::new(vars))],
+            t.clone(),
+            None,
+        );
         items(&t, &spec, &scope).map_err(|e| e.message)
     }
 

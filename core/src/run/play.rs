@@ -69,7 +69,10 @@ impl Runner {
         let play_vars = Arc::new(play.common.vars.clone());
         let pattern = {
             let scope = Scope::new(
-                vec![self.extra.clone(), play_vars.clone()],
+                vec![
+                    self.extra.clone(),
+                    crate::template::Layer::templates(play_vars.clone()),
+                ],
                 self.templar.clone(),
                 None,
             );

@@ -10,7 +10,7 @@ use crate::modules::{ModuleError, Remote, Transport};
 use crate::playbook::{Play, Playbook};
 use crate::source::SourceError;
 use crate::ssh::{Become, Pool, Target};
-use crate::template::{HostVarsSource, Scope, Templar};
+use crate::template::{HostVarsSource, Layer, Scope, Templar, Trust};
 use indexmap::IndexMap;
 use serde_json::{Value as Json, json};
 use std::collections::HashMap;
@@ -29,6 +29,9 @@ pub struct RunOptions {
     pub skip_tags: Vec<String>,
     /// `-e` variables (highest precedence).
     pub extra_vars: Vars,
+    /// Whether `extra_vars` are operator text whose templates are rendered (`-e` on the command
+    /// line) or data that is never rendered (extra vars sent by an API caller).
+    pub extra_vars_trust: Trust,
     pub forks: usize,
     pub check: bool,
     pub diff: bool,
@@ -43,6 +46,7 @@ impl Default for RunOptions {
             tags: Vec::new(),
             skip_tags: Vec::new(),
             extra_vars: Vars::new(),
+            extra_vars_trust: Trust::Templates,
             forks: 20,
             check: false,
             diff: false,
@@ -109,7 +113,7 @@ pub struct Runner {
     pub(crate) hosts: Mutex<IndexMap<String, HostState>>,
     pub(crate) inv_vars: HashMap<String, Arc<Vars>>,
     pub(crate) groups: Arc<Json>,
-    pub(crate) extra: Arc<Vars>,
+    pub(crate) extra: Layer,
     pub(crate) forks: Arc<Semaphore>,
     pub(crate) playbook_dir: Mutex<PathBuf>,
     relay: std::sync::OnceLock<Arc<crate::modules::Relay>>,
@@ -144,7 +148,10 @@ impl Runner {
             .collect();
         Arc::new(Runner {
             forks: Arc::new(Semaphore::new(opts.forks.max(1))),
-            extra: Arc::new(opts.extra_vars.clone()),
+            extra: Layer {
+                vars: Arc::new(opts.extra_vars.clone()),
+                trust: opts.extra_vars_trust,
+            },
             templar: Arc::new(Templar::new()),
             inv,
             pool,
@@ -271,30 +278,36 @@ impl Runner {
         inh: &Inherit,
         top: Vec<Arc<Vars>>,
     ) -> Arc<Scope> {
-        let (set_vars, facts) = self.with_host(host, |s| (s.set_vars.clone(), s.facts.clone()));
-        let mut layers: Vec<Arc<Vars>> = vec![self.extra.clone()];
-        layers.extend(top);
-        layers.push(Arc::new(self.magic(pc, host, inh)));
+        let (set_vars, included, facts) = self.with_host(host, |s| {
+            (s.set_vars.clone(), s.included_vars.clone(), s.facts.clone())
+        });
+        // Operator-written layers are templates; what came from hosts, modules, loops, API
+        // callers or earlier rendering is data (never rendered).
+        let t = Layer::templates;
+        let mut layers: Vec<Layer> = vec![self.extra.clone()];
+        layers.extend(top.into_iter().map(Layer::data));
+        layers.push(Layer::data(Arc::new(self.magic(pc, host, inh))));
         layers.extend(inh.params.iter().rev().cloned());
         if let Some(r) = &inh.role {
-            layers.push(r.params.clone());
+            layers.push(t(r.params.clone()));
         }
-        layers.push(set_vars);
-        layers.extend(inh.vars.iter().rev().cloned());
+        layers.push(Layer::data(set_vars));
+        layers.push(t(included));
+        layers.extend(inh.vars.iter().rev().cloned().map(t));
         if let Some(r) = &inh.role {
-            layers.push(r.vars.clone());
+            layers.push(t(r.vars.clone()));
         }
-        layers.extend(pc.play_roles.iter().map(|r| r.vars.clone()));
+        layers.extend(pc.play_roles.iter().map(|r| t(r.vars.clone())));
         if let Some(f) = pc.files_vars.lock().ok().and_then(|m| m.get(host).cloned()) {
-            layers.push(f);
+            layers.push(t(f));
         }
-        layers.push(pc.play_vars.clone());
-        layers.push(facts);
-        layers.push(self.inv_vars.get(host).cloned().unwrap_or_default());
+        layers.push(t(pc.play_vars.clone()));
+        layers.push(Layer::data(facts));
+        layers.push(t(self.inv_vars.get(host).cloned().unwrap_or_default()));
         if let Some(r) = &inh.role {
-            layers.push(r.defaults.clone());
+            layers.push(t(r.defaults.clone()));
         }
-        layers.extend(pc.play_roles.iter().map(|r| r.defaults.clone()));
+        layers.extend(pc.play_roles.iter().map(|r| t(r.defaults.clone())));
         let source: Arc<dyn HostVarsSource> = Arc::new(HostVarsView {
             runner: self.clone(),
             pc: pc.clone(),

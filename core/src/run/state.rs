@@ -10,8 +10,10 @@ use std::sync::Arc;
 pub struct HostState {
     /// `ansible_facts` and the `ansible_*` names injected from it.
     pub facts: Arc<Vars>,
-    /// `set_fact`, `register` and `include_vars` results.
+    /// `set_fact` and `register` results: data, never rendered.
     pub set_vars: Arc<Vars>,
+    /// `include_vars` results: operator-written vars files, templated when read.
+    pub included_vars: Arc<Vars>,
     pub failed: bool,
     pub unreachable: bool,
     /// `meta: end_host` or a play cut short.
@@ -32,6 +34,13 @@ impl HostState {
         let mut v = (*self.set_vars).clone();
         v.extend(vars);
         self.set_vars = Arc::new(v);
+    }
+
+    /// Adds variables read from a vars file by `include_vars` (they stay templates).
+    pub fn include(&mut self, vars: Vars) {
+        let mut v = (*self.included_vars).clone();
+        v.extend(vars);
+        self.included_vars = Arc::new(v);
     }
 
     /// Stores gathered facts under `ansible_facts` and as `ansible_<name>`.

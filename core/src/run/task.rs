@@ -27,6 +27,7 @@ pub struct TaskRun {
     pub diffs: Vec<modules::FileDiff>,
     pub facts: Option<Vars>,
     pub set_vars: Option<Vars>,
+    pub included_vars: Option<Vars>,
     pub meta: Option<Meta>,
     pub delegated_to: Option<String>,
     pub duration: Duration,
@@ -43,6 +44,7 @@ impl TaskRun {
             diffs: Vec::new(),
             facts: None,
             set_vars: None,
+            included_vars: None,
             meta: None,
             delegated_to: None,
             duration: Duration::ZERO,
@@ -255,6 +257,9 @@ impl Runner {
             }
             if let Some(v) = r.set_vars.take() {
                 agg.set_vars.get_or_insert_with(Vars::new).extend(v);
+            }
+            if let Some(v) = r.included_vars.take() {
+                agg.included_vars.get_or_insert_with(Vars::new).extend(v);
             }
             agg.delegated_to = r.delegated_to.clone();
             results.push(r.result);
@@ -591,6 +596,7 @@ impl Runner {
             diffs: o.diffs,
             facts: o.facts,
             set_vars: o.set_vars,
+            included_vars: o.included_vars,
             meta: o.meta,
             delegated_to: None,
             duration: Duration::ZERO,

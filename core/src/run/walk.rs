@@ -184,6 +184,9 @@ impl Runner {
             if let Some(v) = &run.set_vars {
                 st.set(v.clone());
             }
+            if let Some(v) = &run.included_vars {
+                st.include(v.clone());
+            }
             if let Some(f) = &run.facts {
                 st.set_facts(f.clone());
             }
@@ -369,10 +372,16 @@ impl Runner {
                 hs.extend(handlers);
             }
             // The include's keywords apply to the include itself; its variables reach the tasks.
+            // The loop variables are data: never rendered, above the parameters.
             let mut child = inh.clone();
-            let mut params = inc.params.clone();
-            params.extend(vars);
-            child.params.push(Arc::new(params));
+            child
+                .params
+                .push(crate::template::Layer::templates(Arc::new(
+                    inc.params.clone(),
+                )));
+            child
+                .params
+                .push(crate::template::Layer::data(Arc::new(vars)));
             self.walk(pc, &items, &group_hosts, &child).await;
         }
     }
@@ -441,10 +450,19 @@ impl Runner {
             .clone()
             .unwrap_or_else(|| "item".into());
         let mut out = Vec::new();
-        for item in items {
+        let all: Vec<Json> = items.iter().flatten().cloned().collect();
+        for (index, item) in items.into_iter().enumerate() {
             let mut vars = Vars::new();
             if let Some(i) = &item {
                 vars.insert(var.clone(), i.clone());
+                vars.insert("ansible_loop_var".into(), Json::String(var.clone()));
+                if let Some(iv) = &inc.loop_control.index_var {
+                    vars.insert(iv.clone(), Json::from(index));
+                    vars.insert("ansible_index_var".into(), Json::String(iv.clone()));
+                }
+                if inc.loop_control.extended {
+                    vars.insert("ansible_loop".into(), super::loops::extended(&all, index));
+                }
             }
             let s = self.scope(pc, host, inh, vec![Arc::new(vars.clone())]);
             let target = self

@@ -272,11 +272,8 @@ impl Connection {
         if self.persistent {
             return self.exec_persistent(command, stdin, become_).await;
         }
-        let (command, mut input) = super::become_::wrap(become_, &self.target.user, command);
-        if let Some(extra) = stdin {
-            input.extend_from_slice(extra);
-        }
-        let run = self.exec_raw(command, input);
+        let wrapped = super::become_::wrap(become_, &self.target.user, command);
+        let run = self.exec_raw(wrapped, stdin.unwrap_or_default());
         match self.command_timeout {
             Some(t) => {
                 tokio::time::timeout(t, run)
@@ -312,16 +309,8 @@ impl Connection {
             Some(s) => s,
             None => {
                 let permit = self.channel_permit().await?;
-                // Under sudo the shell says when it runs, so a refused password is an error now
-                // rather than sudo reading the first command as its next password attempt.
-                let ready = !key.is_empty();
-                let shell = if ready {
-                    format!("printf '{}\\n'; exec /bin/sh", super::shell_session::READY)
-                } else {
-                    "exec /bin/sh".to_string()
-                };
-                let (start, input) = super::become_::wrap(become_, &self.target.user, &shell);
-                Shell::open(&self.handle, start, input, key, permit, ready)
+                let wrapped = super::become_::wrap(become_, &self.target.user, "exec /bin/sh");
+                Shell::open(&self.handle, wrapped, key, permit)
                     .await
                     .map_err(|e| match e {
                         super::shell_session::OpenError::Channel(m) => self.protocol(m),
@@ -385,7 +374,11 @@ impl Connection {
         }
     }
 
-    async fn exec_raw(&self, command: String, input: Vec<u8>) -> Result<ExecOutput, SshError> {
+    async fn exec_raw(
+        &self,
+        wrapped: super::become_::Wrapped,
+        input: &[u8],
+    ) -> Result<ExecOutput, SshError> {
         let _permit = self
             .channels
             .acquire()
@@ -403,14 +396,22 @@ impl Connection {
                 Err(e) => return Err(self.protocol(format!("cannot open a channel: {e}"))),
             }
         };
-        ch.exec(true, command.into_bytes())
+        ch.exec(true, wrapped.command.into_bytes())
             .await
             .map_err(|e| self.protocol(e))?;
+        let mut out = ExecOutput::default();
+        if let Some(hs) = &wrapped.handshake {
+            out.stdout = super::shell_session::handshake(&mut ch, hs)
+                .await
+                .map_err(|message| SshError::Become {
+                    host: self.target.name.clone(),
+                    message,
+                })?;
+        }
         if !input.is_empty() {
-            ch.data(&input[..]).await.map_err(|e| self.protocol(e))?;
+            ch.data(input).await.map_err(|e| self.protocol(e))?;
         }
         ch.eof().await.map_err(|e| self.protocol(e))?;
-        let mut out = ExecOutput::default();
         while let Some(msg) = ch.wait().await {
             match msg {
                 ChannelMsg::Data { data } => out.stdout.extend_from_slice(&data),

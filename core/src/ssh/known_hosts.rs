@@ -32,7 +32,9 @@ pub fn lookup_name(host: &str, port: u16) -> String {
     }
 }
 
-/// Checks `key` for `host:port` against `files` (missing files count as empty).
+/// Checks `key` for `host:port` against `files` (missing files count as empty). A key marked
+/// `@revoked` on any line of any file is refused, for every host and wherever the line sits
+/// (OpenSSH: "must not ever be accepted"): every line is read before a match is trusted.
 pub fn check(
     files: &[PathBuf],
     host: &str,
@@ -42,7 +44,7 @@ pub fn check(
     let name = lookup_name(host, port);
     let blob = key.public_key_bytes();
     let algo = key.algorithm().as_str().to_string();
-    let mut changed = None;
+    let (mut matched, mut changed) = (None, None);
     for path in files {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -53,33 +55,29 @@ pub fn check(
             let Some(entry) = Entry::parse(line) else {
                 continue;
             };
-            if !entry.matches_host(&name) {
-                continue;
-            }
-            let here = (path.clone(), i + 1);
-            let same_key = B64.decode(entry.key_b64).is_ok_and(|k| k == blob);
+            let same_key = || B64.decode(entry.key_b64).is_ok_and(|k| k == blob);
+            let here = || (path.clone(), i + 1);
             match entry.marker {
-                Some("@revoked") if same_key => {
-                    return Ok(Verdict::Revoked {
-                        path: here.0,
-                        line: here.1,
-                    });
+                Some("@revoked") if same_key() => {
+                    let (path, line) = here();
+                    return Ok(Verdict::Revoked { path, line });
                 }
                 Some(_) => continue,
-                None if same_key => {
-                    return Ok(Verdict::Match {
-                        path: here.0,
-                        line: here.1,
-                    });
+                None if !entry.matches_host(&name) => {}
+                None if same_key() => {
+                    matched.get_or_insert_with(here);
                 }
-                None if entry.key_type == algo && changed.is_none() => changed = Some(here),
+                None if entry.key_type == algo => {
+                    changed.get_or_insert_with(here);
+                }
                 None => {}
             }
         }
     }
-    Ok(match changed {
-        Some((path, line)) => Verdict::Changed { path, line },
-        None => Verdict::Unknown,
+    Ok(match (matched, changed) {
+        (Some((path, line)), _) => Verdict::Match { path, line },
+        (None, Some((path, line))) => Verdict::Changed { path, line },
+        (None, None) => Verdict::Unknown,
     })
 }
 
@@ -226,6 +224,33 @@ mod tests {
         assert!(matches!(
             check(&f, "h", 22, &key(K1)).unwrap(),
             Verdict::Revoked { line: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn revoked_after_a_plain_entry_or_in_a_later_file_still_wins() {
+        // OpenSSH refuses both; a first-match scan accepted the key.
+        let (_d, f) = file(&format!(
+            "h ssh-ed25519 {K1}\n@revoked other ssh-ed25519 {K1}\n"
+        ));
+        assert!(matches!(
+            check(&f, "h", 22, &key(K1)).unwrap(),
+            Verdict::Revoked { line: 2, .. }
+        ));
+        let (_d1, mut f1) = file(&format!("h ssh-ed25519 {K1}\n"));
+        let (_d2, f2) = file(&format!("@revoked h ssh-ed25519 {K1}\n"));
+        f1.extend(f2);
+        assert!(matches!(
+            check(&f1, "h", 22, &key(K1)).unwrap(),
+            Verdict::Revoked { line: 1, .. }
+        ));
+        // Another revoked key does not stop this one.
+        let (_d, f) = file(&format!(
+            "@revoked h ssh-ed25519 {K2}\nh ssh-ed25519 {K1}\n"
+        ));
+        assert!(matches!(
+            check(&f, "h", 22, &key(K1)).unwrap(),
+            Verdict::Match { line: 2, .. }
         ));
     }
 

@@ -15,7 +15,7 @@ mod target;
 mod write_script;
 
 pub use auth::KeyCache;
-pub use become_::wrap as become_wrap;
+pub use become_::{Handshake, Progress, Step, Wrapped, wrap as become_wrap};
 pub use config::SshConfig;
 pub use connection::{ConnectContext, Connection, ExecOutput};
 pub use error::{KeyMismatch, SshError};

@@ -36,9 +36,6 @@ pub enum OpenError {
     Become(String),
 }
 
-/// The line a shell started under sudo prints once it runs.
-pub const READY: &str = "__HOIST_BECOME_READY__";
-
 /// The text sent to the shell for one command.
 pub fn frame(script: &str, stdin: Option<&[u8]>, id: u64) -> String {
     let quoted = super::shell::quote(script);
@@ -61,6 +58,55 @@ pub fn frame(script: &str, stdin: Option<&[u8]>, id: u64) -> String {
 }
 
 /// Finds `marker` in `buf`; returns (data before it, text after it up to the next newline).
+/// The next piece of output of `ch`, skipping channel messages that carry none.
+async fn next_chunk(ch: &mut russh::Channel<Msg>) -> Chunk {
+    loop {
+        match ch.wait().await {
+            Some(ChannelMsg::Data { data }) => return Chunk::Out(data.into()),
+            Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
+                return Chunk::Err(data.to_vec());
+            }
+            Some(
+                ChannelMsg::Eof
+                | ChannelMsg::Close
+                | ChannelMsg::ExitStatus { .. }
+                | ChannelMsg::ExitSignal { .. },
+            )
+            | None => return Chunk::End,
+            Some(_) => {}
+        }
+    }
+}
+
+/// Runs sudo's side of a become start on `ch` (see [`super::become_`]): the password goes out
+/// only in answer to the random prompt; returns the command's stdout that followed the ready
+/// line. Bounded: sudo has 30 s to start the command.
+pub async fn handshake(
+    ch: &mut russh::Channel<Msg>,
+    hs: &super::become_::Handshake,
+) -> Result<Vec<u8>, String> {
+    use super::become_::{Progress, Step};
+    let work = async {
+        let mut p = Progress::new(hs);
+        loop {
+            let step = match next_chunk(ch).await {
+                Chunk::Out(d) => p.stdout(&d),
+                Chunk::Err(d) => p.stderr(&d),
+                Chunk::End => return Err(p.ended()),
+            };
+            match step {
+                Step::More => {}
+                Step::Send(bytes) => ch.data(&bytes[..]).await.map_err(|e| e.to_string())?,
+                Step::Ready(rest) => return Ok(rest),
+                Step::Refused(why) => return Err(why),
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), work)
+        .await
+        .unwrap_or_else(|_| Err("sudo did not start the command within 30 s".into()))
+}
+
 fn split_marker(buf: &[u8], marker: &[u8]) -> Option<(usize, Option<String>)> {
     let at = buf.windows(marker.len()).position(|w| w == marker)?;
     let rest = &buf[at + marker.len()..];
@@ -69,14 +115,14 @@ fn split_marker(buf: &[u8], marker: &[u8]) -> Option<(usize, Option<String>)> {
 }
 
 impl Shell {
-    /// Opens a channel and starts `command` (a shell, possibly under sudo) on it.
+    /// Opens a channel and starts `command` (a shell, possibly under sudo) on it; under sudo,
+    /// the handshake runs first, so a refused password is an error now rather than sudo
+    /// reading the first command as its next password attempt.
     pub async fn open(
         handle: &Handle<ClientHandler>,
-        command: String,
-        input: Vec<u8>,
+        wrapped: super::become_::Wrapped,
         key: String,
         permit: OwnedSemaphorePermit,
-        wait_ready: bool,
     ) -> Result<Shell, OpenError> {
         let mut attempt = 0u64;
         let ch = loop {
@@ -89,79 +135,25 @@ impl Shell {
                 Err(e) => return Err(OpenError::Channel(format!("cannot open a channel: {e}"))),
             }
         };
-        ch.exec(true, command.into_bytes())
+        ch.exec(true, wrapped.command.into_bytes())
             .await
             .map_err(|e| OpenError::Channel(e.to_string()))?;
-        if !input.is_empty() {
-            ch.data(&input[..])
-                .await
-                .map_err(|e| OpenError::Channel(e.to_string()))?;
-        }
         let mut shell = Shell {
             ch,
             key,
             _permit: permit,
         };
-        if wait_ready {
-            match tokio::time::timeout(std::time::Duration::from_secs(30), shell.ready()).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    shell.close().await;
-                    return Err(OpenError::Become(e));
-                }
-                Err(_) => {
-                    shell.close().await;
-                    return Err(OpenError::Become(
-                        "sudo did not start a shell within 30 s".into(),
-                    ));
-                }
-            }
+        if let Some(hs) = &wrapped.handshake
+            && let Err(e) = handshake(&mut shell.ch, hs).await
+        {
+            shell.close().await;
+            return Err(OpenError::Become(e));
         }
         Ok(shell)
     }
 
-    /// The next piece of output, skipping channel messages that carry none.
     async fn next(&mut self) -> Chunk {
-        loop {
-            match self.ch.wait().await {
-                Some(ChannelMsg::Data { data }) => return Chunk::Out(data.into()),
-                Some(ChannelMsg::ExtendedData { data, ext: 1 }) => {
-                    return Chunk::Err(data.to_vec());
-                }
-                Some(
-                    ChannelMsg::Eof
-                    | ChannelMsg::Close
-                    | ChannelMsg::ExitStatus { .. }
-                    | ChannelMsg::ExitSignal { .. },
-                )
-                | None => return Chunk::End,
-                Some(_) => {}
-            }
-        }
-    }
-
-    /// Waits for the `READY` line; sudo's complaints (a wrong or missing password) end it.
-    async fn ready(&mut self) -> Result<(), String> {
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let marker = format!("{READY}\n").into_bytes();
-        loop {
-            match self.next().await {
-                Chunk::Out(data) => {
-                    out.extend_from_slice(&data);
-                    if out.windows(marker.len()).any(|w| w == marker) {
-                        return Ok(());
-                    }
-                }
-                Chunk::Err(data) => {
-                    err.extend_from_slice(&data);
-                    let said = String::from_utf8_lossy(&err);
-                    if said.contains("Sorry, try again") || said.contains("incorrect password") {
-                        return Err("sudo refused the password (ansible_become_password)".into());
-                    }
-                }
-                Chunk::End => return Err(String::from_utf8_lossy(&err).trim().to_string()),
-            }
-        }
+        next_chunk(&mut self.ch).await
     }
 
     /// Runs one command; an error means the shell is unusable and must be dropped.

@@ -35,6 +35,8 @@ pub struct ConnectOptions {
     pub connect_timeout: Duration,
     pub command_timeout: Option<Duration>,
     pub keepalive: Duration,
+    /// Never serialized: it must not travel to the multiplexer (which reads its own).
+    #[serde(skip)]
     pub key_passphrase: Option<String>,
     /// ssh-agent socket to ask for identities (the CLI passes `SSH_AUTH_SOCK`).
     pub agent: Option<PathBuf>,

@@ -15,10 +15,11 @@ mod pyjson;
 mod scope;
 mod secret_fn;
 mod time;
+pub mod unsafe_text;
 
 pub use convert::{from_jinja, to_jinja};
 pub use filters::python_replacement;
-pub use scope::{HostVarsSource, Scope};
+pub use scope::{HostVarsSource, Layer, Scope, Trust};
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde_json::Value as Json;
@@ -155,7 +156,8 @@ impl Templar {
         Ok(self.env.render_named_str(&name, &source, ctx.clone())?)
     }
 
-    /// Renders every string inside `v`, keeping native types for single-expression strings.
+    /// Renders every string inside `v` (operator-written text), keeping native types for
+    /// single-expression strings; unsafe-marked strings come out as plain text, unrendered.
     pub fn render_value(&self, v: &Json, ctx: &Value) -> Result<Json, TemplateError> {
         match v {
             Json::String(s) => self.render_string_value(s, ctx),
@@ -164,6 +166,7 @@ impl Templar {
                 .map(|i| self.render_value(i, ctx))
                 .collect::<Result<_, _>>()
                 .map(Json::Array),
+            Json::Object(map) if unsafe_text::is_marker(map) => Ok(unsafe_text::strip(v)),
             Json::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in map {

@@ -1,6 +1,13 @@
 //! Variable scopes: layers of variables, highest precedence first, looked up lazily. A variable
-//! whose value holds templates is rendered when it is read, against the same scope (as Ansible
-//! does), so `url: "http://{{ host }}:{{ port }}"` follows later changes of `port`.
+//! from text the operator wrote (playbook, role, inventory, vars file, `-e`) whose value holds
+//! templates is rendered when it is read, against the same scope (as Ansible does), so
+//! `url: "http://{{ host }}:{{ port }}"` follows later changes of `port`.
+//!
+//! Data is not code: a layer of [`Trust::Data`] (registered results, facts, `set_fact`, loop
+//! items, magic variables, extra vars from an API caller) is never rendered, whatever it holds,
+//! and neither is a value marked unsafe (`!unsafe` in YAML, see [`super::unsafe_text`]). What a
+//! template renders to is data too: it is never rendered a second time (ansible-core 2.19's trust
+//! model; CVE-2016-9587 was the old way failing).
 
 use super::{Templar, TemplateError, to_jinja};
 use crate::inventory::Vars;
@@ -23,9 +30,43 @@ pub trait HostVarsSource: Send + Sync {
     fn host_names(&self) -> Vec<String>;
 }
 
+/// Whether a layer's strings may be templates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Text the operator wrote: rendered lazily when read.
+    Templates,
+    /// Values that came from hosts, modules, callers or earlier rendering: never rendered.
+    Data,
+}
+
+/// One layer of variables and whether its strings may be templates.
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub vars: Arc<Vars>,
+    pub trust: Trust,
+}
+
+impl Layer {
+    /// Variables written by the operator (their templates are rendered when read).
+    pub fn templates(vars: Arc<Vars>) -> Layer {
+        Layer {
+            vars,
+            trust: Trust::Templates,
+        }
+    }
+
+    /// Variables that are data (never rendered).
+    pub fn data(vars: Arc<Vars>) -> Layer {
+        Layer {
+            vars,
+            trust: Trust::Data,
+        }
+    }
+}
+
 /// A lazily templated view over variable layers.
 pub struct Scope {
-    layers: Vec<Arc<Vars>>,
+    layers: Vec<Layer>,
     templar: Arc<Templar>,
     hostvars: Option<Arc<dyn HostVarsSource>>,
     cache: Mutex<HashMap<String, Value>>,
@@ -40,7 +81,7 @@ impl std::fmt::Debug for Scope {
 impl Scope {
     /// A scope over `layers` (highest precedence first).
     pub fn new(
-        layers: Vec<Arc<Vars>>,
+        layers: Vec<Layer>,
         templar: Arc<Templar>,
         hostvars: Option<Arc<dyn HostVarsSource>>,
     ) -> Arc<Scope> {
@@ -59,14 +100,21 @@ impl Scope {
 
     /// The raw (untemplated) value of `name`.
     pub fn raw(&self, name: &str) -> Option<&serde_json::Value> {
-        self.layers.iter().find_map(|l| l.get(name))
+        self.layers.iter().find_map(|l| l.vars.get(name))
+    }
+
+    /// The raw value of `name` and the trust of the layer it comes from.
+    fn raw_with_trust(&self, name: &str) -> Option<(&serde_json::Value, Trust)> {
+        self.layers
+            .iter()
+            .find_map(|l| l.vars.get(name).map(|v| (v, l.trust)))
     }
 
     /// Every variable name visible in this scope.
     pub fn names(&self) -> Vec<String> {
         let mut seen = indexmap::IndexSet::new();
         for l in &self.layers {
-            for k in l.keys() {
+            for k in l.vars.keys() {
                 seen.insert(k.clone());
             }
         }
@@ -88,10 +136,13 @@ impl Scope {
         if let Some(v) = self.cache.lock().ok()?.get(name) {
             return Some(v.clone());
         }
-        let raw = self.raw(name)?;
-        let value = match self.render_nested(name, raw) {
-            Ok(v) => v,
-            Err(e) => Value::from(Error::new(ErrorKind::UndefinedError, e.message)),
+        let (raw, trust) = self.raw_with_trust(name)?;
+        let value = match trust {
+            Trust::Data => to_jinja(raw),
+            Trust::Templates => match self.render_nested(name, raw) {
+                Ok(v) => v,
+                Err(e) => Value::from(Error::new(ErrorKind::UndefinedError, e.message)),
+            },
         };
         if let Ok(mut c) = self.cache.lock() {
             c.insert(name.to_string(), value.clone());
@@ -104,7 +155,7 @@ impl Scope {
         name: &str,
         raw: &serde_json::Value,
     ) -> Result<Value, TemplateError> {
-        if !has_template(raw) {
+        if !needs_render(raw) {
             return Ok(to_jinja(raw));
         }
         let depth = DEPTH.with(|d| {
@@ -126,13 +177,16 @@ impl Scope {
     }
 }
 
-fn has_template(v: &serde_json::Value) -> bool {
+/// True when `v` holds a template or an unsafe marker (which rendering unwraps).
+fn needs_render(v: &serde_json::Value) -> bool {
     match v {
         serde_json::Value::String(s) => Templar::is_template(s),
-        serde_json::Value::Array(a) => a.iter().any(has_template),
-        serde_json::Value::Object(m) => m
-            .iter()
-            .any(|(k, v)| Templar::is_template(k) || has_template(v)),
+        serde_json::Value::Array(a) => a.iter().any(needs_render),
+        serde_json::Value::Object(m) => {
+            super::unsafe_text::is_marker(m)
+                || m.iter()
+                    .any(|(k, v)| Templar::is_template(k) || needs_render(v))
+        }
         _ => false,
     }
 }

@@ -4,7 +4,11 @@ use serde_json::json;
 
 fn scope(vars: serde_json::Value) -> Arc<Scope> {
     let vars: Vars = vars.as_object().cloned().unwrap_or_default();
-    Scope::new(vec![Arc::new(vars)], Arc::new(Templar::new()), None)
+    Scope::new(
+        vec![super::Layer::templates(Arc::new(vars))],
+        Arc::new(Templar::new()),
+        None,
+    )
 }
 
 fn render(t: &str, vars: serde_json::Value) -> String {

@@ -205,7 +205,7 @@ impl Builder {
             }
             return match (tag.handle.as_str(), tag.suffix.as_str()) {
                 // Ansible's `!unsafe`: the text is never templated.
-                ("!", "unsafe") => Ok(NodeKind::Str(format!("{{% raw %}}{value}{{% endraw %}}"))),
+                ("!", "unsafe") => Ok(NodeKind::Unsafe(value.to_string())),
                 ("!", "vault") => Err(self
                     .doc
                     .error(at, "ansible-vault values are not supported")
@@ -263,10 +263,10 @@ mod tests {
 
     #[test]
     fn unsafe_is_never_templated() {
-        let n = parse("a: !unsafe '{{ x }}'\n").unwrap();
+        let n = parse("a: !unsafe '{{ x }}{% endraw %}{{ y }}'\n").unwrap();
         assert_eq!(
-            n.get("a").unwrap().as_str(),
-            Some("{% raw %}{{ x }}{% endraw %}")
+            n.get("a").unwrap().to_value(),
+            serde_json::json!({"__ansible_unsafe": "{{ x }}{% endraw %}{{ y }}"})
         );
     }
 }

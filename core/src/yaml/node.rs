@@ -39,6 +39,8 @@ pub enum NodeKind {
     Int(i64),
     Float(f64),
     Str(String),
+    /// `!unsafe` text: never rendered (plain JSON: the unsafe marker object).
+    Unsafe(String),
     Seq(Vec<Node>),
     /// Keys are scalars rendered as strings (Ansible's keys are strings in practice).
     Map(Vec<(String, Node, Node)>),
@@ -58,6 +60,7 @@ impl Node {
             NodeKind::Int(_) => "an integer",
             NodeKind::Float(_) => "a float",
             NodeKind::Str(_) => "a string",
+            NodeKind::Unsafe(_) => "an !unsafe string",
             NodeKind::Seq(_) => "a list",
             NodeKind::Map(_) => "a mapping",
         }
@@ -153,6 +156,7 @@ impl Node {
                 .map(Value::Number)
                 .unwrap_or(Value::Null),
             NodeKind::Str(s) => Value::String(s.clone()),
+            NodeKind::Unsafe(s) => crate::template::unsafe_text::mark(s.clone()),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
             NodeKind::Map(entries) => Value::Object(
                 entries

@@ -15,6 +15,9 @@ use std::sync::{Arc, Mutex};
 pub struct Caller {
     pub user: User,
     pub scopes: Vec<String>,
+    /// The token presented (its id, and whether it is a login session).
+    pub token_id: i64,
+    pub session: bool,
     /// Per-project roles looked up during this request (a list of runs asks once per project,
     /// not once per run).
     seen: Arc<Mutex<HashMap<i64, Option<Role>>>>,
@@ -102,9 +105,28 @@ impl FromRequestParts<Shared> for Caller {
             Ok((user, t)) => Ok(Caller {
                 user,
                 scopes: t.scopes,
+                token_id: t.id,
+                session: t.kind == "session",
                 seen: Default::default(),
             }),
             Err(why) => Err(ApiError::unauthorized(why.to_string())),
         }
+    }
+}
+
+/// The client's address, when the server records it (for login throttling and the audit log).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
     }
 }

@@ -10,7 +10,7 @@ mod runs;
 mod schedules;
 mod users;
 
-pub use auth::Caller;
+pub use auth::{Caller, ClientAddr};
 pub use error::ApiError;
 
 use crate::state::Shared;
@@ -34,6 +34,7 @@ pub fn router(state: Shared) -> Router {
     Router::new()
         .route("/api/v1/openapi.json", get(openapi))
         .route("/api/v1/login", post(users::login))
+        .route("/api/v1/logout", post(users::logout))
         .route("/api/v1/me", get(users::me))
         .route("/api/v1/users", get(users::list).post(users::create))
         .route("/api/v1/users/{name}", axum::routing::patch(users::update))

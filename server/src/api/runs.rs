@@ -81,7 +81,7 @@ async fn start(
             json!({"project": p.name, "playbook": run.playbook, "via": via}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(run))))
+    Ok((StatusCode::CREATED, Json(json!(run.shown()))))
 }
 
 pub async fn create(
@@ -129,7 +129,7 @@ pub async fn list(
     let mut out = Vec::new();
     for r in runs {
         if c.role(&st, Some(r.project_id)).await? >= Role::Viewer {
-            out.push(r);
+            out.push(r.shown());
         }
     }
     Ok(Json(json!(out)))
@@ -148,7 +148,7 @@ pub async fn show(
 ) -> Result<Json<Value>, ApiError> {
     let run = visible(&st, &c, id).await?;
     let hosts: serde_json::Map<String, Value> = st.store.run_hosts(id).await?.into_iter().collect();
-    Ok(Json(json!({"run": run, "hosts": hosts})))
+    Ok(Json(json!({"run": run.shown(), "hosts": hosts})))
 }
 
 #[derive(Deserialize)]
@@ -340,5 +340,5 @@ pub async fn cancel(
     st.store
         .audit(&c.user.name, "run.cancel", &format!("run {id}"), json!({}))
         .await?;
-    Ok(Json(json!(run)))
+    Ok(Json(json!(run.shown())))
 }

@@ -14,7 +14,7 @@ pub async fn list(State(st): State<Shared>, c: Caller) -> Result<Json<Value>, Ap
     let mut out = Vec::new();
     for s in st.store.schedules().await? {
         if c.role(&st, Some(s.project_id)).await? >= Role::Viewer {
-            out.push(s);
+            out.push(s.shown());
         }
     }
     Ok(Json(json!(out)))
@@ -66,7 +66,7 @@ pub async fn create(
             json!({"project": p.name, "cron": s.cron, "playbook": s.playbook}),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(json!(s))))
+    Ok((StatusCode::CREATED, Json(json!(s.shown()))))
 }
 
 #[derive(Deserialize)]
@@ -93,7 +93,7 @@ pub async fn update(
             json!({"enabled": ch.enabled}),
         )
         .await?;
-    Ok(Json(json!(s)))
+    Ok(Json(json!(s.shown())))
 }
 
 pub async fn delete(

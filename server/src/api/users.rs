@@ -1,6 +1,7 @@
 //! Login, users, tokens and the audit log.
 
-use super::{ApiError, Caller};
+use super::{ApiError, Caller, ClientAddr};
+use crate::auth::guard::Refusal;
 use crate::model::Role;
 use crate::state::Shared;
 use axum::Json;
@@ -28,21 +29,76 @@ pub struct Login {
     password: String,
 }
 
+/// Checks `name`'s password through the login guard: refused early while the name or the
+/// client's address is locked out, at most a few argon2 checks at once, failures counted and
+/// audited.
+async fn check_password(
+    st: &Shared,
+    addr: ClientAddr,
+    name: &str,
+    password: &str,
+) -> Result<crate::model::User, ApiError> {
+    let mut keys = vec![format!("name:{name}")];
+    if let Some(a) = addr.0 {
+        keys.push(format!("addr:{a}"));
+    }
+    let from = addr.0.map(|a| a.to_string());
+    let turn = match st.logins.admit(&keys).await {
+        Ok(t) => t,
+        Err(Refusal::Locked(wait)) => {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!(
+                    "too many failed logins; try again in {} s",
+                    wait.as_secs().max(1)
+                ),
+            ));
+        }
+        Err(Refusal::Busy) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "too many logins at once; try again shortly",
+            ));
+        }
+    };
+    let judged = st.store.login(name, password).await?;
+    drop(turn);
+    match judged {
+        Ok(u) => {
+            st.logins.succeeded(&keys[0]);
+            Ok(u)
+        }
+        Err(why) => {
+            let locked = st.logins.failed(&keys);
+            st.store
+                .audit(
+                    name,
+                    "login.failed",
+                    name,
+                    json!({"from": from, "reason": why.to_string(),
+                           "locked_secs": locked.map(|d| d.as_secs())}),
+                )
+                .await?;
+            Err(ApiError::unauthorized(why.to_string()))
+        }
+    }
+}
+
 pub async fn login(
     State(st): State<Shared>,
+    addr: ClientAddr,
     body: Result<Json<Login>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(l) = body?;
-    let user = match st.store.login(&l.name, &l.password).await? {
-        Ok(u) => u,
-        Err(why) => return Err(ApiError::unauthorized(why.to_string())),
-    };
+    let user = check_password(&st, addr, &l.name, &l.password).await?;
     // A session carries every scope the user could use anywhere; each request is still checked
     // against the user's role on the project at hand.
     let highest = st.store.highest_role(user.id).await?;
     let (t, text) = st
         .store
-        .create_token(user.id, "session", &scopes_for(highest), Some(SESSION_SECS))
+        .create_session(user.id, &scopes_for(highest), SESSION_SECS)
         .await?;
     st.store
         .audit(
@@ -58,7 +114,21 @@ pub async fn login(
 }
 
 pub async fn me(c: Caller) -> Json<Value> {
-    Json(json!({"user": c.user, "scopes": c.scopes}))
+    Json(json!({"user": c.user, "scopes": c.scopes, "session": c.session}))
+}
+
+/// Ends the session (or revokes the API token) the request was made with.
+pub async fn logout(State(st): State<Shared>, c: Caller) -> Result<StatusCode, ApiError> {
+    st.store.revoke_token(c.token_id).await?;
+    st.store
+        .audit(
+            &c.user.name,
+            "logout",
+            &c.user.name,
+            json!({"token": c.token_id, "session": c.session}),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn list(State(st): State<Shared>, c: Caller) -> Result<Json<Value>, ApiError> {
@@ -102,6 +172,8 @@ pub struct UserChange {
     role: Option<Role>,
     disabled: Option<bool>,
     password: Option<String>,
+    /// The caller's current password: required to change one's own password.
+    current_password: Option<String>,
     /// Per-project role: `{"project": "ha", "role": "operator"}` (`role: null` removes it).
     project_role: Option<ProjectRole>,
 }
@@ -116,16 +188,33 @@ pub struct ProjectRole {
 pub async fn update(
     State(st): State<Shared>,
     c: Caller,
+    addr: ClientAddr,
     Path(name): Path<String>,
     body: Result<Json<UserChange>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Json(ch) = body?;
-    // Everyone may change their own password; everything else is for admins.
+    // Everyone may change their own password, in a login session and with the current one (an
+    // API token, whatever its scope, never can); everything else is for admins, capped as
+    // always by the token's scopes.
     let own_password_only = name == c.user.name
         && ch.role.is_none()
         && ch.disabled.is_none()
         && ch.project_role.is_none();
-    if !own_password_only {
+    if own_password_only {
+        if !c.session {
+            return Err(ApiError::forbidden(
+                "changing your own password needs a login session, not an API token",
+            ));
+        }
+        let Some(current) = &ch.current_password else {
+            return Err(ApiError::bad(
+                "give current_password to change your own password",
+            ));
+        };
+        if ch.password.is_some() {
+            check_password(&st, addr, &c.user.name, current).await?;
+        }
+    } else {
         c.require(&st, None, Role::Admin).await?;
     }
     let target = st.store.user(&name).await?;
@@ -139,12 +228,18 @@ pub async fn update(
     };
     if let Some(pw) = &ch.password {
         st.store.set_password(&name, pw).await?;
+        // Every other session and token of the user ends with the old password.
+        let keep = (name == c.user.name).then_some(c.token_id);
+        st.store.revoke_user_tokens(target.id, keep).await?;
     }
     if let Some(r) = ch.role {
         st.store.set_role(&name, r).await?;
     }
     if let Some(d) = ch.disabled {
         st.store.set_disabled(&name, d).await?;
+    }
+    if ch.disabled == Some(true) {
+        st.store.revoke_user_tokens(target.id, None).await?;
     }
     if let (Some(pr), Some(pid)) = (&ch.project_role, project) {
         st.store.set_permission(target.id, pid, pr.role).await?;

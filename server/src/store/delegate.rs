@@ -49,6 +49,10 @@ delegate! {
     /// The user and token behind `text`, or why not.
     fn authenticate(&self, text: &str) -> Result<(User, Token), AuthFailure>;
     fn revoke_token(&self, id: i64) -> ();
+    /// A new login session for `user_id`; returns it and its text.
+    fn create_session(&self, user_id: i64, scopes: &[String], ttl_secs: i64) -> (Token, String);
+    /// Revokes every token and session of `user_id` but `keep` (a password change).
+    fn revoke_user_tokens(&self, user_id: i64, keep: Option<i64>) -> ();
     fn tokens(&self, user_id: i64) -> Vec<Token>;
     fn create_project(&self, name: &str, path: &str) -> Project;
     fn projects(&self) -> Vec<Project>;

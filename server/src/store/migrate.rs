@@ -31,6 +31,11 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
         name: "run_notify",
         sql: include_str!("../../migrations/sqlite/0004_run_notify.sql"),
     },
+    Migration {
+        version: 5,
+        name: "token_kind",
+        sql: include_str!("../../migrations/sqlite/0005_token_kind.sql"),
+    },
 ];
 
 /// PostgreSQL's migrations, oldest first (same versions and meaning as SQLite's).
@@ -54,5 +59,10 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
         version: 4,
         name: "run_notify",
         sql: include_str!("../../migrations/postgres/0004_run_notify.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "token_kind",
+        sql: include_str!("../../migrations/postgres/0005_token_kind.sql"),
     },
 ];

@@ -149,6 +149,13 @@ fn check_schedule_name(name: &str) -> Result<(), StoreError> {
 
 /// Judges a login from the user found by name (and their password hash): the same argon2 work
 /// is done for an unknown user, so timing tells nothing.
+/// A real argon2 hash with the server's parameters, checked when there is none to check, so
+/// every failed login costs the same.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| password::hash("hoist-no-such-user-placeholder").unwrap_or_default())
+}
+
 fn judge_login(found: Option<(User, Option<String>)>, pw: &str) -> Result<User, AuthFailure> {
     match found {
         Some((u, Some(h))) if password::verify(pw, &h) => {
@@ -158,12 +165,10 @@ fn judge_login(found: Option<(User, Option<String>)>, pw: &str) -> Result<User, 
                 Ok(u)
             }
         }
-        Some(_) => Err(AuthFailure::BadPassword),
-        None => {
-            let _ = password::verify(
-                pw,
-                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG",
-            );
+        // No such user, or one without a password (token-only): the same work and answer as a
+        // wrong password, so a login never tells which names exist.
+        _ => {
+            let _ = password::verify(pw, dummy_hash());
             Err(AuthFailure::BadPassword)
         }
     }

@@ -357,11 +357,34 @@ impl Postgres {
 
     // ---- tokens ----
 
-    /// A new token for `user_id`; returns it and its text (shown once).
+    /// A new API token for `user_id`; returns it and its text (shown once).
     pub async fn create_token(
         &self,
         user_id: i64,
         name: &str,
+        scopes: &[String],
+        ttl_secs: Option<i64>,
+    ) -> Res<(Token, String)> {
+        self.insert_token(user_id, name, "api", scopes, ttl_secs)
+            .await
+    }
+
+    /// A new login session for `user_id`.
+    pub async fn create_session(
+        &self,
+        user_id: i64,
+        scopes: &[String],
+        ttl_secs: i64,
+    ) -> Res<(Token, String)> {
+        self.insert_token(user_id, "session", "session", scopes, Some(ttl_secs))
+            .await
+    }
+
+    async fn insert_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        kind: &str,
         scopes: &[String],
         ttl_secs: Option<i64>,
     ) -> Res<(Token, String)> {
@@ -370,8 +393,8 @@ impl Postgres {
         let c = self.conn().await?;
         let r = c
             .query_one(
-&c.prepare_cached("INSERT INTO tokens (user_id, name, public_id, secret_hash, scopes, expires_at) VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::bigint)) RETURNING *").await?,
-                &[&user_id, &name, &public, &token::digest(&secret), &scopes.join(","), &ttl_secs],
+&c.prepare_cached("INSERT INTO tokens (user_id, name, kind, public_id, secret_hash, scopes, expires_at) VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7::bigint)) RETURNING *").await?,
+                &[&user_id, &name, &kind, &public, &token::digest(&secret), &scopes.join(","), &ttl_secs],
             )
             .await?;
         Ok((token_row(&r)?, text))
@@ -440,6 +463,20 @@ impl Postgres {
             0 => Err(StoreError::NotFound(format!("token {id}"))),
             _ => Ok(()),
         }
+    }
+
+    /// Revokes every token and session of `user_id` but `keep` (a password change).
+    pub async fn revoke_user_tokens(&self, user_id: i64, keep: Option<i64>) -> Res<()> {
+        let c = self.conn().await?;
+        c.execute(
+            &c.prepare_cached(
+                "UPDATE tokens SET revoked = TRUE WHERE user_id = $1 AND id IS DISTINCT FROM $2",
+            )
+            .await?,
+            &[&user_id, &keep],
+        )
+        .await?;
+        Ok(())
     }
 
     pub async fn tokens(&self, user_id: i64) -> Res<Vec<Token>> {

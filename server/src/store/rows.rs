@@ -42,6 +42,7 @@ pub fn token<R: Columns>(r: &R) -> Result<Token, R::Error> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect(),
+        kind: r.text("kind")?,
         expires_at: r.opt_time("expires_at")?,
         revoked: r.flag("revoked")?,
         created_at: r.time("created_at")?,

@@ -105,11 +105,40 @@ fn migrate(c: &mut Connection) -> Res<i64> {
 }
 
 impl Sqlite {
-    /// Opens (creating if needed) the database at `path` and migrates it.
+    /// Opens (creating if needed) the database at `path` and migrates it. The database holds
+    /// password hashes, token digests and run history: a directory hoist makes is 0700, and the
+    /// file is made 0600 before SQLite opens it (its WAL and shared-memory files take the
+    /// file's mode); an existing file others may read is made private.
     pub async fn open(path: &Path) -> Res<Sqlite> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| StoreError::Db(format!("cannot create {}: {e}", dir.display())))?;
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+        let fail = |what: &Path, e: std::io::Error| {
+            StoreError::Db(format!("cannot prepare {}: {e}", what.display()))
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| fail(dir, e))?;
+        }
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| fail(path, e))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if let Ok(m) = std::fs::metadata(&p)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| fail(&p, e))?;
+            }
         }
         let path = path.to_path_buf();
         let (conn, readers) = tokio::task::spawn_blocking(move || -> Res<_> {
@@ -298,11 +327,34 @@ impl Sqlite {
 
     // ---- tokens ----
 
-    /// A new token for `user_id`; returns it and its text (shown once).
+    /// A new API token for `user_id`; returns it and its text (shown once).
     pub async fn create_token(
         &self,
         user_id: i64,
         name: &str,
+        scopes: &[String],
+        ttl_secs: Option<i64>,
+    ) -> Res<(Token, String)> {
+        self.insert_token(user_id, name, "api", scopes, ttl_secs)
+            .await
+    }
+
+    /// A new login session for `user_id`.
+    pub async fn create_session(
+        &self,
+        user_id: i64,
+        scopes: &[String],
+        ttl_secs: i64,
+    ) -> Res<(Token, String)> {
+        self.insert_token(user_id, "session", "session", scopes, Some(ttl_secs))
+            .await
+    }
+
+    async fn insert_token(
+        &self,
+        user_id: i64,
+        name: &str,
+        kind: &'static str,
         scopes: &[String],
         ttl_secs: Option<i64>,
     ) -> Res<(Token, String)> {
@@ -313,8 +365,8 @@ impl Sqlite {
         let t = self
             .with(move |c| {
                 c.execute(
-                    "INSERT INTO tokens (user_id, name, public_id, secret_hash, scopes, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![user_id, name, public, token::digest(&secret), scopes, expires, now()],
+                    "INSERT INTO tokens (user_id, name, kind, public_id, secret_hash, scopes, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![user_id, name, kind, public, token::digest(&secret), scopes, expires, now()],
                 )?;
                 Ok(c.query_row("SELECT * FROM tokens WHERE public_id = ?1", [&public], token_row)?)
             })
@@ -380,6 +432,18 @@ impl Sqlite {
                 0 => Err(StoreError::NotFound(format!("token {id}"))),
                 _ => Ok(()),
             }
+        })
+        .await
+    }
+
+    /// Revokes every token and session of `user_id` but `keep` (a password change).
+    pub async fn revoke_user_tokens(&self, user_id: i64, keep: Option<i64>) -> Res<()> {
+        self.with(move |c| {
+            c.execute(
+                "UPDATE tokens SET revoked = 1 WHERE user_id = ?1 AND id IS NOT ?2",
+                params![user_id, keep],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -464,7 +464,7 @@ async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it(f: &Fixture)
 }
 
 async fn migrations_are_versioned_and_recorded(f: &Fixture) {
-    assert_eq!(f.store.schema_version().await.unwrap(), 4);
+    assert_eq!(f.store.schema_version().await.unwrap(), 5);
     let target = match (&f.sqlite_path, &f.pg_url) {
         (Some(p), _) => p.display().to_string(),
         (None, Some(u)) => u.clone(),
@@ -473,7 +473,7 @@ async fn migrations_are_versioned_and_recorded(f: &Fixture) {
     let again = Store::open(&target).await.unwrap();
     assert_eq!(
         again.schema_version().await.unwrap(),
-        4,
+        5,
         "reopening applies nothing twice"
     );
     drop(again);
