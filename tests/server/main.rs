@@ -833,6 +833,7 @@ fn the_openapi_document_lists_every_route_and_each_route_answers() {
     let routes = [
         ("GET", "/api/v1/openapi.json"),
         ("POST", "/api/v1/login"),
+        ("POST", "/api/v1/logout"),
         ("GET", "/api/v1/me"),
         ("GET", "/api/v1/users"),
         ("POST", "/api/v1/users"),

@@ -189,6 +189,14 @@ impl Templar {
             let v = self.eval_raw(expr, ctx)?;
             return from_jinja(&v);
         }
+        // `{{ {'a': {'b': 1}} }}`: braces of dict literals look like delimiters; it is still one
+        // expression when the inside compiles as one (and keeps its type, as in Ansible).
+        if let Some(expr) = braced_expression(&escaped)
+            && self.env.compile_expression(expr).is_ok()
+        {
+            let v = self.eval_raw(expr, ctx)?;
+            return from_jinja(&v);
+        }
         let rendered = self.render_str(s, ctx)?;
         Ok(Json::String(rendered))
     }
@@ -342,6 +350,13 @@ fn single_expression(s: &str) -> Option<&str> {
         return None;
     }
     Some(inner)
+}
+
+/// `"{{ ... }}"` → the inside, whatever it holds (the caller checks it is one expression).
+fn braced_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    Some(inner.strip_suffix('-').unwrap_or(inner))
 }
 
 fn absolute(p: &Path) -> PathBuf {

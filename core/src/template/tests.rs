@@ -276,3 +276,22 @@ fn lookups_on_the_controller() {
     );
     assert!(r("{{ lookup('file', 'missing') }}").contains("could not find `missing`"));
 }
+
+#[test]
+fn dict_literals_with_closing_braces_keep_their_type() {
+    let t = Templar::new();
+    let s = scope(json!({"x": "v"}));
+    let v = t
+        .render_string_value(
+            "{{ {'a': x} | combine({'b': {'c': [x]}}, recursive=true) }}",
+            &s.context(),
+        )
+        .unwrap();
+    assert_eq!(v, json!({"a": "v", "b": {"c": ["v"]}}));
+    // Two expressions side by side stay text.
+    assert_eq!(
+        t.render_string_value("{{ x }} and {{ x }}", &s.context())
+            .unwrap(),
+        json!("v and v")
+    );
+}

@@ -12,8 +12,10 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 const CHECKS_AT_ONCE: usize = 2;
 /// How long a login waits for a turn before it is told to come back.
 const WAIT_FOR_TURN: Duration = Duration::from_secs(10);
-/// Failures allowed per name or address within [`WINDOW`] before a lockout.
+/// Failures allowed per user name within [`WINDOW`] before a lockout.
 pub const FAILURES: u32 = 5;
+/// Failures allowed per client address (many people may share one) within [`WINDOW`].
+pub const ADDR_FAILURES: u32 = 20;
 /// The window failures are counted in, and the first lockout (doubling after each lockout, up to
 /// [`MAX_LOCK`]).
 const WINDOW: Duration = Duration::from_secs(60);
@@ -102,7 +104,12 @@ impl LoginGuard {
                 r.since = now;
             }
             r.failures += 1;
-            if r.failures >= FAILURES {
+            let limit = if k.starts_with("addr:") {
+                ADDR_FAILURES
+            } else {
+                FAILURES
+            };
+            if r.failures >= limit {
                 let lock = WINDOW.saturating_mul(1 << r.lockouts.min(8)).min(MAX_LOCK);
                 r.locked_until = Some(now + lock);
                 r.lockouts += 1;

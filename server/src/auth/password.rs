@@ -44,6 +44,50 @@ pub fn verify(password: &str, phc: &str) -> bool {
     }
 }
 
+/// Threads that run argon2 for the whole server. Each check holds 19 MiB; doing them on two
+/// long-lived threads (not tokio's blocking pool of up to 512, each of which would keep its own
+/// malloc arena with a 19 MiB block in it) bounds the server's memory under a flood of logins.
+const CHECKERS: usize = 2;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+fn checkers() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<Job>> {
+    static POOL: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..CHECKERS {
+            let rx = rx.clone();
+            let _ = std::thread::Builder::new()
+                .name(format!("hoist-argon2-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(j) => j(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
+/// Runs `f` (an argon2 hash or check) on the password threads.
+pub async fn on_checker<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(f());
+    });
+    checkers().lock().ok()?.send(job).ok()?;
+    rx.await.ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,6 +149,15 @@ fn check_schedule_name(name: &str) -> Result<(), StoreError> {
 
 /// Judges a login from the user found by name (and their password hash): the same argon2 work
 /// is done for an unknown user, so timing tells nothing.
+/// An argon2 hash of `pw`, made on the password threads.
+async fn hash_password(pw: &str) -> Result<String, StoreError> {
+    let pw = pw.to_string();
+    password::on_checker(move || password::hash(&pw))
+        .await
+        .ok_or_else(|| StoreError::Db("the password threads are gone".into()))?
+        .map_err(|e| StoreError::Invalid(e.to_string()))
+}
+
 /// A real argon2 hash with the server's parameters, checked when there is none to check, so
 /// every failed login costs the same.
 fn dummy_hash() -> &'static str {

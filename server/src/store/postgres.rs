@@ -236,10 +236,10 @@ impl Postgres {
 
     pub async fn create_user(&self, name: &str, pw: Option<&str>, role: Role) -> Res<User> {
         super::check_user_name(name)?;
-        let hash = pw
-            .map(password::hash)
-            .transpose()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let hash = match pw {
+            Some(pw) => Some(super::hash_password(pw).await?),
+            None => None,
+        };
         let c = self.conn().await?;
         let r = c
             .query_one(
@@ -316,7 +316,7 @@ impl Postgres {
     }
 
     pub async fn set_password(&self, name: &str, pw: &str) -> Res<()> {
-        let hash = password::hash(pw).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let hash = super::hash_password(pw).await?;
         let c = self.conn().await?;
         match c
             .execute(
@@ -350,9 +350,9 @@ impl Postgres {
         };
         drop(c);
         let pw = pw.to_string();
-        tokio::task::spawn_blocking(move || super::judge_login(found, &pw))
+        password::on_checker(move || super::judge_login(found, &pw))
             .await
-            .map_err(|e| StoreError::Db(e.to_string()))
+            .ok_or_else(|| StoreError::Db("the password threads are gone".into()))
     }
 
     // ---- tokens ----

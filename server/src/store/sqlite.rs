@@ -224,10 +224,10 @@ impl Sqlite {
 
     pub async fn create_user(&self, name: &str, pw: Option<&str>, role: Role) -> Res<User> {
         super::check_user_name(name)?;
-        let hash = pw
-            .map(password::hash)
-            .transpose()
-            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let hash = match pw {
+            Some(pw) => Some(super::hash_password(pw).await?),
+            None => None,
+        };
         let name = name.to_string();
         self.with(move |c| {
             c.execute(
@@ -292,7 +292,7 @@ impl Sqlite {
     }
 
     pub async fn set_password(&self, name: &str, pw: &str) -> Res<()> {
-        let hash = password::hash(pw).map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let hash = super::hash_password(pw).await?;
         let n = name.to_string();
         self.with(move |c| {
             match c.execute(
@@ -320,9 +320,9 @@ impl Sqlite {
             })
             .await?;
         // The password hash is checked off the connections (argon2 takes a while).
-        tokio::task::spawn_blocking(move || super::judge_login(found, &pw))
+        password::on_checker(move || super::judge_login(found, &pw))
             .await
-            .map_err(|e| StoreError::Db(e.to_string()))
+            .ok_or_else(|| StoreError::Db("the password threads are gone".into()))
     }
 
     // ---- tokens ----

@@ -1,0 +1,138 @@
+//! Hole 6 on the controller: the multiplexer's socket directory must be ours and private, and a
+//! multiplexer run by another local user is refused before a request (which carries become
+//! passwords) is sent to it.
+
+use crate::support::{hoist, lab_inventory};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_socket_directory_someone_else_made_or_others_may_enter_is_refused() {
+    let runtime = tempfile::tempdir().expect("tempdir");
+    let planted = runtime.path().join("hoist");
+    std::fs::create_dir(&planted).expect("mkdir");
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    std::os::unix::fs::chown(&planted, Some(NOBODY), Some(NOBODY))
+        .expect("chown (tests run as root)");
+    let xdg = runtime.path().to_str().unwrap_or_default();
+    let r = hoist(
+        &["mux", "serve", "--persist", "1"],
+        &[("XDG_RUNTIME_DIR", xdg)],
+    );
+    assert_ne!(
+        r.code, 0,
+        "served from another user's directory: {}{}",
+        r.stdout, r.stderr
+    );
+    assert!(r.stderr.contains("owned by uid 65534"), "{}", r.stderr);
+    // A run with --persist refuses it the same way (it would send its requests there).
+    let inv = lab_inventory();
+    let r = hoist(
+        &[
+            "exec",
+            "lab1",
+            "-i",
+            inv.to_str().unwrap_or_default(),
+            "--persist",
+            "5",
+            "--",
+            "true",
+        ],
+        &[("XDG_RUNTIME_DIR", xdg)],
+    );
+    assert!(
+        format!("{}{}", r.stdout, r.stderr).contains("owned by uid 65534"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    // Ours but open to others: refused too.
+    std::os::unix::fs::chown(&planted, Some(0), Some(0)).expect("chown");
+    std::fs::set_permissions(&planted, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let r = hoist(
+        &["mux", "serve", "--persist", "1"],
+        &[("XDG_RUNTIME_DIR", xdg)],
+    );
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("0755"), "{}", r.stderr);
+    // A missing one is made 0700, and the multiplexer serves from it.
+    std::fs::remove_dir(&planted).expect("rmdir");
+    let r = hoist(
+        &["mux", "serve", "--persist", "1"],
+        &[("XDG_RUNTIME_DIR", xdg)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mode = std::fs::metadata(&planted)
+        .expect("made")
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o700);
+}
+
+#[test]
+fn a_multiplexer_run_by_another_user_gets_no_request() {
+    // A shared sticky directory (like /tmp) where user `nobody` listens on the socket path.
+    let shared = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod");
+    let sock = shared.path().join("mux.sock");
+    let got = shared.path().join("received");
+    let script = format!(
+        "import socket, os\ns = socket.socket(socket.AF_UNIX)\ns.bind({sock:?})\nos.chmod({sock:?}, 0o777)\ns.listen(4)\nc, _ = s.accept()\nc.settimeout(5)\ndata = b''\ntry:\n    while True:\n        d = c.recv(65536)\n        if not d: break\n        data += d\nexcept Exception:\n    pass\nopen({got:?}, 'wb').write(data)\n",
+        sock = sock.display().to_string(),
+        got = got.display().to_string()
+    );
+    let mut fake = Command::new("timeout")
+        .args([
+            "30",
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            &script,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 as nobody");
+    let t0 = Instant::now();
+    while !sock.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the fake multiplexer did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let inv = lab_inventory();
+    let r = hoist(
+        &[
+            "exec",
+            "lab1",
+            "-i",
+            inv.to_str().unwrap_or_default(),
+            "--persist",
+            "5",
+            "--",
+            "true",
+        ],
+        &[("HOIST_MUX_SOCKET", sock.to_str().unwrap_or_default())],
+    );
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert!(
+        out.contains("uid 65534"),
+        "the foreign peer was not refused: {out}"
+    );
+    let _ = fake.wait();
+    let received = std::fs::read(&got).unwrap_or_default();
+    assert!(
+        received.is_empty(),
+        "the request reached another user's process: {}",
+        String::from_utf8_lossy(&received)
+    );
+}
