@@ -387,9 +387,30 @@ fn ha_stack_end_to_end() {
         ok
     });
     assert!(deleted, "DELETE {gone_name} through the VIP");
+    // A file changed after the backup is newer than its copy in it: the restore keeps it.
+    let (kept_name, kept_body) = record.acked_files[1].clone();
+    let changed = "changed after the backup";
+    let put = agent
+        .put(&format!("https://{VIP}/files/{kept_name}"))
+        .send(changed.as_bytes())
+        .expect("PUT");
+    assert!(put.status().as_u16() < 300, "PUT: {}", put.status());
     let stamp_var = format!("restore_stamp={stamp}");
     let (code, _, out) = playbook("restore.yml", &[&stamp_var]);
     assert_eq!(code, 0, "restore:\n{out}");
+    let now = agent
+        .get(&format!("https://{VIP}/files/{kept_name}"))
+        .call()
+        .expect("get")
+        .body_mut()
+        .read_to_string()
+        .unwrap_or_default();
+    assert_eq!(now, changed, "a file newer than the backup stays as it is");
+    let put = agent
+        .put(&format!("https://{VIP}/files/{kept_name}"))
+        .send(kept_body.as_bytes())
+        .expect("PUT");
+    assert!(put.status().as_u16() < 300, "PUT back: {}", put.status());
     let rows_after: i64 = c
         .query_one("select count(*) from files", &[])
         .unwrap()

@@ -55,13 +55,14 @@ impl Uri {
         if !matches!(self.follow_redirects.as_deref(), Some("none") | Some("no")) {
             c.push("-L".into());
         }
+        // Credentials and headers (`Authorization: Bearer ...`) go into a private curl config
+        // file written by the shell's own printf (a builtin: no process, nothing in `ps`), never
+        // onto curl's command line, where every user of the host could read them.
+        let mut config: Vec<String> = Vec::new();
         if let Some(u) = &self.url_username {
-            c.push(format!(
-                "-u {}",
-                quote(&format!(
-                    "{u}:{}",
-                    self.url_password.clone().unwrap_or_default()
-                ))
+            config.push(curl_config(
+                "user",
+                &format!("{u}:{}", self.url_password.clone().unwrap_or_default()),
             ));
             let _ = self.force_basic_auth;
         }
@@ -121,7 +122,10 @@ impl Uri {
             }
         };
         for (k, v) in &headers {
-            c.push(format!("-H {}", quote(&format!("{k}: {}", v.0))));
+            config.push(curl_config("header", &format!("{k}: {}", v.0)));
+        }
+        if !config.is_empty() {
+            c.push("-K \"$k\"".into());
         }
         if body.is_some() {
             c.push("--data-binary @-".into());
@@ -138,14 +142,39 @@ impl Uri {
             ))
         ));
         c.push(quote(&self.url));
+        let setup = if config.is_empty() {
+            String::new()
+        } else {
+            let lines: Vec<String> = config.iter().map(|l| quote(l)).collect();
+            format!(
+                "k=$(mktemp) || exit 1; trap 'rm -f \"$k\"' EXIT; printf '%s\\n' {} > \"$k\" || exit 1; ",
+                lines.join(" ")
+            )
+        };
         Ok((
             format!(
-                "command -v curl >/dev/null || {{ echo 'uri needs curl on the host' >&2; exit 127; }}; {}",
+                "command -v curl >/dev/null || {{ echo 'uri needs curl on the host' >&2; exit 127; }}; {setup}{}",
                 c.join(" ")
             ),
             body,
         ))
     }
+}
+
+/// One line of a curl config file: `name = "value"` with curl's escapes.
+fn curl_config(name: &str, value: &str) -> String {
+    let mut v = String::with_capacity(value.len() + 2);
+    for ch in value.chars() {
+        match ch {
+            '"' => v.push_str("\\\""),
+            '\\' => v.push_str("\\\\"),
+            '\n' => v.push_str("\\n"),
+            '\r' => v.push_str("\\r"),
+            '\t' => v.push_str("\\t"),
+            c => v.push(c),
+        }
+    }
+    format!("{name} = \"{v}\"")
 }
 
 impl Module for Uri {
@@ -224,7 +253,18 @@ mod tests {
     fn curl_command() {
         let u: Uri = serde_json::from_value(serde_json::json!({"url": "http://10.77.0.11:8080/health", "method": "post", "body_format": "json", "body": {"a": 1}, "status_code": [200, 201]})).unwrap();
         let (cmd, body) = u.command().unwrap();
-        assert!(cmd.contains("curl -sS -g -X POST --max-time 30 -L -H 'Content-Type: application/json' --data-binary @- -o -"), "{cmd}");
+        assert!(
+            cmd.contains("curl -sS -g -X POST --max-time 30 -L -K \"$k\" --data-binary @- -o -"),
+            "{cmd}"
+        );
+        assert!(
+            cmd.contains("printf '%s\\n' 'header = \"Content-Type: application/json\"' > \"$k\""),
+            "{cmd}"
+        );
+        assert_eq!(
+            curl_config("header", "Authorization: Bearer a\"b\\c"),
+            r#"header = "Authorization: Bearer a\"b\\c""#
+        );
         assert_eq!(body.unwrap(), br#"{"a":1}"#);
     }
 }

@@ -18,8 +18,9 @@ pub enum TrustError {
 }
 
 /// Makes sure the socket's directory is ours and private, creating it (mode 0700, exclusively)
-/// when it is missing. A root-owned sticky directory such as /tmp is accepted only for a socket
-/// placed there explicitly (`shared_ok`): the socket itself is then guarded by the peer checks.
+/// when it is missing. For a socket placed explicitly (`shared_ok`), a directory of ours that
+/// others may read but not write, or a root-owned sticky directory such as /tmp, is accepted
+/// too: the socket itself is 0600 and guarded by the peer checks.
 pub fn ensure(socket: &Path, shared_ok: bool) -> Result<(), TrustError> {
     let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) else {
         return Ok(());
@@ -54,7 +55,10 @@ fn check(dir: &Path, meta: &std::fs::Metadata, me: u32, shared_ok: bool) -> Resu
         ));
     }
     let mode = meta.mode() & 0o7777;
-    if meta.uid() == me && mode & 0o077 == 0 {
+    // hoist's own directory is 0700; one chosen by the user must at least be ours and closed
+    // to writes by others (nobody else can put or replace a socket in it).
+    let closed = if shared_ok { 0o022 } else { 0o077 };
+    if meta.uid() == me && mode & closed == 0 {
         return Ok(());
     }
     if shared_ok && meta.uid() == 0 && mode & 0o1000 != 0 {

@@ -21,7 +21,20 @@ pub fn remember(value: &str) {
     let json = json.trim_matches('"').to_string();
     let b64 = base64::engine::general_purpose::STANDARD.encode(value);
     let Ok(mut p) = PATTERNS.write() else { return };
-    for v in [value.to_string(), json, b64] {
+    let mut forms = vec![value.to_string(), json, b64];
+    // A multi-line secret (a PEM key) also leaks line by line (`stdout_lines`, a diff): each
+    // of its lines long enough to be secret is masked on its own too.
+    if value.contains('\n') {
+        forms.extend(
+            value
+                .lines()
+                .map(str::trim)
+                // Lines long enough to be secret material; PEM's armour lines are not.
+                .filter(|l| l.chars().count() >= 16 && !l.starts_with("-----"))
+                .map(str::to_string),
+        );
+    }
+    for v in forms {
         if !p.contains(&v) {
             p.push(v);
         }
@@ -100,5 +113,15 @@ mod tests {
         assert!(matches!(redact("nothing here"), Cow::Borrowed(_)));
         remember("ab");
         assert_eq!(redact("abc"), "abc", "too short to mask");
+        // A PEM key registered whole is masked line by line too (stdout_lines).
+        let pem = "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEF\nAASCBKcwggSjAgEAAoIBAQC7\n-----END KEY-----\n";
+        remember(pem);
+        let mut lines = json!(pem.lines().collect::<Vec<_>>());
+        redact_json(&mut lines);
+        assert!(
+            !lines.to_string().contains("MIIEvQIBADANBgkq")
+                && !lines.to_string().contains("AASCBKcwggSjAgEA"),
+            "{lines}"
+        );
     }
 }

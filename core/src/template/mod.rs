@@ -354,7 +354,7 @@ fn single_expression(s: &str) -> Option<&str> {
 
 /// `"{{ ... }}"` → the inside, whatever it holds (the caller checks it is one expression).
 fn braced_expression(s: &str) -> Option<&str> {
-    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix('-').unwrap_or(inner);
     Some(inner.strip_suffix('-').unwrap_or(inner))
 }

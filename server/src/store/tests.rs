@@ -499,7 +499,7 @@ async fn migrations_are_versioned_and_recorded(f: &Fixture) {
             e,
             StoreError::TooNew {
                 found: 99,
-                known: 4
+                known: 5
             }
         ),
         "{e}"
