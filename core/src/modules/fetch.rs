@@ -19,20 +19,43 @@ pub struct Fetch {
     validate_checksum: Bool,
 }
 
+/// `base/rel` with `rel` normalised, refused when it would leave `base` (a remote path such as
+/// `../../etc/cron.d/x` never writes outside the fetch destination).
+fn inside(base: &str, rel: &str) -> Result<PathBuf, ModuleError> {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in rel.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return fail(format!(
+                        "fetch: `{rel}` leaves the destination {base}; refusing to write there"
+                    ));
+                }
+            }
+            c => parts.push(c),
+        }
+    }
+    if parts.is_empty() {
+        return fail(format!("fetch: `{rel}` names no file inside {base}"));
+    }
+    Ok(parts
+        .iter()
+        .fold(PathBuf::from(base), |p, c| p.join(c)))
+}
+
 impl Module for Fetch {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let remote = ctx.remote()?;
         let src = self.src.0.clone();
         let dest = if self.flat.0 {
             if self.dest.0.ends_with('/') {
-                PathBuf::from(&self.dest.0).join(src.rsplit('/').next().unwrap_or(&src))
+                inside(&self.dest.0, src.rsplit('/').next().unwrap_or(&src))?
             } else {
                 PathBuf::from(&self.dest.0)
             }
         } else {
-            PathBuf::from(&self.dest.0)
-                .join(ctx.host)
-                .join(src.trim_start_matches('/'))
+            inside(&self.dest.0, &format!("{}/{}", ctx.host, src.trim_start_matches('/')))?
         };
         let Some(stat) = remote.stat(&src, true, true).await? else {
             if self.fail_on_missing.0 {
@@ -86,5 +109,22 @@ impl Module for Fetch {
         out.data
             .insert("md5sum".into(), crate::digest::hex("md5", &data).into());
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remote_paths_never_leave_the_destination() {
+        assert_eq!(
+            inside("/spool", "web1/etc/../etc/hosts").ok(),
+            Some(PathBuf::from("/spool/web1/etc/hosts"))
+        );
+        assert!(inside("/spool", "web1/../../etc/cron.d/x").is_err());
+        assert!(inside("/spool", "..").is_err());
+        assert!(inside("/spool", "..").is_err());
+        assert!(inside("/spool", "").is_err());
     }
 }

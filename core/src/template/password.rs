@@ -128,17 +128,26 @@ fn store(path: &Path, pw: &str) -> std::io::Result<()> {
 fn random(length: usize, chars: &[char]) -> Result<String, String> {
     let mut urandom = std::fs::File::open("/dev/urandom")
         .map_err(|e| format!("lookup('password'): /dev/urandom: {e}"))?;
-    let n = chars.len();
-    let limit = 256 - (256 % n);
+    // Samples are 32-bit, so any number of characters works (with bytes, more than 256
+    // distinct characters left no acceptable sample and the loop never ended).
+    let n = chars.len() as u64;
+    if n == 0 {
+        return Err("lookup('password'): `chars` names no characters".into());
+    }
+    let span = 1u64 << 32;
+    let limit = span - (span % n);
     let mut out = String::with_capacity(length);
-    let mut buf = [0u8; 64];
-    while out.chars().count() < length {
+    let mut got = 0usize;
+    let mut buf = [0u8; 256];
+    while got < length {
         urandom
             .read_exact(&mut buf)
             .map_err(|e| format!("lookup('password'): /dev/urandom: {e}"))?;
-        for b in buf {
-            if (b as usize) < limit && out.chars().count() < length {
-                out.push(chars[b as usize % n]);
+        for w in buf.chunks_exact(4) {
+            let v = u64::from(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            if v < limit && got < length {
+                out.push(chars[(v % n) as usize]);
+                got += 1;
             }
         }
     }
@@ -148,6 +157,15 @@ fn random(length: usize, chars: &[char]) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_than_256_distinct_characters_end() {
+        let chars: Vec<char> = (0x100u32..0x100 + 300).filter_map(char::from_u32).collect();
+        assert_eq!(chars.len(), 300);
+        let s = random(40, &chars).expect("a password");
+        assert_eq!(s.chars().count(), 40);
+        assert!(s.chars().all(|c| chars.contains(&c)));
+    }
 
     #[test]
     fn parses_options_and_char_sets() {
