@@ -39,9 +39,7 @@ fn inside(base: &str, rel: &str) -> Result<PathBuf, ModuleError> {
     if parts.is_empty() {
         return fail(format!("fetch: `{rel}` names no file inside {base}"));
     }
-    Ok(parts
-        .iter()
-        .fold(PathBuf::from(base), |p, c| p.join(c)))
+    Ok(parts.iter().fold(PathBuf::from(base), |p, c| p.join(c)))
 }
 
 impl Module for Fetch {
@@ -55,7 +53,10 @@ impl Module for Fetch {
                 PathBuf::from(&self.dest.0)
             }
         } else {
-            inside(&self.dest.0, &format!("{}/{}", ctx.host, src.trim_start_matches('/')))?
+            inside(
+                &self.dest.0,
+                &format!("{}/{}", ctx.host, src.trim_start_matches('/')),
+            )?
         };
         let Some(stat) = remote.stat(&src, true, true).await? else {
             if self.fail_on_missing.0 {
