@@ -166,16 +166,19 @@ fn dummy_hash() -> &'static str {
 }
 
 fn judge_login(found: Option<(User, Option<String>)>, pw: &str) -> Result<User, AuthFailure> {
+    // Exactly one argon2 check whatever the case: no such user, or one without a password
+    // (token-only), costs the same and gets the same answer as a wrong password, so a login
+    // never tells which names exist.
     match found {
-        Some((u, Some(h))) if password::verify(pw, &h) => {
-            if u.disabled {
+        Some((u, Some(h))) => {
+            if !password::verify(pw, &h) {
+                Err(AuthFailure::BadPassword)
+            } else if u.disabled {
                 Err(AuthFailure::Disabled)
             } else {
                 Ok(u)
             }
         }
-        // No such user, or one without a password (token-only): the same work and answer as a
-        // wrong password, so a login never tells which names exist.
         _ => {
             let _ = password::verify(pw, dummy_hash());
             Err(AuthFailure::BadPassword)
