@@ -236,12 +236,18 @@ async fn execute(state: &Shared, run: Run) {
                 relay: None,
             };
             let runner = Runner::new(Arc::new(inv), pool, Arc::new(Forward(tx.clone())), opts);
-            let play = runner.run(&book);
-            tokio::pin!(play);
+            // The run is a task of its own: heartbeats and cancels go on while it blocks (a
+            // `pipe` lookup), and a cancel stops its lookup commands through the flag.
+            let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let mut play = tokio::spawn(hoist_core::template::blocking::cancellable(
+                cancel.clone(),
+                async move { runner.run(&book).await },
+            ));
             let mut beat = tokio::time::interval(HEARTBEAT);
             loop {
                 tokio::select! {
                     r = &mut play => {
+                        let r = r.unwrap_or_else(|e| Err(hoist_core::run::RunError::Other(format!("the run stopped: {e}"))));
                         break match r {
                             Ok(recap) => {
                                 let (s, code) = status_of(&recap);
@@ -261,6 +267,8 @@ async fn execute(state: &Shared, run: Run) {
                     _ = beat.tick() => {
                         match state.store.heartbeat(run.id, &state.instance).await {
                             Ok(true) => {
+                                cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+                                play.abort();
                                 let _ = tx.send(json!({"event": "cancelled"}).to_string());
                                 break (RunStatus::Cancelled, None, Vec::new());
                             }

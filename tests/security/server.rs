@@ -388,3 +388,76 @@ fn the_database_and_its_directory_are_private() {
     assert!(!runs.to_string().contains("hunter2-hunter2"), "{runs}");
     assert!(runs.to_string().contains("\"version\":\"1\""), "{runs}");
 }
+
+#[test]
+fn runs_blocked_in_lookups_do_not_freeze_the_api_and_cancel_stops_them() {
+    let mark = marker("sleeper");
+    let book = format!(
+        "    - name: slow\n      debug:\n        msg: \"{{{{ lookup('pipe', 'sleep 30; touch {}') }}}}\"\n",
+        mark.display()
+    );
+    let s = serve(&[("slow.yml", &book)], &[]);
+    let t = login(&s, "admin", ADMIN_PW);
+    let body = json!({"project": "demo", "playbook": "slow.yml", "inventory": "inventory.yml"});
+    let ids: Vec<i64> = (0..2)
+        .map(|_| {
+            let (st, run) = call(&s, "POST", "/api/v1/runs", Some(&t), Some(&body));
+            assert_eq!(st, 201, "{run}");
+            run["id"].as_i64().expect("id")
+        })
+        .collect();
+    // Both runs are inside their lookup.
+    let t0 = Instant::now();
+    loop {
+        let (_, runs) = call(&s, "GET", "/api/v1/runs", Some(&t), None);
+        let running = runs
+            .as_array()
+            .map(|a| a.iter().filter(|r| r["status"] == "running").count())
+            .unwrap_or(0);
+        if running == 2 {
+            break;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(20), "{runs}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let mut worst = Duration::ZERO;
+    for _ in 0..10 {
+        let t1 = Instant::now();
+        let (st, _) = call(&s, "GET", "/api/v1/me", Some(&t), None);
+        assert_eq!(st, 200);
+        worst = worst.max(t1.elapsed());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("API latency while two runs block in lookups: worst of 10 = {worst:?}");
+    assert!(
+        worst < Duration::from_secs(2),
+        "the API froze for {worst:?}"
+    );
+    // Cancel both: they end long before their 30 s commands would, and the commands are gone.
+    let t2 = Instant::now();
+    for id in &ids {
+        let (st, v) = call(
+            &s,
+            "POST",
+            &format!("/api/v1/runs/{id}/cancel"),
+            Some(&t),
+            None,
+        );
+        assert_eq!(st, 200, "{v}");
+    }
+    for id in &ids {
+        let done = wait_final(&s, &t, *id);
+        assert_eq!(done["run"]["status"], "cancelled", "{done}");
+    }
+    eprintln!("both runs cancelled in {:?}", t2.elapsed());
+    assert!(t2.elapsed() < Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("touch {}", mark.display())])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "lookup commands still running: {left}");
+    assert!(!mark.exists());
+}

@@ -20,7 +20,7 @@ fn err(msg: impl Into<String>) -> Error {
 
 fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let wantlist: bool = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let results = run(state, &name, &terms, &kwargs)?;
+    let results = super::blocking::off_async(|| run(state, &name, &terms, &kwargs))?;
     if wantlist {
         return Ok(Value::from(results));
     }
@@ -38,7 +38,9 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
 }
 
 fn query(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    Ok(Value::from(run(state, &name, &terms, &kwargs)?))
+    Ok(Value::from(super::blocking::off_async(|| {
+        run(state, &name, &terms, &kwargs)
+    })?))
 }
 
 /// The terms as strings, with lists flattened one level.
@@ -140,12 +142,9 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         "pipe" | "lines" => {
             let mut out = Vec::new();
             for t in strings(terms) {
-                let o = std::process::Command::new("/bin/sh")
-                    .arg("-c")
-                    .arg(&t)
-                    .output()
-                    .map_err(|e| err(format!("lookup('{name}'): cannot run `{t}`: {e}")))?;
-                if !o.status.success() {
+                let o = super::blocking::command(&t, super::blocking::limit())
+                    .map_err(|e| err(format!("lookup('{name}'): {e}")))?;
+                if !o.success {
                     return Err(err(format!(
                         "lookup('{name}'): `{t}` exited with {}",
                         o.status

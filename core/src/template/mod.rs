@@ -3,6 +3,7 @@
 //! templated variable scopes ([`scope`]). A string that is exactly one `{{ expression }}` keeps
 //! its native type (a list stays a list), as Ansible does.
 
+pub mod blocking;
 mod convert;
 pub mod external;
 mod filters;
