@@ -239,4 +239,6 @@ pub struct Schedule {
     pub next_run_at: String,
     pub last_run_id: Option<i64>,
     pub created_at: String,
+    /// The user it runs on behalf of (checked each time it fires).
+    pub owner_id: Option<i64>,
 }

@@ -461,3 +461,65 @@ fn runs_blocked_in_lookups_do_not_freeze_the_api_and_cancel_stops_them() {
     assert!(left.is_empty(), "lookup commands still running: {left}");
     assert!(!mark.exists());
 }
+
+#[test]
+fn a_schedule_stops_when_its_owner_is_disabled() {
+    let s = serve(&[("show.yml", SHOW)], &[]);
+    let admin = login(&s, "admin", ADMIN_PW);
+    let (st, v) = call(
+        &s,
+        "POST",
+        "/api/v1/users",
+        Some(&admin),
+        Some(&json!({"name": "olga", "password": "olga-password-1", "role": "operator"})),
+    );
+    assert_eq!(st, 201, "{v}");
+    let olga = login(&s, "olga", "olga-password-1");
+    let (st, sch) = call(
+        &s,
+        "POST",
+        "/api/v1/schedules",
+        Some(&olga),
+        Some(
+            &json!({"project": "demo", "name": "every-second", "cron": "* * * * * *",
+                     "playbook": "show.yml", "inventory": "inventory.yml",
+                     "options": {"extra_vars": {"version": "1"}}}),
+        ),
+    );
+    assert_eq!(st, 201, "{sch}");
+    let from_schedule = || {
+        let (_, runs) = call(&s, "GET", "/api/v1/runs?limit=500", Some(&admin), None);
+        runs.as_array()
+            .map(|a| a.iter().filter(|r| r["schedule_id"] == sch["id"]).count())
+            .unwrap_or(0)
+    };
+    let t0 = Instant::now();
+    while from_schedule() < 2 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "the schedule never fired"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (st, v) = call(
+        &s,
+        "PATCH",
+        "/api/v1/users/olga",
+        Some(&admin),
+        Some(&json!({"disabled": true})),
+    );
+    assert_eq!(st, 200, "{v}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let before = from_schedule();
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        from_schedule(),
+        before,
+        "the schedule kept firing for a disabled user"
+    );
+    let (_, audit) = call(&s, "GET", "/api/v1/audit?limit=1000", Some(&admin), None);
+    assert!(audit.to_string().contains("schedule.skipped"), "{audit}");
+    // The disabled user's session ended with the account.
+    let (st, _) = call(&s, "GET", "/api/v1/me", Some(&olga), None);
+    assert_eq!(st, 401);
+}

@@ -58,6 +58,8 @@ pub async fn create(
             &n.options,
         )
         .await?;
+    // It runs on behalf of its creator, checked each time it fires.
+    let s = st.store.set_schedule_owner(s.id, c.user.id).await?;
     st.store
         .audit(
             &c.user.name,
@@ -84,13 +86,15 @@ pub async fn update(
     let Json(ch) = body?;
     let s = st.store.schedule(id).await?;
     c.require(&st, Some(s.project_id), Role::Operator).await?;
-    let s = st.store.set_schedule_enabled(id, ch.enabled).await?;
+    st.store.set_schedule_enabled(id, ch.enabled).await?;
+    // Whoever changes a schedule takes it over (a disabled owner's schedule gets a new one).
+    let s = st.store.set_schedule_owner(id, c.user.id).await?;
     st.store
         .audit(
             &c.user.name,
             "schedule.update",
             &s.name,
-            json!({"enabled": ch.enabled}),
+            json!({"enabled": ch.enabled, "owner": c.user.name}),
         )
         .await?;
     Ok(Json(json!(s.shown())))

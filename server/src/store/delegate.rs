@@ -90,6 +90,8 @@ delegate! {
     /// Turns a schedule on or off (turning it on plans its next run from now).
     fn set_schedule_enabled(&self, id: i64, enabled: bool) -> Schedule;
     fn delete_schedule(&self, id: i64) -> ();
+    /// Makes `owner_id` the user schedule `id` runs on behalf of.
+    fn set_schedule_owner(&self, id: i64, owner_id: i64) -> Schedule;
     /// Queues one run per due schedule, exactly once across instances.
     fn fire_due(&self, by: &str) -> Vec<Run>;
     /// Records a mutating action.

@@ -33,8 +33,8 @@ pub const MIGRATIONS_SQLITE: &[Migration] = &[
     },
     Migration {
         version: 5,
-        name: "token_kind",
-        sql: include_str!("../../migrations/sqlite/0005_token_kind.sql"),
+        name: "sessions_and_owners",
+        sql: include_str!("../../migrations/sqlite/0005_sessions_and_owners.sql"),
     },
 ];
 
@@ -62,7 +62,7 @@ pub const MIGRATIONS_POSTGRES: &[Migration] = &[
     },
     Migration {
         version: 5,
-        name: "token_kind",
-        sql: include_str!("../../migrations/postgres/0005_token_kind.sql"),
+        name: "sessions_and_owners",
+        sql: include_str!("../../migrations/postgres/0005_sessions_and_owners.sql"),
     },
 ];

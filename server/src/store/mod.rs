@@ -149,6 +149,16 @@ fn check_schedule_name(name: &str) -> Result<(), StoreError> {
 
 /// Judges a login from the user found by name (and their password hash): the same argon2 work
 /// is done for an unknown user, so timing tells nothing.
+/// SQL (both backends) joining a schedule `s` to its owner `u` and the owner's permission `p`.
+const OWNER_JOIN: &str = "LEFT JOIN users u ON u.id = s.owner_id LEFT JOIN permissions p ON p.user_id = s.owner_id AND p.project_id = s.project_id";
+
+/// SQL: whether the owner may start runs on the schedule's project now (exists, enabled, at
+/// least operator there; admins everywhere) — the same rule as `effective_role`.
+const OWNER_MAY_RUN: &str = "(CASE WHEN u.id IS NOT NULL AND NOT (u.disabled = TRUE) AND (u.role = 'admin' OR COALESCE(p.role, u.role) IN ('operator', 'admin')) THEN 1 ELSE 0 END)";
+
+/// Why a due schedule started no run.
+const OWNER_REFUSED: &str = "its owner is missing, disabled, or no longer an operator of the project; whoever may start runs there takes it over by changing it";
+
 /// An argon2 hash of `pw`, made on the password threads.
 async fn hash_password(pw: &str) -> Result<String, StoreError> {
     let pw = pw.to_string();

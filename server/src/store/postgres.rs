@@ -916,6 +916,20 @@ impl Postgres {
         schedule_row(&r)
     }
 
+    /// Makes `owner_id` the user schedule `id` runs on behalf of.
+    pub async fn set_schedule_owner(&self, id: i64, owner_id: i64) -> Res<Schedule> {
+        let c = self.conn().await?;
+        let r = c
+            .query_opt(
+                &c.prepare_cached("UPDATE schedules SET owner_id = $1 WHERE id = $2 RETURNING *")
+                    .await?,
+                &[&owner_id, &id],
+            )
+            .await?
+            .ok_or(StoreError::NotFound(format!("schedule {id}")))?;
+        schedule_row(&r)
+    }
+
     pub async fn delete_schedule(&self, id: i64) -> Res<()> {
         let c = self.conn().await?;
         match c
@@ -936,18 +950,29 @@ impl Postgres {
     /// instances fire at once, a due time yields exactly one run.
     pub async fn fire_due(&self, by: &str) -> Res<Vec<Run>> {
         let mut c = self.conn().await?;
-        let due: Vec<(i64, DateTime<Utc>, Schedule)> = c
+        let due: Vec<(i64, DateTime<Utc>, Schedule, bool)> = c
             .query(
-&c.prepare_cached("SELECT *, now() AS db_now FROM schedules WHERE enabled AND next_run_at <= now() ORDER BY next_run_at").await?,
+                &c.prepare_cached(&format!(
+                    "SELECT s.*, {} AS owner_ok FROM schedules s {} WHERE s.enabled AND s.next_run_at <= now() ORDER BY s.next_run_at",
+                    super::OWNER_MAY_RUN, super::OWNER_JOIN
+                ))
+                .await?,
                 &[],
             )
             .await?
             .iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("next_run_at")?, schedule_row(r)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get("id")?,
+                    r.try_get("next_run_at")?,
+                    schedule_row(r)?,
+                    r.try_get::<_, i32>("owner_ok")? != 0,
+                ))
+            })
             .collect::<Res<_>>()?;
         let now = self.db_now(&c).await?;
         let mut fired = Vec::new();
-        for (id, was, s) in due {
+        for (id, was, s, owner_ok) in due {
             let next = next_time(&s.cron, now)?;
             let tx = c.transaction().await?;
             let won = tx
@@ -956,7 +981,13 @@ impl Postgres {
                     &[&next, &id, &was],
                 )
                 .await?;
-            if won == 1 {
+            if won == 1 && !owner_ok {
+                tx.execute(
+&tx.prepare_cached("INSERT INTO audit (actor, action, target, detail) VALUES ($1, 'schedule.skipped', $2, $3)").await?,
+                    &[&by, &s.name, &serde_json::json!({"schedule": id, "reason": super::OWNER_REFUSED})],
+                )
+                .await?;
+            } else if won == 1 {
                 let opts = serde_json::to_value(&s.options).unwrap_or(Json::Null);
                 let run = run_row(
                     &tx.query_one(

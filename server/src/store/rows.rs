@@ -85,5 +85,6 @@ pub fn schedule<R: Columns>(r: &R) -> Result<Schedule, R::Error> {
         next_run_at: r.time("next_run_at")?,
         last_run_id: r.opt_int("last_run_id")?,
         created_at: r.time("created_at")?,
+        owner_id: r.opt_int("owner_id")?,
     })
 }

@@ -8,6 +8,7 @@
 use super::migrate::MIGRATIONS_SQLITE;
 use super::rows::{self, Columns};
 use super::{AuthFailure, StoreError, now};
+use super::{OWNER_JOIN, OWNER_MAY_RUN};
 use crate::auth::{password, token};
 use crate::model::{
     AuditEntry, NewRun, Project, Role, Run, RunOptions, RunStatus, Schedule, Token, User,
@@ -852,6 +853,20 @@ impl Sqlite {
         .await
     }
 
+    /// Makes `owner_id` the user schedule `id` runs on behalf of.
+    pub async fn set_schedule_owner(&self, id: i64, owner_id: i64) -> Res<Schedule> {
+        self.with(move |c| {
+            c.execute(
+                "UPDATE schedules SET owner_id = ?1 WHERE id = ?2",
+                params![owner_id, id],
+            )?;
+            c.query_row("SELECT * FROM schedules WHERE id = ?1", [id], schedule_row)
+                .optional()?
+                .ok_or(StoreError::NotFound(format!("schedule {id}")))
+        })
+        .await
+    }
+
     pub async fn delete_schedule(&self, id: i64) -> Res<()> {
         self.with(
             move |c| match c.execute("DELETE FROM schedules WHERE id = ?1", [id])? {
@@ -870,19 +885,27 @@ impl Sqlite {
         let by = by.to_string();
         self.with(move |c| {
             let t = now();
-            let due: Vec<Schedule> = {
-                let mut st = c.prepare("SELECT * FROM schedules WHERE enabled = 1 AND next_run_at <= ?1 ORDER BY next_run_at")?;
-                st.query_map([&t], schedule_row)?.collect::<Result<Vec<_>, _>>()?
+            let due: Vec<(Schedule, bool)> = {
+                let mut st = c.prepare(&format!(
+                    "SELECT s.*, {OWNER_MAY_RUN} AS owner_ok FROM schedules s {OWNER_JOIN} WHERE s.enabled = 1 AND s.next_run_at <= ?1 ORDER BY s.next_run_at"
+                ))?;
+                st.query_map([&t], |r| Ok((schedule_row(r)?, r.get::<_, i64>("owner_ok")? != 0)))?
+                    .collect::<Result<Vec<_>, _>>()?
             };
             let mut fired = Vec::new();
-            for s in due {
+            for (s, owner_ok) in due {
                 let next = crate::schedule::next_after(&s.cron, chrono::Utc::now()).map_err(StoreError::Invalid)?;
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let won = tx.execute(
                     "UPDATE schedules SET next_run_at = ?1 WHERE id = ?2 AND next_run_at = ?3 AND enabled = 1",
                     params![next, s.id, s.next_run_at],
                 )?;
-                if won == 1 {
+                if won == 1 && !owner_ok {
+                    tx.execute(
+                        "INSERT INTO audit (at, actor, action, target, detail) VALUES (?1, ?2, 'schedule.skipped', ?3, ?4)",
+                        params![now(), by, s.name, serde_json::json!({"schedule": s.id, "reason": super::OWNER_REFUSED}).to_string()],
+                    )?;
+                } else if won == 1 {
                     let options = serde_json::to_string(&s.options).unwrap_or_else(|_| "{}".into());
                     tx.execute(
                         "INSERT INTO runs (project_id, playbook, inventory, options, status, created_by, schedule_id, created_at) VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?6, ?7)",

@@ -418,6 +418,12 @@ async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it(f: &Fixture)
         )
         .await
         .unwrap();
+    // Without an owner a schedule never fires; it runs on behalf of one who may start runs.
+    s.make_all_schedules_due_for_tests().await;
+    assert!(s.fire_due("a").await.unwrap().is_empty(), "no owner");
+    let olga = s.create_user("olga", None, Role::Operator).await.unwrap();
+    let sch = s.set_schedule_owner(sch.id, olga.id).await.unwrap();
+    assert_eq!(sch.owner_id, Some(olga.id));
     assert!(sch.next_run_at > super::now());
     assert!(s.fire_due("a").await.unwrap().is_empty(), "not due yet");
     assert!(matches!(
@@ -457,6 +463,29 @@ async fn a_due_schedule_yields_exactly_one_run_however_many_fire_it(f: &Fixture)
     let after = s.schedule(sch.id).await.unwrap();
     assert_eq!(after.last_run_id, Some(runs[0].id));
     assert!(after.next_run_at > super::now(), "moved to its next time");
+    // Its owner disabled, or demoted to viewer on the project: it starts no run (and says so in
+    // the audit log); an admin owner is fine everywhere.
+    s.set_disabled("olga", true).await.unwrap();
+    s.make_all_schedules_due_for_tests().await;
+    assert!(s.fire_due("a").await.unwrap().is_empty(), "disabled owner");
+    s.set_disabled("olga", false).await.unwrap();
+    s.set_permission(olga.id, p.id, Some(Role::Viewer))
+        .await
+        .unwrap();
+    s.make_all_schedules_due_for_tests().await;
+    assert!(s.fire_due("a").await.unwrap().is_empty(), "viewer owner");
+    let skipped = s
+        .audit_log(50)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|a| a.action == "schedule.skipped")
+        .count();
+    assert_eq!(skipped, 3, "each skipped firing is audited");
+    let root = s.create_user("root2", None, Role::Admin).await.unwrap();
+    s.set_schedule_owner(sch.id, root.id).await.unwrap();
+    s.make_all_schedules_due_for_tests().await;
+    assert_eq!(s.fire_due("a").await.unwrap().len(), 1, "admin owner");
     let off = s.set_schedule_enabled(sch.id, false).await.unwrap();
     assert!(!off.enabled);
     s.delete_schedule(sch.id).await.unwrap();
