@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod exec;
 pub mod git;
+pub mod listen;
 pub mod model;
 pub mod relay;
 pub mod schedule;

@@ -523,3 +523,50 @@ fn a_schedule_stops_when_its_owner_is_disabled() {
     let (st, _) = call(&s, "GET", "/api/v1/me", Some(&olga), None);
     assert_eq!(st, 401);
 }
+
+#[test]
+fn half_sent_requests_time_out_and_connections_are_capped() {
+    use std::io::{Read, Write};
+    let s = serve(&[("show.yml", SHOW)], &["--max-connections", "4"]);
+    let addr = s.serve.base.trim_start_matches("http://").to_string();
+    // A request whose headers never end is closed after the header time limit (10 s).
+    let mut slow = std::net::TcpStream::connect(&addr).expect("connect");
+    slow.write_all(b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\n")
+        .expect("write");
+    slow.set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let t0 = Instant::now();
+    let mut buf = [0u8; 512];
+    let n = slow.read(&mut buf).unwrap_or(0);
+    let waited = t0.elapsed();
+    eprintln!(
+        "half-sent request closed after {waited:?} ({n} bytes: {:?})",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    assert!(
+        waited < Duration::from_secs(20),
+        "a half-sent request held its connection {waited:?}"
+    );
+    drop(slow);
+    // Four connections fill the server; a fifth is closed at once, unanswered.
+    let held: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(&addr).expect("connect"))
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut extra = std::net::TcpStream::connect(&addr).expect("connect");
+    let _ = extra.write_all(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n\r\n");
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let n = extra.read(&mut buf).unwrap_or(0);
+    assert_eq!(
+        n,
+        0,
+        "a fifth connection was served: {:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    let (st, _) = call(&s, "GET", "/api/v1/openapi.json", None, None);
+    assert_eq!(st, 200, "served again once connections closed");
+}

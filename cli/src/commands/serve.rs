@@ -66,6 +66,16 @@ pub struct ServeArgs {
     /// none (API, web UI and schedules only; other instances sharing the database run them)
     #[arg(long, default_value_t = 4)]
     pub max_runs: usize,
+    /// Connections open at once; more are closed at once
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+}
+
+/// A request's headers must arrive within `HEADER_TIMEOUT` (hyper needs a timer for that).
+fn limit_headers(b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>) {
+    b.http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(hoist_server::listen::HEADER_TIMEOUT);
 }
 
 fn data_dir() -> PathBuf {
@@ -272,73 +282,71 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
         }
     };
     let worker = tokio::spawn(hoist_server::exec::worker(state.clone(), stop_rx));
-    match tls {
+    let addr: std::net::SocketAddr = tokio::net::lookup_host(&args.listen)
+        .await
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| CliError::Other(format!("--listen {}: not an address", args.listen)))?;
+    let handle = axum_server::Handle::new();
+    let h = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // Connections are capped and TCP_NODELAY (small writes such as server-sent events go out at
+    // once, not after the peer's delayed ACK); a request's headers must arrive within
+    // HEADER_TIMEOUT.
+    let max = args.max_connections;
+    let serving = match &tls {
         Some(files) => {
-            let addr: std::net::SocketAddr = args
-                .listen
-                .parse()
-                .map_err(|e| CliError::Other(format!("--listen {}: {e}", args.listen)))?;
-            let config = hoist_server::tls::config(&files)
+            let config = hoist_server::tls::config(files)
                 .await
                 .map_err(CliError::Other)?;
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown.await;
-                h.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
-            // TCP_NODELAY: small writes (server-sent events) go out at once, not after the
-            // peer's delayed ACK.
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
-                .acceptor(axum_server::accept::NoDelayAcceptor::new());
-            let server = axum_server::bind(addr)
-                .acceptor(acceptor)
-                .handle(handle.clone())
-                .serve(app.into_make_service_with_connect_info::<std::net::SocketAddr>());
-            let serving = tokio::spawn(server);
-            let bound = handle.listening().await;
-            eprintln!(
-                "hoist serve: listening on https://{} (certificate {}, database {} {}, instance {})",
-                bound
-                    .map(|a| a.to_string())
-                    .unwrap_or_else(|| args.listen.clone()),
-                files.cert.display(),
-                state.store.kind(),
-                shown(&db),
-                state.instance
-            );
-            serving
-                .await
-                .map_err(|e| CliError::Other(format!("server: {e}")))?
-                .map_err(|e| CliError::Other(format!("cannot serve on {}: {e}", args.listen)))?;
+            let mut server = axum_server::bind(addr)
+                .acceptor(hoist_server::listen::Capped::new(
+                    axum_server::tls_rustls::RustlsAcceptor::new(config),
+                    max,
+                ))
+                .handle(handle.clone());
+            limit_headers(server.http_builder());
+            tokio::spawn(server.serve(app))
         }
         None => {
-            let listener = tokio::net::TcpListener::bind(&args.listen)
-                .await
-                .map_err(|e| CliError::Other(format!("cannot listen on {}: {e}", args.listen)))?;
-            eprintln!(
-                "hoist serve: listening on http://{} (database {} {}, instance {})",
-                listener
-                    .local_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-                state.store.kind(),
-                shown(&db),
-                state.instance
-            );
-            // TCP_NODELAY, as above.
-            let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(|e| CliError::Other(format!("server: {e}")))?;
+            let mut server = axum_server::bind(addr)
+                .acceptor(hoist_server::listen::Capped::new(
+                    axum_server::accept::DefaultAcceptor::new(),
+                    max,
+                ))
+                .handle(handle.clone());
+            limit_headers(server.http_builder());
+            tokio::spawn(server.serve(app))
         }
+    };
+    let bound = handle
+        .listening()
+        .await
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| args.listen.clone());
+    match &tls {
+        Some(files) => eprintln!(
+            "hoist serve: listening on https://{bound} (certificate {}, database {} {}, instance {})",
+            files.cert.display(),
+            state.store.kind(),
+            shown(&db),
+            state.instance
+        ),
+        None => eprintln!(
+            "hoist serve: listening on http://{bound} (database {} {}, instance {})",
+            state.store.kind(),
+            shown(&db),
+            state.instance
+        ),
     }
+    serving
+        .await
+        .map_err(|e| CliError::Other(format!("server: {e}")))?
+        .map_err(|e| CliError::Other(format!("cannot serve on {}: {e}", args.listen)))?;
     let _ = stop_tx.send(true);
     let _ = worker.await;
     Ok(0)
