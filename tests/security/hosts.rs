@@ -295,3 +295,43 @@ fn hostile_module_arguments_stay_data() {
         "{apt}"
     );
 }
+
+#[test]
+fn a_background_job_keeps_its_script_out_of_every_argv() {
+    let secret = format!("hoist-argv-secret-{}", std::process::id());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let book = write(
+        dir.path(),
+        "book.yml",
+        &format!(
+            "- hosts: lab3\n  gather_facts: false\n  tasks:\n    - name: job\n      shell: \"t={secret}; sleep 4; echo done\"\n      async: 30\n      poll: 0\n      register: job\n    - name: wait\n      async_status:\n        jid: \"{{{{ job.ansible_job_id }}}}\"\n      register: st\n      until: st.finished\n      retries: 20\n      delay: 1\n"
+        ),
+    );
+    let inv = inv();
+    let watcher = std::thread::spawn(move || {
+        // What every process on the host shows while the job runs.
+        let mut seen = String::new();
+        for _ in 0..8 {
+            seen.push_str(&on_host("lab3", "ps -eo args"));
+            std::thread::sleep(std::time::Duration::from_millis(400));
+        }
+        seen
+    });
+    let (code, events, stderr) = run_json(&["-i", &inv, &book]);
+    let seen = watcher.join().expect("watcher");
+    assert_eq!(code, 0, "{events:?}\n{stderr}");
+    assert!(
+        seen.contains("sleep 4"),
+        "the watcher saw the job running: {seen}"
+    );
+    assert!(
+        !seen.contains(&secret),
+        "the job's script is in a process's argv:\n{seen}"
+    );
+    let left = on_host("lab3", "ls ~/.ansible_async/*.sh 2>/dev/null | wc -l");
+    assert_eq!(
+        left.trim(),
+        "0",
+        "the job's script file is removed when it ends"
+    );
+}

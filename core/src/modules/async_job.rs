@@ -51,6 +51,9 @@ pub fn valid_id(jid: &str) -> bool {
 /// job's results file. The job's files are private (umask 077) while the command itself runs
 /// with the shell's own umask; the job writes `<jid>.rc` (`rc start end`, epoch seconds) last,
 /// through a rename, so a reader sees the job either running or finished with all its output.
+/// The script goes into the private file `<jid>.sh` (written by the shell's printf builtin) and
+/// runs from there, so no process's argv holds it (nor the secrets in it); the job removes the
+/// file when it ends.
 pub fn start_script(jid: &str, shown: &str, script: &str, stdin: bool, limit: u64) -> String {
     let input = if stdin {
         "cat >\"$j.in\""
@@ -60,18 +63,19 @@ pub fn start_script(jid: &str, shown: &str, script: &str, stdin: bool, limit: u6
     let job = format!(
         "s=$(date +%s.%N); umask \"$um\"; \
          if command -v timeout >/dev/null 2>&1; then \
-         timeout -k 5 {limit} sh -c {script} <\"$j.in\" >>\"$j.out\" 2>>\"$j.err\"; \
-         else sh -c {script} <\"$j.in\" >>\"$j.out\" 2>>\"$j.err\"; fi; \
-         rc=$?; umask 077; printf '%s %s %s\\n' \"$rc\" \"$s\" \"$(date +%s.%N)\" >\"$j.rc.tmp\" && mv \"$j.rc.tmp\" \"$j.rc\"",
-        script = quote(script)
+         timeout -k 5 {limit} sh \"$j.sh\" <\"$j.in\" >>\"$j.out\" 2>>\"$j.err\"; \
+         else sh \"$j.sh\" <\"$j.in\" >>\"$j.out\" 2>>\"$j.err\"; fi; \
+         rc=$?; rm -f \"$j.sh\"; umask 077; printf '%s %s %s\\n' \"$rc\" \"$s\" \"$(date +%s.%N)\" >\"$j.rc.tmp\" && mv \"$j.rc.tmp\" \"$j.rc\""
     );
     format!(
         "d={DIR}; j=\"$d/{jid}\"; um=$(umask); umask 077; mkdir -p \"$d\" || exit 1; \
-         printf '%s\\n%s' {limit} {shown} >\"$j.meta\" || exit 1; {input} || exit 1; \
+         printf '%s\\n%s' {limit} {shown} >\"$j.meta\" || exit 1; \
+         printf '%s\\n' {script} >\"$j.sh\" || exit 1; {input} || exit 1; \
          : >\"$j.out\"; : >\"$j.err\"; export j um; \
          nohup sh -c {job} >/dev/null 2>&1 </dev/null & \
          umask \"$um\"; printf '%s' \"$j\"",
         shown = quote(shown),
+        script = quote(script),
         job = quote(&job),
     )
 }
@@ -87,7 +91,7 @@ pub fn status_script(jid: &str) -> String {
 /// Removes the job's files.
 pub fn cleanup_script(jid: &str) -> String {
     format!(
-        "j={DIR}/{jid}; rm -f \"$j.meta\" \"$j.in\" \"$j.out\" \"$j.err\" \"$j.rc\" \"$j.rc.tmp\"; printf '%s' \"$j\""
+        "j={DIR}/{jid}; rm -f \"$j.meta\" \"$j.sh\" \"$j.in\" \"$j.out\" \"$j.err\" \"$j.rc\" \"$j.rc.tmp\"; printf '%s' \"$j\""
     )
 }
 
@@ -292,6 +296,6 @@ mod tests {
             30
         ));
         insta::assert_snapshot!(status_script("j1.2"), @r#"j="$HOME/.ansible_async"/j1.2; if [ -f "$j.rc" ]; then cat "$j.rc"; elif [ -f "$j.meta" ]; then echo running; else echo missing; fi"#);
-        insta::assert_snapshot!(cleanup_script("j1.2"), @r#"j="$HOME/.ansible_async"/j1.2; rm -f "$j.meta" "$j.in" "$j.out" "$j.err" "$j.rc" "$j.rc.tmp"; printf '%s' "$j""#);
+        insta::assert_snapshot!(cleanup_script("j1.2"), @r#"j="$HOME/.ansible_async"/j1.2; rm -f "$j.meta" "$j.sh" "$j.in" "$j.out" "$j.err" "$j.rc" "$j.rc.tmp"; printf '%s' "$j""#);
     }
 }
