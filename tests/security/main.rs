@@ -15,6 +15,7 @@ mod serve_support;
 mod data_is_not_code;
 mod hosts;
 mod local;
+mod matrix;
 mod server;
 
 /// A marker path on the controller no test creates on purpose.

@@ -8,14 +8,14 @@ use crate::serve_support::{Serve, agent, project, request};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const ADMIN_PW: &str = "admin-password-1";
+pub const ADMIN_PW: &str = "admin-password-1";
 
-struct Server {
+pub struct Server {
     serve: Serve,
     dir: tempfile::TempDir,
 }
 
-fn serve(books: &[(&str, &str)], extra: &[&str]) -> Server {
+pub fn serve(books: &[(&str, &str)], extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     project(&dir.path().join("p"), books);
     let db = dir.path().join("state/db/hoist.db");
@@ -24,7 +24,7 @@ fn serve(books: &[(&str, &str)], extra: &[&str]) -> Server {
     Server { serve, dir }
 }
 
-fn call(
+pub fn call(
     s: &Server,
     method: &str,
     path: &str,
@@ -41,7 +41,7 @@ fn call(
     (st, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
-fn login(s: &Server, name: &str, pw: &str) -> String {
+pub fn login(s: &Server, name: &str, pw: &str) -> String {
     let (st, v) = call(
         s,
         "POST",
@@ -53,7 +53,7 @@ fn login(s: &Server, name: &str, pw: &str) -> String {
     v["token"].as_str().expect("token").to_string()
 }
 
-fn wait_final(s: &Server, token: &str, id: i64) -> Value {
+pub fn wait_final(s: &Server, token: &str, id: i64) -> Value {
     let t0 = Instant::now();
     loop {
         let (_, v) = call(s, "GET", &format!("/api/v1/runs/{id}"), Some(token), None);
@@ -82,7 +82,7 @@ fn events(s: &Server, token: &str, id: i64) -> String {
     v.to_string()
 }
 
-const SHOW: &str = "    - name: show\n      debug:\n        msg: \"{{ version }}\"\n";
+pub const SHOW: &str = "    - name: show\n      debug:\n        msg: \"{{ version }}\"\n";
 
 #[test]
 fn api_extra_vars_are_data_unless_the_project_opts_in() {
