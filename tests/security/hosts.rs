@@ -258,7 +258,7 @@ fn hostile_module_arguments_stay_data() {
       service:
         name: "x; touch /tmp/hoist-svc-pwned; #"
         enabled: true
-        use: sysv
+        use: sysvinit
       check_mode: true
       ignore_errors: true
     - name: apt option as a name

@@ -2,7 +2,7 @@
 //! then one script for every change (`daemon_reload` first).
 
 use super::types::{Bool, Text};
-use super::{Ctx, FileDiff, ModResult, Module, Outcome, fail};
+use super::{Ctx, FileDiff, ModResult, Module, ModuleError, Outcome, fail};
 use crate::ssh::shell::quote;
 use serde::Deserialize;
 use serde_json::json;
@@ -197,17 +197,21 @@ impl Module for Systemd {
 
 impl Module for Service {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let _ = (
-            &self.pattern,
-            &self.sleep,
-            &self.arguments,
-            &self.runlevel,
-            &self.use_,
-        );
-        let systemd = ctx
-            .fact("service_mgr")
-            .and_then(|v| v.as_str())
-            .map(|m| m == "systemd");
+        let _ = (&self.pattern, &self.sleep, &self.arguments, &self.runlevel);
+        // `use` forces the manager, as in Ansible; `auto` (the default) asks the facts.
+        let systemd = match self.use_.as_deref() {
+            Some("systemd") => Some(true),
+            Some("sysvinit" | "sysv" | "service") => Some(false),
+            Some("auto") | None => ctx
+                .fact("service_mgr")
+                .and_then(|v| v.as_str())
+                .map(|m| m == "systemd"),
+            Some(other) => {
+                return Err(ModuleError::Args(format!(
+                    "`use: {other}`: hoist manages services with systemd or sysvinit (or auto)"
+                )));
+            }
+        };
         let systemd = match systemd {
             Some(s) => s,
             None => ctx
