@@ -127,6 +127,9 @@ pub async fn run(args: ServeArgs) -> Result<u8, CliError> {
         .db
         .clone()
         .unwrap_or_else(|| data_dir().join("server.db").display().to_string());
+    if let Some(w) = hoist_server::store::tls_warning(&db) {
+        eprintln!("hoist serve: warning: {w}");
+    }
     let store = Store::open(&db)
         .await
         .map_err(|e| CliError::Other(format!("{}: {e}", shown(&db))))?;

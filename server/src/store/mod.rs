@@ -149,6 +149,46 @@ fn check_schedule_name(name: &str) -> Result<(), StoreError> {
 
 /// Judges a login from the user found by name (and their password hash): the same argon2 work
 /// is done for an unknown user, so timing tells nothing.
+/// A warning for a PostgreSQL URL whose `sslmode` may fall back to plain text (libpq's default
+/// `prefer`, and `allow`/`disable`) towards a host that is not this machine: passwords and run
+/// history would cross the network in clear whenever the server offers no TLS.
+pub fn tls_warning(url: &str) -> Option<String> {
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return None;
+    }
+    let (_, params) = pg_tls::split_url(url).ok()?;
+    if !matches!(
+        params.mode,
+        pg_tls::Mode::Prefer | pg_tls::Mode::Allow | pg_tls::Mode::Disable
+    ) {
+        return None;
+    }
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let rest = rest.split(['/', '?']).next().unwrap_or(rest);
+    let host = rest.rsplit_once('@').map(|(_, h)| h).unwrap_or(rest);
+    let host = host.trim_start_matches('[');
+    let host = host.split([']', ':']).next().unwrap_or(host);
+    if host.is_empty() || host == "localhost" || host.starts_with("127.") || host == "::1" {
+        return None;
+    }
+    Some(format!(
+        "the connection to PostgreSQL at {host} may be plain text (sslmode={}): add \
+         ?sslmode=verify-full (or require) to the URL",
+        params.mode.as_str()
+    ))
+}
+
+#[cfg(test)]
+#[test]
+fn plain_text_fallback_is_warned_about_off_this_machine() {
+    assert!(tls_warning("postgres://u:p@db.internal/hoist").is_some());
+    assert!(tls_warning("postgres://u:p@db.internal:5432/hoist?sslmode=prefer").is_some());
+    assert!(tls_warning("postgres://u:p@db.internal/hoist?sslmode=verify-full").is_none());
+    assert!(tls_warning("postgres://u:p@127.0.0.1:5432/hoist").is_none());
+    assert!(tls_warning("postgres://u:p@[::1]:5432/hoist").is_none());
+    assert!(tls_warning("/var/lib/hoist/server.db").is_none());
+}
+
 /// SQL (both backends) joining a schedule `s` to its owner `u` and the owner's permission `p`.
 const OWNER_JOIN: &str = "LEFT JOIN users u ON u.id = s.owner_id LEFT JOIN permissions p ON p.user_id = s.owner_id AND p.project_id = s.project_id";
 

@@ -30,6 +30,20 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The mode as written in a URL.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Disable => "disable",
+            Mode::Allow => "allow",
+            Mode::Prefer => "prefer",
+            Mode::Require => "require",
+            Mode::VerifyCa => "verify-ca",
+            Mode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+impl Mode {
     fn parse(s: &str) -> Result<Mode, String> {
         Ok(match s {
             "disable" => Mode::Disable,
@@ -123,15 +137,7 @@ impl Hints {
         } else {
             return why.to_string();
         };
-        let mode = match self.mode {
-            Mode::Disable => "disable",
-            Mode::Allow => "allow",
-            Mode::Prefer => "prefer",
-            Mode::Require => "require",
-            Mode::VerifyCa => "verify-ca",
-            Mode::VerifyFull => "verify-full",
-        };
-        format!("{why} (sslmode={mode}: {hint})")
+        format!("{why} (sslmode={}: {hint})", self.mode.as_str())
     }
 }
 
