@@ -136,3 +136,76 @@ fn a_multiplexer_run_by_another_user_gets_no_request() {
         String::from_utf8_lossy(&received)
     );
 }
+
+#[test]
+fn the_operator_caps_what_a_plugin_manifest_asks_for() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/plugins");
+    let inspect = |env: &[(&str, &str)]| {
+        hoist(
+            &["--plugin-dir", dir, "plugin", "inspect", "sandbox_probe"],
+            env,
+        )
+    };
+    // The manifest asks for 32 MiB and 300,000,000 fuel.
+    let r = inspect(&[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("memory 32 MiB, fuel 300000000"),
+        "{}",
+        r.stdout
+    );
+    let r = inspect(&[
+        ("HOIST_PLUGIN_MAX_MEMORY_MB", "16"),
+        ("HOIST_PLUGIN_MAX_TIMEOUT_SECS", "5"),
+    ]);
+    assert!(
+        r.stdout.contains("memory 16 MiB") && r.stdout.contains("timeout 5 s"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    // Too little fuel for the plugin to even describe itself: stopped, and the message says why.
+    let r = inspect(&[("HOIST_PLUGIN_MAX_FUEL", "1000")]);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("used up its fuel (1000 units"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_planted_precompiled_plugin_is_never_loaded() {
+    // A cache directory someone else can write: nothing in it is trusted (a .cwasm is native
+    // code). The plugin still loads, compiled afresh.
+    let cache = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/plugins");
+    let env = [("HOIST_CACHE_DIR", cache.path().to_str().unwrap_or_default())];
+    let r = hoist(
+        &["--plugin-dir", dir, "plugin", "inspect", "sandbox_probe"],
+        &env,
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("compiled"), "{}", r.stdout);
+    let plugins = cache.path().join("plugins");
+    if plugins.exists() {
+        std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    } else {
+        std::fs::create_dir(&plugins).expect("mkdir");
+        std::fs::set_permissions(&plugins, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    }
+    // Whatever sits there now (planted or ours) is not used from a directory others may write.
+    for _ in 0..2 {
+        let r = hoist(
+            &["--plugin-dir", dir, "plugin", "inspect", "sandbox_probe"],
+            &env,
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stdout.contains("compiled") && !r.stdout.contains("(cache"),
+            "{}",
+            r.stdout
+        );
+    }
+}

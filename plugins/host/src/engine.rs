@@ -64,9 +64,9 @@ pub fn is_cached(path: &Path) -> bool {
     let (Ok(engine), Ok(bytes)) = (engine(), std::fs::read(path)) else {
         return false;
     };
-    cache_dir()
-        .join(format!("{}.cwasm", cache_key(engine, &bytes)))
-        .is_file()
+    let dir = cache_dir();
+    let file = dir.join(format!("{}.cwasm", cache_key(engine, &bytes)));
+    file.is_file() && private(&dir).is_ok() && private(&file).is_ok()
 }
 
 /// Loads the component at `path`, through the cache.
@@ -81,9 +81,12 @@ pub fn load(path: &Path) -> Result<(Component, Load), String> {
     }
     let dir = cache_dir();
     let cached = dir.join(format!("{}.cwasm", cache_key(engine, &bytes)));
-    if cached.is_file() {
+    // A cached file is native code: used only when it and its directory are ours and nobody
+    // else may write them (a `.cwasm` planted in a shared /tmp is never loaded).
+    let trusted = private(&dir).is_ok();
+    if trusted && private(&cached).is_ok() {
         // SAFETY: the file was written by `precompile_component` of an engine with this exact
-        // configuration (the key covers it), in the user's own cache directory (0700).
+        // configuration (the key covers it), in the user's own private cache directory.
         if let Ok(c) = unsafe { Component::deserialize_file(engine, &cached) } {
             return Ok((c, Load::Cached));
         }
@@ -91,11 +94,32 @@ pub fn load(path: &Path) -> Result<(Component, Load), String> {
     let compiled = engine
         .precompile_component(&bytes)
         .map_err(|e| format!("{} is not a valid component: {e:#}", path.display()))?;
-    store(&dir, &cached, &compiled);
+    if trusted || !dir.exists() {
+        store(&dir, &cached, &compiled);
+    }
     // SAFETY: produced just above by this engine.
     let c = unsafe { Component::deserialize(engine, &compiled) }
         .map_err(|e| format!("{}: {e:#}", path.display()))?;
     Ok((c, Load::Compiled))
+}
+
+/// `path` is ours, not a symlink, and no one else may write it.
+fn private(path: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    let me = hoist_core::sys::effective_uid().map_err(|e| e.to_string())?;
+    if meta.file_type().is_symlink() {
+        return Err(format!("{} is a symlink", path.display()));
+    }
+    if meta.uid() != me || meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{} belongs to uid {} with mode {:o}",
+            path.display(),
+            meta.uid(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
 }
 
 /// Writes a cache entry atomically; a cache that cannot be written only costs speed.
@@ -155,4 +179,29 @@ pub fn check_contract(component: &Component, plugin: &str, file: &Path) -> Resul
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn only_private_cache_files_are_trusted() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let f = d.path().join("x.cwasm");
+        std::fs::write(&f, b"x").expect("write");
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+        assert!(private(&f).is_ok());
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        assert!(private(&f).is_err(), "writable by others");
+        let l = d.path().join("l.cwasm");
+        std::os::unix::fs::symlink(&f, &l).expect("ln");
+        assert!(private(&l).is_err(), "a symlink");
+        if hoist_core::sys::effective_uid().ok() == Some(0) {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+            std::os::unix::fs::chown(&f, Some(65534), None).expect("chown");
+            assert!(private(&f).is_err(), "someone else's");
+        }
+    }
 }

@@ -6,6 +6,7 @@
 //! only what the manifest's capabilities grant, within fuel, memory and time limits; a
 //! plugin that crashes or loops fails its task with a clear error, never the run.
 
+pub mod ceilings;
 pub mod component;
 pub mod discover;
 pub mod engine;

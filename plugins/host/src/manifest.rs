@@ -270,7 +270,8 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, ManifestError> {
         path: path.to_path_buf(),
         component,
         capabilities: raw.capabilities,
-        limits: raw.limits,
+        // The operator's ceilings win over what the plugin asks for.
+        limits: crate::ceilings::clamp(&raw.limits, &crate::ceilings::current()),
     })
 }
 

@@ -8,7 +8,7 @@ use crate::manifest::{Limits, Manifest};
 use hoist_core::modules::Remote;
 use std::sync::Arc;
 use std::time::Duration;
-use wasmtime::{Store, StoreLimits, StoreLimitsBuilder, Trap};
+use wasmtime::{Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -23,7 +23,7 @@ pub struct LogLine {
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    limits: StoreLimits,
+    limits: crate::ceilings::Budget,
     pub grants: Arc<Grants>,
     pub plugin: String,
     pub logs: Vec<LogLine>,
@@ -60,13 +60,10 @@ pub fn store(
         .allow_ip_name_lookup(false)
         .socket_addr_check(|_, _| Box::pin(async { false }))
         .build();
-    let limits = StoreLimitsBuilder::new()
-        .memory_size(usize::try_from(m.limits.memory_mb << 20).unwrap_or(usize::MAX))
-        .instances(16)
-        .tables(32)
-        .memories(8)
-        .trap_on_grow_failure(true)
-        .build();
+    let limits = crate::ceilings::Budget::new(
+        usize::try_from(m.limits.memory_mb << 20).unwrap_or(usize::MAX),
+        crate::ceilings::current().table_elements,
+    );
     let state = HostState {
         wasi,
         table: ResourceTable::new(),
@@ -210,10 +207,13 @@ pub fn explain(m: &Manifest, what: &str, e: &wasmtime::Error, output: &str) -> S
             other => format!("{who} trapped during {what}: {other}{said}"),
         };
     }
-    if text.contains("forcing trap when growing memory") || text.contains("memory minimum size") {
+    if text.contains(crate::ceilings::MEMORY_REACHED) || text.contains("memory minimum size") {
         return format!(
-            "{who} exceeded its memory limit ({memory_mb} MiB, limits.memory_mb) during {what}"
+            "{who} exceeded its memory limit ({memory_mb} MiB in all its memories, limits.memory_mb) during {what}"
         );
+    }
+    if text.contains(crate::ceilings::TABLE_REACHED) {
+        return format!("{who} exceeded its table limit during {what}: {text}");
     }
     format!("{who} failed during {what}: {text}{said}")
 }
