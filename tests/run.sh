@@ -46,6 +46,10 @@ done
 for d in plugins/examples/*/; do
   if [ -f "$d/plugin.toml" ]; then (cd "$d" && CARGO_TARGET_DIR=$OLDPWD/target/wasm-plugins-host cargo test -q); fi
 done
+# Fuzzing of the foreign-text parsers, bounded (about a minute; `tests/fuzz.sh` runs long).
+step "fuzz"
+PROPTEST_CASES=${HOIST_FUZZ_CASES:-40000} cargo test -q -p hoist-core --test fuzz
+
 INV=target/lab-test.yml
 $HOIST lab down 2>/dev/null || true                    # leftovers from an interrupted run
 trap '$HOIST lab down' EXIT

@@ -62,6 +62,14 @@ pub fn parse(inv: &mut Inventory, path: &Path, text: &str) -> Result<(), Invento
             continue;
         }
         let tokens = split_words(line).map_err(|(col, msg)| err(col, msg))?;
+        // A line of nothing but escapes (`\`): no word at all (found by tests/fuzz).
+        if tokens.is_empty() {
+            return Err(err(
+                1,
+                "expected a host, group or `key=value` on this line".to_string(),
+            )
+            .into());
+        }
         match &section {
             Section::Hosts(group) => {
                 let (host, _) = &tokens[0];
@@ -216,6 +224,16 @@ mod tests {
         assert_eq!(literal("1.5"), Value::from(1.5));
         assert_eq!(split_port("h:2222"), ("h", Some(2222)));
         assert_eq!(split_port("fe80::1"), ("fe80::1", None));
+    }
+
+    #[test]
+    fn a_line_of_only_a_backslash_is_an_error_not_a_crash() {
+        // Found by tests/fuzz (core/tests/fuzz.rs, ini_inventory).
+        for section in ["", "[web]\n", "[web:vars]\n", "[web:children]\n"] {
+            let mut inv = Inventory::new();
+            let r = parse(&mut inv, Path::new("h.ini"), &format!("{section}\\\n"));
+            assert!(r.is_err(), "{section:?}");
+        }
     }
 
     #[test]

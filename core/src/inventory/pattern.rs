@@ -107,12 +107,13 @@ impl Inventory {
             return Ok(out);
         }
         if range::has_range(term) {
-            let names = range::expand(term).map_err(invalid)?;
+            let names: std::collections::HashSet<String> =
+                range::expand(term).map_err(invalid)?.into_iter().collect();
             let found: Vec<&str> = self
                 .hosts
                 .keys()
                 .map(String::as_str)
-                .filter(|h| names.iter().any(|n| n == h))
+                .filter(|h| names.contains(*h))
                 .collect();
             if !found.is_empty() {
                 return Ok(found);

@@ -1,5 +1,9 @@
 //! Host ranges: `web[01:20].example.com`, `db-[a:c]`, `node[0:10:2]` expand to host names.
 
+/// The most names one range expression may give (an inventory line or host pattern such as
+/// `web[0:99999999999]` would otherwise exhaust memory; found by tests/fuzz).
+pub const MAX_NAMES: u64 = 1_000_000;
+
 /// Expands every `[start:end(:stride)]` range in `name`, left to right. A name without a range
 /// expands to itself. Numeric ranges keep the width of a zero-padded start (`[01:10]`).
 pub fn expand(name: &str) -> Result<Vec<String>, String> {
@@ -32,6 +36,11 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
                 "host range `[{body}]` in `{name}` starts after it ends"
             ));
         }
+        if (b - a) / stride as u64 + 1 > MAX_NAMES {
+            return Err(format!(
+                "host range `[{body}]` in `{name}` gives more than {MAX_NAMES} names"
+            ));
+        }
         let width = if start.starts_with('0') && start.len() > 1 {
             start.len()
         } else {
@@ -54,9 +63,15 @@ pub fn expand(name: &str) -> Result<Vec<String>, String> {
             }
         }
     };
-    let mut out = Vec::new();
+    let rests = expand(tail)?;
+    if (items.len() as u64).saturating_mul(rests.len() as u64) > MAX_NAMES {
+        return Err(format!(
+            "the host ranges in `{name}` give more than {MAX_NAMES} names"
+        ));
+    }
+    let mut out = Vec::with_capacity(items.len() * rests.len());
     for item in items {
-        for rest in expand(tail)? {
+        for rest in &rests {
             out.push(format!("{head}{item}{rest}"));
         }
     }
@@ -79,6 +94,22 @@ pub fn has_range(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn huge_ranges_are_refused_not_allocated() {
+        // Found by tests/fuzz: this asked for 50 billion names.
+        assert!(
+            expand("web[0:49990000000]")
+                .unwrap_err()
+                .contains("more than")
+        );
+        assert!(
+            expand("a[0:999][0:999][0:9]")
+                .unwrap_err()
+                .contains("more than")
+        );
+        assert_eq!(expand("a[0:999][0:999]").map(|v| v.len()), Ok(1_000_000));
+    }
 
     #[test]
     fn numeric_padded() {
