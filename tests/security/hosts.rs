@@ -335,3 +335,47 @@ fn a_background_job_keeps_its_script_out_of_every_argv() {
         "the job's script file is removed when it ends"
     );
 }
+
+#[test]
+fn fetch_never_writes_outside_its_destination() {
+    on_host("lab1", "echo planted > /tmp/hoist-fetch-escape");
+    let escape = std::env::temp_dir().join(format!("hoist-fetch-escape-{}", std::process::id()));
+    let _ = std::fs::remove_file(&escape);
+    let dest = tempfile::tempdir().expect("tempdir");
+    // Enough `..` to climb out of dest/lab1/ on the controller (on the host it is /tmp/...).
+    let climb = "/..".repeat(dest.path().components().count() + 3);
+    let src = format!("{climb}{}", escape.display());
+    on_host(
+        "lab1",
+        &format!("cp /tmp/hoist-fetch-escape {}", escape.display()),
+    );
+    let book = write(
+        dest.path(),
+        "book.yml",
+        &format!(
+            "- hosts: lab1\n  gather_facts: false\n  tasks:\n    - name: fetch\n      fetch:\n        src: \"{src}\"\n        dest: {}/spool/\n      ignore_errors: true\n",
+            dest.path().display()
+        ),
+    );
+    let (_code, events, stderr) = run_json(&["-i", &inv(), &book]);
+    assert!(
+        !escape.exists(),
+        "fetch wrote outside dest: {events:?}\n{stderr}"
+    );
+    let r = events
+        .iter()
+        .find(|e| e["event"] == "host_result" && e["task"] == "fetch")
+        .unwrap_or_else(|| panic!("{events:?}\n{stderr}"));
+    assert_eq!(r["status"], "ignored", "{r}");
+    assert!(
+        r["result"]["msg"]
+            .as_str()
+            .unwrap_or("")
+            .contains("leaves the destination"),
+        "{r}"
+    );
+    on_host(
+        "lab1",
+        &format!("rm -f /tmp/hoist-fetch-escape {}", escape.display()),
+    );
+}

@@ -209,3 +209,63 @@ fn a_planted_precompiled_plugin_is_never_loaded() {
         );
     }
 }
+
+#[test]
+fn our_multiplexer_serves_no_other_user() {
+    // Our multiplexer on a socket in a shared sticky directory; `nobody` asks it to stop.
+    let shared = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(shared.path(), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod");
+    let sock = shared.path().join("mux.sock");
+    let mut ours = Command::new(env!("CARGO_BIN_EXE_hoist"))
+        .args(["mux", "serve", "--persist", "20", "--socket"])
+        .arg(&sock)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("hoist mux serve");
+    let t0 = Instant::now();
+    while !sock.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the multiplexer did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The socket is 0600: nobody cannot even connect. Open it up to prove the peer check.
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let script = format!(
+        "import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({sock:?})\ns.sendall(b'\"Stop\"\\n')\ns.settimeout(5)\ntry:\n    print(repr(s.recv(4096)))\nexcept Exception as e:\n    print('error', e)\n",
+        sock = sock.display().to_string()
+    );
+    let out = Command::new("timeout")
+        .args([
+            "20",
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            &script,
+        ])
+        .output()
+        .expect("python3 as nobody");
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        !said.contains("Stopped"),
+        "another user stopped our multiplexer: {said}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        ours.try_wait().ok().flatten().is_none(),
+        "our multiplexer exited on another user's request"
+    );
+    // We may stop it.
+    let r = hoist(
+        &["mux", "stop", "--socket", sock.to_str().unwrap_or_default()],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let _ = ours.wait();
+}
