@@ -7,12 +7,12 @@
 //! characters the shell gives no meaning, such as `--x`, may be written bare; that it is not
 //! taken as an option is up to each command: `apt` names are checked and follow `--`.)
 
-use hoist_core::inventory::Vars;
-use hoist_core::modules::{self, Ctx, Mock, Remote, Transport};
-use hoist_core::template::{Layer, Scope, Templar};
+#[path = "support/mock_host.rs"]
+mod mock_host;
+
+use hoist_core::modules;
 use serde_json::{Value as Json, json};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 /// What no well-quoted script shows outside single quotes.
 const MARK: &str = "HOISTPWN";
@@ -116,47 +116,11 @@ fn bases(fixtures: &str) -> Vec<(&'static str, Json, &'static [&'static str])> {
 
 /// Runs one call against a recording host; every script it sent.
 fn scripts(module: &str, args: &Json, replies: &[(u32, &str)]) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let mock = Arc::new(Mock::default());
-    for (status, out) in replies {
-        mock.reply(*status, out);
-    }
-    let remote = Remote {
-        host: "web1".into(),
-        transport: Transport::Mock(mock.clone()),
-        become_: None,
-        env: vec![],
-    };
-    let templar = Arc::new(Templar::new());
-    let vars: Vars = json!({"inventory_hostname": "web1"})
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let scope = Scope::new(
-        vec![Layer::templates(Arc::new(vars))],
-        templar.clone(),
-        None,
-    );
-    let ctx_value = scope.context();
-    let search = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modules")];
-    let facts = json!({"pkg_mgr": "apt", "service_mgr": "systemd", "distribution": "Debian"});
-    let ctx = Ctx {
-        host: "web1",
-        remote: Some(&remote),
-        check: false,
-        diff: true,
-        templar: &templar,
-        vars: &ctx_value,
-        search_paths: &search,
-        facts: &facts,
-        background: None,
-    };
-    let _ = rt.block_on(modules::run(module, &ctx, args.clone()));
-    let log = mock.log.lock().map(|l| l.clone()).unwrap_or_default();
-    log.into_iter().map(|(script, _)| script).collect()
+    mock_host::call(module, args, replies, false, true)
+        .sent
+        .into_iter()
+        .map(|(script, _)| script)
+        .collect()
 }
 
 /// `script` with every single-quoted part (and `\'`) taken out: what the shell interprets.

@@ -1,12 +1,10 @@
 //! What each module sends to a host for given arguments, facts and probe answers, snapshotted
 //! (pyinfra-style operation tests): the scripts in order, their stdin, and the result.
 
-use hoist_core::inventory::Vars;
-use hoist_core::modules::{self, Ctx, Mock, Remote, Transport};
-use hoist_core::template::{Scope, Templar};
+#[path = "support/mock_host.rs"]
+mod mock_host;
+
 use serde_json::{Value as Json, json};
-use std::path::PathBuf;
-use std::sync::Arc;
 
 struct Case {
     module: &'static str,
@@ -29,48 +27,10 @@ fn case(module: &'static str, args: Json, replies: Vec<(u32, &'static str)>) -> 
 
 /// Runs the case and returns what the host saw and what the module reported.
 fn run(c: Case) -> Json {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mock = Arc::new(Mock::default());
-    for (status, out) in &c.replies {
-        mock.reply(*status, out);
-    }
-    let remote = Remote {
-        host: "web1".into(),
-        transport: Transport::Mock(mock.clone()),
-        become_: None,
-        env: vec![],
-    };
-    let templar = Arc::new(Templar::new());
-    let vars: Vars = json!({"inventory_hostname": "web1", "port": 8080})
-        .as_object()
-        .cloned()
-        .unwrap();
-    let scope = Scope::new(
-        vec![hoist_core::template::Layer::templates(Arc::new(vars))],
-        templar.clone(),
-        None,
-    );
-    let ctx_value = scope.context();
-    let search = vec![PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/modules")];
-    let facts = json!({"pkg_mgr": "apt", "service_mgr": "systemd", "distribution": "Debian"});
-    let ctx = Ctx {
-        host: "web1",
-        remote: Some(&remote),
-        check: c.check,
-        diff: c.diff,
-        templar: &templar,
-        vars: &ctx_value,
-        search_paths: &search,
-        facts: &facts,
-        background: None,
-    };
-    let result = rt.block_on(modules::run(c.module, &ctx, c.args.clone()));
-    let mut result = match result {
-        Ok(o) => o.to_json(),
-        Err(e) => json!({"error": e.to_string()}),
+    let called = mock_host::call(c.module, &c.args, &c.replies, c.check, c.diff);
+    let mut result = match called.result {
+        Ok(r) => r,
+        Err(e) => json!({"error": e}),
     };
     for k in ["start", "end", "delta"] {
         if let Some(m) = result.as_object_mut()
@@ -79,10 +39,8 @@ fn run(c: Case) -> Json {
             m.insert(k.into(), json!("[time]"));
         }
     }
-    let sent: Vec<Json> = mock
-        .log
-        .lock()
-        .unwrap()
+    let sent: Vec<Json> = called
+        .sent
         .iter()
         .map(|(script, stdin)| match stdin {
             Some(s) => json!({"script": script, "stdin": s}),

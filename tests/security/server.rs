@@ -4,7 +4,7 @@
 //! bounded, and the database files are private.
 
 use crate::marker;
-use crate::serve_support::{Serve, agent, project, request};
+use crate::serve_support::{Serve, project};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -31,42 +31,15 @@ pub fn call(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let (st, text) = request(
-        &agent(),
-        &format!("{}{path}", s.serve.base),
-        method,
-        token,
-        body,
-    );
-    (st, serde_json::from_str(&text).unwrap_or(Value::Null))
+    s.serve.call(method, path, token, body)
 }
 
 pub fn login(s: &Server, name: &str, pw: &str) -> String {
-    let (st, v) = call(
-        s,
-        "POST",
-        "/api/v1/login",
-        None,
-        Some(&json!({"name": name, "password": pw})),
-    );
-    assert_eq!(st, 200, "{v}");
-    v["token"].as_str().expect("token").to_string()
+    s.serve.login(name, pw)
 }
 
 pub fn wait_final(s: &Server, token: &str, id: i64) -> Value {
-    let t0 = Instant::now();
-    loop {
-        let (_, v) = call(s, "GET", &format!("/api/v1/runs/{id}"), Some(token), None);
-        let status = v["run"]["status"].as_str().unwrap_or("").to_string();
-        if !["queued", "running"].contains(&status.as_str()) {
-            return v;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "run {id} still {status}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    s.serve.wait_final(token, id)
 }
 
 /// Every event of run `id`, as text.

@@ -151,12 +151,7 @@ fn call(
     token: Option<&str>,
     body: Option<&Value>,
 ) -> (u16, Value) {
-    let (status, text) =
-        support::request(&agent(), &format!("{}{path}", s.base), method, token, body);
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    s.serve.call(method, path, token, body)
 }
 
 /// Sends only the head of a POST declaring `len` bytes with `Expect: 100-continue`, and reads
@@ -185,31 +180,11 @@ fn declared_only(s: &Server, path: &str, token: &str, len: usize) -> (u16, Value
 }
 
 fn login(s: &Server, name: &str, pw: &str) -> String {
-    let (st, v) = call(
-        s,
-        "POST",
-        "/api/v1/login",
-        None,
-        Some(&json!({"name": name, "password": pw})),
-    );
-    assert_eq!(st, 200, "{v}");
-    v["token"].as_str().expect("token").to_string()
+    s.serve.login(name, pw)
 }
 
 fn wait_final(s: &Server, token: &str, id: i64) -> Value {
-    let t0 = Instant::now();
-    loop {
-        let (_, v) = call(s, "GET", &format!("/api/v1/runs/{id}"), Some(token), None);
-        let status = v["run"]["status"].as_str().unwrap_or("").to_string();
-        if !["queued", "running"].contains(&status.as_str()) {
-            return v;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "run {id} still {status}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    s.serve.wait_final(token, id)
 }
 
 /// Polls `ok` every 50 ms for up to 20 s.

@@ -88,6 +88,58 @@ impl Serve {
     }
 }
 
+impl Serve {
+    /// (status, JSON body) of a request to this server (a body that is not JSON: as a string).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let (status, text) = request(
+            &agent(),
+            &format!("{}{path}", self.base),
+            method,
+            token,
+            body,
+        );
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A session token for `name` (the login must succeed).
+    pub fn login(&self, name: &str, pw: &str) -> String {
+        let (st, v) = self.call(
+            "POST",
+            "/api/v1/login",
+            None,
+            Some(&serde_json::json!({"name": name, "password": pw})),
+        );
+        assert_eq!(st, 200, "{v}");
+        v["token"].as_str().expect("token").to_string()
+    }
+
+    /// Waits (up to 60 s) until run `id` is neither queued nor running; its final state.
+    pub fn wait_final(&self, token: &str, id: i64) -> Value {
+        let t0 = std::time::Instant::now();
+        loop {
+            let (_, v) = self.call("GET", &format!("/api/v1/runs/{id}"), Some(token), None);
+            let status = v["run"]["status"].as_str().unwrap_or("").to_string();
+            if !["queued", "running"].contains(&status.as_str()) {
+                return v;
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "run {id} still {status}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
 /// An HTTP client that returns 4xx/5xx as answers, with a 30 s limit per request.
 pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
