@@ -9,6 +9,33 @@ use std::time::{Duration, Instant};
 
 const NOBODY: u32 = 65534;
 
+/// `hoist exec lab1 --persist 5 -- true` with one extra environment variable.
+fn exec_with_persist(env: (&str, &str)) -> crate::support::Run {
+    let inv = lab_inventory();
+    hoist(
+        &[
+            "exec",
+            "lab1",
+            "-i",
+            inv.to_str().unwrap_or_default(),
+            "--persist",
+            "5",
+            "--",
+            "true",
+        ],
+        &[env],
+    )
+}
+
+/// Waits up to 10 s for `path` to exist.
+fn wait_for(path: &std::path::Path, what: &str) {
+    let t0 = Instant::now();
+    while !path.exists() {
+        assert!(t0.elapsed() < Duration::from_secs(10), "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_socket_directory_someone_else_made_or_others_may_enter_is_refused() {
     let runtime = tempfile::tempdir().expect("tempdir");
@@ -29,20 +56,7 @@ fn a_socket_directory_someone_else_made_or_others_may_enter_is_refused() {
     );
     assert!(r.stderr.contains("owned by uid 65534"), "{}", r.stderr);
     // A run with --persist refuses it the same way (it would send its requests there).
-    let inv = lab_inventory();
-    let r = hoist(
-        &[
-            "exec",
-            "lab1",
-            "-i",
-            inv.to_str().unwrap_or_default(),
-            "--persist",
-            "5",
-            "--",
-            "true",
-        ],
-        &[("XDG_RUNTIME_DIR", xdg)],
-    );
+    let r = exec_with_persist(("XDG_RUNTIME_DIR", xdg));
     assert!(
         format!("{}{}", r.stdout, r.stderr).contains("owned by uid 65534"),
         "{}{}",
@@ -101,28 +115,8 @@ fn a_multiplexer_run_by_another_user_gets_no_request() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("python3 as nobody");
-    let t0 = Instant::now();
-    while !sock.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "the fake multiplexer did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let inv = lab_inventory();
-    let r = hoist(
-        &[
-            "exec",
-            "lab1",
-            "-i",
-            inv.to_str().unwrap_or_default(),
-            "--persist",
-            "5",
-            "--",
-            "true",
-        ],
-        &[("HOIST_MUX_SOCKET", sock.to_str().unwrap_or_default())],
-    );
+    wait_for(&sock, "the fake multiplexer did not start");
+    let r = exec_with_persist(("HOIST_MUX_SOCKET", sock.to_str().unwrap_or_default()));
     let out = format!("{}{}", r.stdout, r.stderr);
     assert!(
         out.contains("uid 65534"),
@@ -224,14 +218,7 @@ fn our_multiplexer_serves_no_other_user() {
         .stderr(Stdio::null())
         .spawn()
         .expect("hoist mux serve");
-    let t0 = Instant::now();
-    while !sock.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(10),
-            "the multiplexer did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(&sock, "the multiplexer did not start");
     // The socket is 0600: nobody cannot even connect. Open it up to prove the peer check.
     std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o777)).expect("chmod");
     let script = format!(
