@@ -42,21 +42,24 @@ fn the_become_password_is_sent_only_to_sudos_own_prompt() {
         ),
     );
     // `hoist exec`: the command reads its stdin; it must be empty, not the password.
-    let r = hoist(
-        &[
-            "exec",
-            "lab2",
-            "-i",
-            &inv(),
-            "-i",
-            &nopw,
-            "-o",
-            "json",
-            "--",
-            "id -un; cat",
-        ],
-        &[],
-    );
+    let exec_cat = |extra: &str| {
+        hoist(
+            &[
+                "exec",
+                "lab2",
+                "-i",
+                &inv(),
+                "-i",
+                extra,
+                "-o",
+                "json",
+                "--",
+                "id -un; cat",
+            ],
+            &[],
+        )
+    };
+    let r = exec_cat(&nopw);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(row(&r.json(), "lab2")["stdout"], "root\n", "{}", r.stdout);
     // A playbook (persistent shells under sudo): the password never becomes a command.
@@ -86,21 +89,7 @@ fn the_become_password_is_sent_only_to_sudos_own_prompt() {
                 "all:\n  hosts:\n    lab2:\n      ansible_user: withpw\n      ansible_become: true\n      ansible_become_password: {pw}\n"
             ),
         );
-        let r = hoist(
-            &[
-                "exec",
-                "lab2",
-                "-i",
-                &inv(),
-                "-i",
-                &with,
-                "-o",
-                "json",
-                "--",
-                "id -un; cat",
-            ],
-            &[],
-        );
+        let r = exec_cat(&with);
         let out = format!("{}{}", r.stdout, r.stderr);
         assert!(!out.contains(pw), "the password was echoed: {out}");
         if ok {

@@ -27,6 +27,21 @@ fn exec_with_persist(env: (&str, &str)) -> crate::support::Run {
     )
 }
 
+/// A Python `script` run as user `nobody`, stopped after `secs` seconds.
+fn as_nobody(secs: u32, script: &str) -> Command {
+    let mut c = Command::new("timeout");
+    c.arg(secs.to_string()).args([
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "/usr/bin/python3",
+        "-c",
+        script,
+    ]);
+    c
+}
+
 /// Waits up to 10 s for `path` to exist.
 fn wait_for(path: &std::path::Path, what: &str) {
     let t0 = Instant::now();
@@ -100,17 +115,7 @@ fn a_multiplexer_run_by_another_user_gets_no_request() {
         sock = sock.display().to_string(),
         got = got.display().to_string()
     );
-    let mut fake = Command::new("timeout")
-        .args([
-            "30",
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "/usr/bin/python3",
-            "-c",
-            &script,
-        ])
+    let mut fake = as_nobody(30, &script)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -225,19 +230,7 @@ fn our_multiplexer_serves_no_other_user() {
         "import socket\ns = socket.socket(socket.AF_UNIX)\ns.connect({sock:?})\ns.sendall(b'\"Stop\"\\n')\ns.settimeout(5)\ntry:\n    print(repr(s.recv(4096)))\nexcept Exception as e:\n    print('error', e)\n",
         sock = sock.display().to_string()
     );
-    let out = Command::new("timeout")
-        .args([
-            "20",
-            "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "/usr/bin/python3",
-            "-c",
-            &script,
-        ])
-        .output()
-        .expect("python3 as nobody");
+    let out = as_nobody(20, &script).output().expect("python3 as nobody");
     let said = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         !said.contains("Stopped"),

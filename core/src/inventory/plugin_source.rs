@@ -95,6 +95,20 @@ pub fn load_into(
     };
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let data = source.load(config, &dir).map_err(fail)?;
+    // What a plugin returns is data: text that looks like a template is marked never to be
+    // rendered, and keys that hold template syntax are refused.
+    let data_vars = |vars: &Vars| -> Result<Vars, InventoryError> {
+        let v = Json::Object(vars.clone());
+        if let Some(k) = crate::template::unsafe_text::template_key(&v) {
+            return Err(fail(format!(
+                "plugin `{name}` returned a variable name holding template syntax: `{k}`"
+            )));
+        }
+        match crate::template::unsafe_text::mark_templates(v) {
+            Json::Object(m) => Ok(m),
+            _ => Ok(Vars::new()),
+        }
+    };
     let mut grouped = std::collections::HashSet::new();
     for (host, vars) in data.hosts.iter() {
         let h = inv
@@ -104,7 +118,7 @@ pub fn load_into(
                 name: host.clone(),
                 ..super::Host::default()
             });
-        h.vars.extend(vars.clone());
+        h.vars.extend(data_vars(vars)?);
     }
     for g in &data.groups {
         if g.name.is_empty() || g.name.contains(|c: char| c.is_whitespace() || c == ':') {
@@ -113,7 +127,8 @@ pub fn load_into(
                 g.name
             )));
         }
-        inv.group_mut(&g.name).vars.extend(g.vars.clone());
+        let vars = data_vars(&g.vars)?;
+        inv.group_mut(&g.name).vars.extend(vars);
         for h in &g.hosts {
             inv.add_host(h, &g.name, Vars::new());
             grouped.insert(h.clone());

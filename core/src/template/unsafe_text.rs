@@ -29,15 +29,19 @@ pub fn unwrap(m: &Map<String, Json>) -> Option<&str> {
     }
 }
 
-/// Every string value in `v` marked unsafe, recursively: for data that must travel through an
-/// operator-written layer without ever being rendered. Keys cannot be marked: callers refuse
-/// data whose keys hold template syntax ([`template_key`]).
-pub fn mark_all(v: Json) -> Json {
+/// `v` with every string value that holds template syntax marked unsafe, recursively: for data
+/// that must travel through an operator-written layer (an inventory plugin's variables) without
+/// ever being rendered. Plain strings stay plain, so readers of raw values (`ansible_host`) see
+/// them unchanged. Keys cannot be marked: callers refuse data whose keys hold template syntax
+/// ([`template_key`]).
+pub fn mark_templates(v: Json) -> Json {
     match v {
-        Json::String(s) => mark(s),
-        Json::Array(a) => Json::Array(a.into_iter().map(mark_all).collect()),
+        Json::String(s) if super::Templar::is_template(&s) => mark(s),
+        Json::Array(a) => Json::Array(a.into_iter().map(mark_templates).collect()),
         Json::Object(m) if is_marker(&m) => Json::Object(m),
-        Json::Object(m) => Json::Object(m.into_iter().map(|(k, v)| (k, mark_all(v))).collect()),
+        Json::Object(m) => {
+            Json::Object(m.into_iter().map(|(k, v)| (k, mark_templates(v))).collect())
+        }
         other => other,
     }
 }
@@ -66,5 +70,23 @@ pub fn template_key(v: &Json) -> Option<&str> {
         }),
         Json::Array(a) => a.iter().find_map(template_key),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_template_text_is_marked_and_keys_are_found() {
+        let v = json!({"ansible_host": "10.0.0.1", "x": ["{{ lookup('pipe', 'id') }}", 3]});
+        assert_eq!(
+            mark_templates(v.clone()),
+            json!({"ansible_host": "10.0.0.1", "x": [{"__ansible_unsafe": "{{ lookup('pipe', 'id') }}"}, 3]})
+        );
+        assert_eq!(strip(&mark_templates(v.clone())), v);
+        assert_eq!(template_key(&json!({"a": {"{{ k }}": 1}})), Some("{{ k }}"));
+        assert_eq!(template_key(&v), None);
     }
 }
