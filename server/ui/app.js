@@ -616,7 +616,27 @@ async function usersView() {
 
 // ---- routing ----
 
-async function route() {
+// One route at a time: a view that is still loading must not paint over the page the user
+// moved on to (a slow schedules reload used to land after a click on Users). Calls made while
+// one runs are folded into one more pass, which reads the hash as it is then.
+let routing = null;
+let routeAgain = false;
+function route() {
+  if (routing) {
+    routeAgain = true;
+    return routing;
+  }
+  routing = (async () => {
+    do {
+      routeAgain = false;
+      await routeOnce();
+    } while (routeAgain);
+    routing = null;
+  })();
+  return routing;
+}
+
+async function routeOnce() {
   stopView();
   stopView = () => {};
   const nav = document.getElementById("nav");

@@ -17,9 +17,10 @@ const browser = await chromium.launch({
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
 });
 const timeout = 20_000;
+let page;
 try {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, deviceScaleFactor: 1 });
-  const page = await ctx.newPage();
+  page = await ctx.newPage();
   page.setDefaultTimeout(timeout);
   const consoleErrors = [];
   page.on("console", (m) => m.type() === "error" && consoleErrors.push(m.text()));
@@ -144,6 +145,12 @@ try {
   // are logged by the browser as failed loads; anything else is a defect.
   assert.deepEqual(consoleErrors.filter((e) => !/status of (401|403|422) /.test(e)), [], "no script errors");
   report.ok = true;
+} catch (e) {
+  // What the page showed when a step gave up, for the test's failure message.
+  report.failure = { url: page?.url(), main: await page?.locator("main").innerText({ timeout: 2000 }).catch(() => null) };
+  await page?.screenshot({ path: `${out}/failure.png` }).catch(() => {});
+  process.stderr.write(`[ui] failed at ${report.failure.url}; the page read:\n${report.failure.main}\n`);
+  throw e;
 } finally {
   await browser.close();
   writeFileSync(`${out}/report.json`, JSON.stringify(report, null, 1));
