@@ -59,9 +59,22 @@ export HOIST_LAB_INVENTORY=$PWD/$INV
 status=0
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast -E 'not binary(ha)' || status=$?
+  cargo nextest run --workspace --no-fail-fast -E 'not binary(ha) and not binary(concurrency)' || status=$?
 else
-  cargo test --workspace --no-fail-fast -- --skip ha_stack_end_to_end || status=$?
+  cargo test --workspace --no-fail-fast -- --skip ha_stack_end_to_end --skip concurrency:: || status=$?
+fi
+$HOIST lab down
+
+# Concurrency (tests/concurrency): delegation, throttle and concurrent edits on a lab of many
+# hosts (50 by default), each test under a watchdog.
+step "many-host lab up"
+$HOIST lab up --hosts "${HOIST_MANY_HOSTS:-50}" --packages tree --inventory target/lab-many.yml
+export HOIST_MANY_LAB_INVENTORY=$PWD/target/lab-many.yml
+step "concurrency"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast -E 'binary(concurrency)' || status=$?
+else
+  cargo test -p hoist --test concurrency || status=$?
 fi
 $HOIST lab down
 

@@ -61,6 +61,74 @@ pub fn hoist_at(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run 
     }
 }
 
+/// `hoist ARGS` under a watchdog: a run still going after `limit` is killed and the test
+/// fails with what it printed so far (a hang is a failure, never a stalled CI).
+#[allow(dead_code)] // used by tests/concurrency
+pub fn hoist_within(limit: std::time::Duration, args: &[&str], env: &[(&str, &str)]) -> Run {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hoist"));
+    c.args(args)
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("HOIST_SSH_KEY_PASSPHRASE")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let mut child = c.spawn().expect("hoist runs");
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            if let Some(mut r) = r {
+                let mut b = Vec::new();
+                let _ = r.read_to_end(&mut b);
+                s = String::from_utf8_lossy(&b).into_owned();
+            }
+            s
+        })
+    };
+    let out = drain(
+        child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn Read + Send>),
+    );
+    let err = drain(
+        child
+            .stderr
+            .take()
+            .map(|o| Box::new(o) as Box<dyn Read + Send>),
+    );
+    let t0 = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for hoist") {
+            break Some(s);
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let (stdout, stderr) = (
+        out.join().unwrap_or_default(),
+        err.join().unwrap_or_default(),
+    );
+    let Some(status) = status else {
+        panic!(
+            "hoist {args:?} hung: still running after {limit:?}, killed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    };
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    }
+}
+
 /// Writes `text` to `dir/name` and returns the path as a string.
 pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);

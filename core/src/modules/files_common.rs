@@ -296,16 +296,49 @@ pub struct Edit<'a> {
     pub validate: Option<String>,
 }
 
+/// How many times an edit is read and made again when the file changed in between.
+const EDIT_ATTEMPTS: u32 = 20;
+
 impl Edit<'_> {
     /// `f` gets the current text (empty for a file about to be created) and returns the new
-    /// text and a message.
+    /// text and a message. Edits of one path take turns within the run, and the write replaces
+    /// the file only if it is still what was read (another process may edit it too): if not,
+    /// the edit is read and made again, so no update is ever lost silently.
     pub async fn run(
         &self,
         ctx: &Ctx<'_>,
-        f: impl FnOnce(&str) -> Result<(String, String), ModuleError>,
+        f: impl Fn(&str) -> Result<(String, String), ModuleError>,
     ) -> Result<Outcome, ModuleError> {
         let remote = ctx.remote()?;
+        let _turn = super::path_lock::lock(&remote.host, self.path).await;
+        for attempt in 1..=EDIT_ATTEMPTS {
+            if let Some(out) = self.attempt(ctx, &f).await? {
+                return Ok(out);
+            }
+            let pause = 10 * u64::from(attempt) + rand::random::<u64>() % 20;
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
+        fail(format!(
+            "{} kept changing while it was edited ({EDIT_ATTEMPTS} attempts); nothing was written",
+            self.path
+        ))
+    }
+
+    /// One read, change and checked write; `None` when the file changed in between.
+    async fn attempt(
+        &self,
+        ctx: &Ctx<'_>,
+        f: &impl Fn(&str) -> Result<(String, String), ModuleError>,
+    ) -> Result<Option<Outcome>, ModuleError> {
+        let remote = ctx.remote()?;
         let (current, content) = remote.stat_read(self.path).await?;
+        let expect = match (&current, &content) {
+            (None, _) => crate::ssh::Expect::Absent,
+            (Some(_), c) => crate::ssh::Expect::Sha256(crate::digest::hex(
+                "sha256",
+                c.as_deref().unwrap_or_default(),
+            )),
+        };
         let before = match &current {
             Some(s) if s.kind == "directory" => {
                 return fail(format!("path {} is a directory", self.path));
@@ -333,8 +366,16 @@ impl Edit<'_> {
                 let mut opts = self.attrs.write_opts(current.as_ref())?;
                 opts.backup = self.backup;
                 opts.validate = self.validate.clone();
-                if let Some(b) = remote.write(self.path, after.as_bytes(), &opts).await? {
-                    out.data.insert("backup".into(), b.into());
+                opts.expect = Some(expect);
+                match remote
+                    .write_checked(self.path, after.as_bytes(), &opts)
+                    .await?
+                {
+                    super::remote::Written::Done(Some(b)) => {
+                        out.data.insert("backup".into(), b.into());
+                    }
+                    super::remote::Written::Done(None) => {}
+                    super::remote::Written::ChangedSinceRead => return Ok(None),
                 }
             }
         } else if let Some(stat) = &current {
@@ -352,7 +393,7 @@ impl Edit<'_> {
                 }
             }
         }
-        Ok(out)
+        Ok(Some(out))
     }
 }
 

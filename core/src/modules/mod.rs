@@ -5,6 +5,7 @@
 
 pub mod external;
 mod outcome;
+mod path_lock;
 mod registry;
 pub mod remote;
 pub mod types;

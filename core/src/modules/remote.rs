@@ -244,20 +244,47 @@ impl Remote {
         data: &[u8],
         opts: &WriteOpts,
     ) -> Result<Option<String>, ModuleError> {
+        match self.write_checked(path, data, opts).await? {
+            Written::Done(backup) => Ok(backup),
+            Written::ChangedSinceRead => Err(ModuleError::Failed(format!(
+                "cannot write {path}: it changed since it was read"
+            ))),
+        }
+    }
+
+    /// Like [`write`](Self::write), telling apart a destination that no longer matches
+    /// `opts.expect` (nothing was written) from a failure.
+    pub async fn write_checked(
+        &self,
+        path: &str,
+        data: &[u8],
+        opts: &WriteOpts,
+    ) -> Result<Written, ModuleError> {
         let out = self
             .exec(&atomic_write_script(path, opts), Some(data))
             .await?;
+        if opts.expect.is_some() && out.status == Some(crate::ssh::CHANGED_SINCE_READ) {
+            return Ok(Written::ChangedSinceRead);
+        }
         if !out.success() {
             return Err(ModuleError::Failed(format!(
                 "cannot write {path}: {}",
                 out.stderr_str().trim()
             )));
         }
-        Ok(out
-            .stdout_str()
-            .lines()
-            .find_map(|l| l.strip_prefix("backup=").map(str::to_string)))
+        Ok(Written::Done(out.stdout_str().lines().find_map(|l| {
+            l.strip_prefix("backup=").map(str::to_string)
+        })))
     }
+}
+
+/// How a checked write ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Written {
+    /// Written; the backup's path when one was made.
+    Done(Option<String>),
+    /// The destination changed since it was read: nothing was written.
+    ChangedSinceRead,
 }
 
 async fn local_exec(

@@ -5,6 +5,7 @@ mod keywords;
 pub mod lint;
 pub mod load;
 pub mod model;
+pub mod module_defaults;
 mod parse_task;
 pub mod undefined;
 

@@ -73,6 +73,12 @@ pub struct Common {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub remote_user: Option<String>,
+    /// `throttle`: an integer or a template giving one (innermost wins; forks is the ceiling).
+    pub throttle: Option<Json>,
+    /// `timeout`: seconds a task may run (an integer or a template); 0 means no limit.
+    pub timeout: Option<Json>,
+    /// `module_defaults`: arguments by module name (or `group/...`), given here.
+    pub module_defaults: Option<Json>,
     /// Per-host boolean keywords given as templates (`ignore_errors: "{{ x }}"`): the keyword
     /// and its template, decided on each host when the task runs.
     pub templated: Vec<(String, String)>,

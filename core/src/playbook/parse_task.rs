@@ -76,6 +76,23 @@ fn bool_of(node: &Node, what: &str) -> Result<bool, SourceError> {
     }
 }
 
+/// An integer keyword (`throttle`, `timeout`): a number, a numeric string or a template.
+fn int_or_template(node: &Node, what: &str) -> Result<Json, SourceError> {
+    match &node.kind {
+        NodeKind::Int(i) => Ok(Json::from(*i)),
+        NodeKind::Str(s) if crate::template::Templar::is_template(s) => Ok(Json::from(s.clone())),
+        NodeKind::Str(s) => s
+            .trim()
+            .parse::<i64>()
+            .map(Json::from)
+            .map_err(|_| node.error(format!("`{what}` must be an integer, found `{s}`"))),
+        _ => Err(node.error(format!(
+            "`{what}` must be an integer, found {}",
+            node.type_name()
+        ))),
+    }
+}
+
 /// Conditions: a string, a boolean, or a list of them (all must hold).
 pub fn conditions(node: &Node, what: &str) -> Result<Vec<String>, SourceError> {
     let one = |n: &Node| -> Result<String, SourceError> {
@@ -145,6 +162,11 @@ pub fn parse_common(
             "diff" => bool_or_template(&mut c.diff, &mut c.templated, k, value)?,
             "any_errors_fatal" => c.any_errors_fatal = Some(bool_of(value, k)?),
             "remote_user" => c.remote_user = Some(value.expect_scalar_string("`remote_user`")?),
+            "throttle" => c.throttle = Some(int_or_template(value, k)?),
+            "timeout" => c.timeout = Some(int_or_template(value, k)?),
+            "module_defaults" if !value.is_null() => {
+                c.module_defaults = Some(super::module_defaults::parse(value)?)
+            }
             _ => {}
         }
     }

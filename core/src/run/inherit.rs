@@ -28,6 +28,11 @@ pub struct Inherit {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub role: Option<Arc<RoleCtx>>,
+    /// `throttle` and `timeout`: the innermost given (a number or a template).
+    pub throttle: Option<Json>,
+    pub timeout: Option<Json>,
+    /// `module_defaults` maps, outermost first.
+    pub module_defaults: Vec<Json>,
     /// Boolean keywords given as templates, innermost last (see `Common::templated`).
     pub templated: Vec<(String, String)>,
     /// Why deciding them failed: the task fails with it, unless `when` skips it.
@@ -59,8 +64,13 @@ impl Inherit {
             no_log,
             check_mode,
             diff,
-            any_errors_fatal
+            any_errors_fatal,
+            throttle,
+            timeout
         );
+        if let Some(d) = &c.module_defaults {
+            n.module_defaults.push(d.clone());
+        }
         if let Some(e) = &c.environment {
             n.environment.push(e.clone());
         }

@@ -56,7 +56,7 @@ impl TaskRun {
         Self::failed(host, msg)
     }
 
-    fn failed(host: &str, msg: String) -> TaskRun {
+    pub(crate) fn failed(host: &str, msg: String) -> TaskRun {
         TaskRun::new(
             host,
             Status::Failed,
@@ -185,6 +185,11 @@ impl Runner {
             None => self.guarded(pc, task, host, inh, &scope, Vec::new()).await,
             Some(spec) => self.looped(pc, task, host, inh, &scope, spec).await,
         };
+        // A task that failed before its module ran (a template error, an invalid keyword)
+        // is ignored like any other failure, as in ansible-core.
+        if run.status == Status::Failed && inh.ignore_errors == Some(true) {
+            run.status = Status::Ignored;
+        }
         run.duration = started.elapsed();
         run.no_log = inh.no_log == Some(true);
         run
@@ -335,7 +340,30 @@ impl Runner {
     ) -> TaskRun {
         let ctx = scope.context();
         let loc = task.origin.location();
-        let args = match self.templar.render_value(&task.args, &ctx) {
+        let defaults =
+            crate::playbook::module_defaults::for_module(&inh.module_defaults, &task.action);
+        let given = if defaults.is_empty() {
+            std::borrow::Cow::Borrowed(&task.args)
+        } else {
+            let mut a = task.args.clone();
+            if let Json::Object(m) = &mut a {
+                for (k, v) in defaults {
+                    m.entry(k).or_insert(v);
+                }
+            }
+            std::borrow::Cow::Owned(a)
+        };
+        let timeout = match int_keyword(&self.templar, inh.timeout.as_ref(), &ctx) {
+            Ok(Some(t)) if !(0..=100_000_000).contains(&t) => {
+                return TaskRun::failed(
+                    host,
+                    format!("{loc}: Timeout {t} is invalid, it must be between 0 and 100000000."),
+                );
+            }
+            Ok(t) => t.filter(|t| *t > 0).map(|t| t as u64),
+            Err(e) => return TaskRun::failed(host, format!("{loc}: `timeout`: {e}")),
+        };
+        let args = match self.templar.render_value(&given, &ctx) {
             Ok(a) => strip_omit(a),
             Err(e) => {
                 return TaskRun::failed(host, format!("{loc}: {}: {}", task.action, e.message));
@@ -429,7 +457,20 @@ impl Runner {
                 facts: &facts,
                 background,
             };
-            let outcome = modules::run(&task.action, &mctx, args.clone()).await;
+            let run = modules::run(&task.action, &mctx, args.clone());
+            let outcome = match timeout {
+                Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), run).await {
+                    Ok(o) => o,
+                    Err(_) => {
+                        let mut r =
+                            TaskRun::failed(host, format!("Timed out after {secs} second(s)."));
+                        r.result["timedout"] = json!({"period": secs});
+                        r.delegated_to = delegate.clone();
+                        return r;
+                    }
+                },
+                None => run.await,
+            };
             let mut run = self.judge(pc, task, host, inh, outcome, &top);
             run.delegated_to = delegate.clone();
             let Some(until) = &task.until else { return run };
@@ -667,5 +708,30 @@ impl Runner {
             duration_ms: r.duration.as_millis() as u64,
             location: task.origin.location(),
         }
+    }
+}
+
+/// An integer keyword (`timeout`, `throttle`): a number, or a template rendering to one.
+pub(crate) fn int_keyword(
+    templar: &crate::template::Templar,
+    v: Option<&Json>,
+    ctx: &minijinja::Value,
+) -> Result<Option<i64>, String> {
+    let Some(v) = v else { return Ok(None) };
+    let v = match v {
+        Json::String(t) => templar.render_string_value(t, ctx).map_err(|e| e.message)?,
+        other => other.clone(),
+    };
+    match &v {
+        Json::Number(n) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| format!("`{n}` is not an integer")),
+        Json::String(s) => s
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("invalid literal for int() with base 10: '{s}'")),
+        other => Err(format!("{other} is not an integer")),
     }
 }

@@ -86,6 +86,24 @@ impl Runner {
         }
     }
 
+    /// `throttle`: at most that many hosts run the task at once (forks stays the ceiling, and
+    /// ansible-core ignores it with run_once). A template is rendered with the first host's
+    /// variables; 0 means no limit.
+    fn throttle(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        inh: &Inherit,
+        hosts: &[String],
+        run_once: bool,
+    ) -> Result<Option<usize>, String> {
+        let (Some(_), Some(first), false) = (&inh.throttle, hosts.first(), run_once) else {
+            return Ok(None);
+        };
+        let scope = self.scope(pc, first, inh, Vec::new());
+        let t = super::task::int_keyword(&self.templar, inh.throttle.as_ref(), &scope.context())?;
+        Ok(t.filter(|t| *t > 0).map(|t| t as usize))
+    }
+
     /// Runs one task on `hosts` and applies the results.
     pub(crate) async fn run_task(
         self: &Arc<Self>,
@@ -125,17 +143,38 @@ impl Runner {
         } else {
             hosts.to_vec()
         };
+        let throttle = match self.throttle(pc, &inh, hosts, run_once) {
+            Ok(t) => t,
+            Err(e) => {
+                let msg = format!(
+                    "{}: Failed to convert the throttle value to an integer: {e}",
+                    task.origin.location()
+                );
+                for h in &targets {
+                    let run = super::task::TaskRun::failed(h, msg.clone());
+                    self.emit(Event::HostResult(self.host_event(task, &inh, &run, None)));
+                    self.apply(pc, task, &inh, &run, &[]);
+                }
+                return;
+            }
+        };
+        let gate = throttle.map(|t| Arc::new(tokio::sync::Semaphore::new(t)));
         let mut pending: FuturesUnordered<_> = targets
             .iter()
             .map(|h| {
-                let (me, pc, task, inh, h) = (
+                let (me, pc, task, inh, h, gate) = (
                     self.clone(),
                     pc.clone(),
                     task.clone(),
                     inh.clone(),
                     h.clone(),
+                    gate.clone(),
                 );
                 async move {
+                    let _turn = match gate {
+                        Some(g) => g.acquire_owned().await.ok(),
+                        None => None,
+                    };
                     let _permit = me.forks.clone().acquire_owned().await;
                     me.task_on_host(&pc, &task, &h, &inh).await
                 }

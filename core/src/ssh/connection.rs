@@ -137,7 +137,12 @@ impl ExecOutput {
 pub struct Connection {
     pub target: Target,
     handle: Handle<ClientHandler>,
+    /// Open channels (persistent shells, idle or not, and one-off exec sessions).
     channels: Arc<Semaphore>,
+    /// Commands in flight, at most as many as channels: callers queue here, first come first
+    /// served, so a caller never waits for a channel an idle shell keeps (a permit of `channels`
+    /// is always free or held by an idle shell that may be closed once this one is granted).
+    busy: Semaphore,
     command_timeout: Option<Duration>,
     /// Run commands through persistent shells (playbooks) instead of a session each.
     persistent: bool,
@@ -240,6 +245,7 @@ impl Connection {
             target: target.clone(),
             handle,
             channels: Arc::new(Semaphore::new(ctx.opts.max_channels.max(1))),
+            busy: Semaphore::new(ctx.opts.max_channels.max(1)),
             command_timeout: ctx.opts.command_timeout,
             persistent: ctx.opts.persistent_shell,
             shells: Mutex::new(Vec::new()),
@@ -269,6 +275,7 @@ impl Connection {
         stdin: Option<&[u8]>,
         become_: Option<&super::Become>,
     ) -> Result<ExecOutput, SshError> {
+        let _turn = self.busy.acquire().await.map_err(|e| self.protocol(e))?;
         if self.persistent {
             return self.exec_persistent(command, stdin, become_).await;
         }
@@ -353,7 +360,9 @@ impl Connection {
         }
     }
 
-    /// A channel slot; closes an idle persistent shell when all slots are taken by idle ones.
+    /// A channel slot for a caller holding a `busy` turn; closes an idle persistent shell when
+    /// all slots are taken. With no idle shell left, another caller is closing one: its slot
+    /// comes free at once, and the short wait re-checks in case that caller took it back.
     async fn channel_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, SshError> {
         loop {
             if let Ok(p) = self.channels.clone().try_acquire_owned() {
@@ -363,12 +372,10 @@ impl Connection {
             match idle {
                 Some(s) => s.close().await,
                 None => {
-                    return self
-                        .channels
-                        .clone()
-                        .acquire_owned()
-                        .await
-                        .map_err(|e| self.protocol(e));
+                    let wait = self.channels.clone().acquire_owned();
+                    if let Ok(p) = tokio::time::timeout(Duration::from_millis(20), wait).await {
+                        return p.map_err(|e| self.protocol(e));
+                    }
                 }
             }
         }
@@ -379,11 +386,7 @@ impl Connection {
         wrapped: super::become_::Wrapped,
         input: &[u8],
     ) -> Result<ExecOutput, SshError> {
-        let _permit = self
-            .channels
-            .acquire()
-            .await
-            .map_err(|e| self.protocol(e))?;
+        let _permit = self.channel_permit().await?;
         let mut attempt = 0u64;
         let mut ch = loop {
             match self.handle.channel_open_session().await {

@@ -21,4 +21,4 @@ pub use connection::{ConnectContext, Connection, ExecOutput};
 pub use error::{KeyMismatch, SshError};
 pub use pool::Pool;
 pub use target::{Become, ConnectOptions, HostKeyPolicy, Target};
-pub use write_script::{WriteOpts, atomic_write_script};
+pub use write_script::{CHANGED_SINCE_READ, Expect, WriteOpts, atomic_write_script};

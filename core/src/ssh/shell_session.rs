@@ -14,7 +14,8 @@ use tokio::sync::OwnedSemaphorePermit;
 
 /// One persistent shell, holding a channel slot while it lives.
 pub struct Shell {
-    ch: russh::Channel<Msg>,
+    /// Always `Some` until the shell is closed or dropped.
+    ch: Option<russh::Channel<Msg>>,
     /// Who the shell runs as (`""` for the login user).
     pub key: String,
     _permit: OwnedSemaphorePermit,
@@ -139,12 +140,12 @@ impl Shell {
             .await
             .map_err(|e| OpenError::Channel(e.to_string()))?;
         let mut shell = Shell {
-            ch,
+            ch: Some(ch),
             key,
             _permit: permit,
         };
         if let Some(hs) = &wrapped.handshake
-            && let Err(e) = handshake(&mut shell.ch, hs).await
+            && let Err(e) = handshake(shell.channel(), hs).await
         {
             shell.close().await;
             return Err(OpenError::Become(e));
@@ -152,8 +153,12 @@ impl Shell {
         Ok(shell)
     }
 
+    fn channel(&mut self) -> &mut russh::Channel<Msg> {
+        self.ch.as_mut().expect("a live shell has its channel")
+    }
+
     async fn next(&mut self) -> Chunk {
-        next_chunk(&mut self.ch).await
+        next_chunk(self.channel()).await
     }
 
     /// Runs one command; an error means the shell is unusable and must be dropped.
@@ -163,7 +168,7 @@ impl Shell {
         stdin: Option<&[u8]>,
         id: u64,
     ) -> Result<ExecOutput, String> {
-        self.ch
+        self.channel()
             .data(frame(script, stdin, id).as_bytes())
             .await
             .map_err(|e| e.to_string())?;
@@ -216,9 +221,23 @@ impl Shell {
     }
 
     /// Ends the shell politely.
-    pub async fn close(self) {
-        let _ = self.ch.eof().await;
-        let _ = self.ch.close().await;
+    pub async fn close(mut self) {
+        if let Some(ch) = self.ch.take() {
+            let _ = ch.eof().await;
+            let _ = ch.close().await;
+        }
+    }
+}
+
+impl Drop for Shell {
+    /// A shell dropped mid-command (a task's `timeout`, a cancelled run) closes its channel, so
+    /// the server's session slot is not kept by a shell nobody reads.
+    fn drop(&mut self) {
+        if let (Some(ch), Ok(rt)) = (self.ch.take(), tokio::runtime::Handle::try_current()) {
+            rt.spawn(async move {
+                let _ = ch.close().await;
+            });
+        }
     }
 }
 

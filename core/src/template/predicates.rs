@@ -30,6 +30,10 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("skipped", |r: Value| flag(&r, "skipped"));
     env.add_test("skip", |r: Value| flag(&r, "skipped"));
     env.add_test("unreachable", |r: Value| flag(&r, "unreachable"));
+    env.add_test("timedout", |r: Value| {
+        r.get_attr("timedout")
+            .is_ok_and(|t| t.is_true() && t.get_attr("period").is_ok_and(|p| p.is_true()))
+    });
     // Background jobs (`async`); a result that was not one counts as started and finished.
     env.add_test("finished", |r: Value| job_flag(&r, "finished"));
     env.add_test("started", |r: Value| job_flag(&r, "started"));
@@ -42,6 +46,10 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("subset", |a: Value, b: Value| subset(&a, &b));
     env.add_test("superset", |a: Value, b: Value| subset(&b, &a));
     env.add_test("contains", |seq: Value, item: Value| {
+        // Python's `in`: a substring of a string, an element of anything else.
+        if let (Some(s), Some(i)) = (seq.as_str(), item.as_str()) {
+            return s.contains(i);
+        }
         seq.try_iter()
             .map(|mut i| i.any(|x| x == item))
             .unwrap_or(false)
