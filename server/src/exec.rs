@@ -184,17 +184,10 @@ async fn prepare(
     let book_path = state.resolve(&project, &run.playbook)?;
     let inv_path = state.resolve(&project, &run.inventory)?;
     let book = hoist_core::playbook::load_playbook(&book_path).map_err(|e| e.to_string())?;
-    hoist_core::playbook::lint::check(&book).map_err(|e| e.to_string())?;
     let mut inv = Inventory::load(&[inv_path]).map_err(|e| e.to_string())?;
     if let Some(dir) = book_path.parent() {
         inv.add_vars_dirs(dir).map_err(|e| e.to_string())?;
     }
-    let mut outside: std::collections::HashSet<String> =
-        run.options.extra_vars.keys().cloned().collect();
-    for h in inv.hosts.keys() {
-        outside.extend(inv.host_vars(h).unwrap_or_default().keys().cloned());
-    }
-    hoist_core::playbook::undefined::check(&book, &outside).map_err(|e| e.to_string())?;
     Ok((book, inv, project))
 }
 
@@ -234,6 +227,7 @@ async fn execute(state: &Shared, run: Run) {
                 check: run.options.check,
                 diff: run.options.diff,
                 relay: None,
+                verbosity: 0,
             };
             let runner = Runner::new(Arc::new(inv), pool, Arc::new(Forward(tx.clone())), opts);
             // The run is a task of its own: heartbeats and cancels go on while it blocks (a

@@ -76,11 +76,7 @@ pub fn extra_vars(values: &[String]) -> Result<Vars, CliError> {
 
 /// Variable names defined outside the playbook: every inventory variable and the extra vars.
 pub fn outside_names(inv: &Inventory, extra: &Vars) -> std::collections::HashSet<String> {
-    let mut names: std::collections::HashSet<String> = extra.keys().cloned().collect();
-    for h in inv.hosts.keys() {
-        names.extend(inv.host_vars(h).unwrap_or_default().keys().cloned());
-    }
-    names
+    playbook::undefined::outside_names(inv, extra)
 }
 
 /// The connection pool for playbook runs (persistent shells on).
@@ -128,9 +124,6 @@ pub async fn run(
         .iter()
         .map(|p| playbook::load_playbook(p).map_err(CliError::Playbook))
         .collect::<Result<Vec<_>, _>>()?;
-    for b in &books {
-        playbook::lint::check(b).map_err(CliError::Playbook)?;
-    }
     let mut inv = Inventory::load(&args.connect.inventory.inventory)?;
     for b in &books {
         if let Some(dir) = b.path.parent() {
@@ -143,10 +136,6 @@ pub async fn run(
         }
     }
     let extra = extra_vars(&args.extra_vars)?;
-    let outside = outside_names(&inv, &extra);
-    for b in &books {
-        playbook::undefined::check(b, &outside).map_err(CliError::Playbook)?;
-    }
     let inv = Arc::new(inv);
     let pool = pool(&args.connect)?;
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
@@ -177,6 +166,7 @@ pub async fn run(
         check: args.check,
         diff: args.diff,
         relay: relay(&args.connect),
+        verbosity: args.verbose,
     };
     let runner = Runner::new(inv, pool, Arc::new(Tee(sinks)), opts);
     let mut code = exit::OK;

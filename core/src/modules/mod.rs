@@ -32,6 +32,7 @@ mod service;
 mod setup;
 mod stat;
 mod sysctl;
+mod tempfile;
 mod unarchive;
 mod uri;
 mod user;
@@ -222,6 +223,7 @@ modules! {
     "health_check" => health::HealthCheck,
     "backup_rotate" => backup_rotate::BackupRotate,
     "stat" => stat::StatModule,
+    "tempfile" => tempfile::TempFile,
     "setup" => setup::Setup,
     "gather_facts" => setup::Setup,
     "ping" => setup::Ping,

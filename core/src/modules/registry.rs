@@ -72,7 +72,9 @@ pub fn has_templates(v: &Json) -> bool {
     match v {
         Json::String(s) => crate::template::Templar::is_template(s),
         Json::Array(a) => a.iter().any(has_templates),
-        Json::Object(m) => m.values().any(has_templates),
+        Json::Object(m) => m
+            .iter()
+            .any(|(k, v)| crate::template::Templar::is_template(k) || has_templates(v)),
         _ => false,
     }
 }

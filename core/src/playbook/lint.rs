@@ -6,40 +6,76 @@ use crate::source::SourceError;
 use crate::template::Templar;
 use serde_json::Value as Json;
 
-/// Runs every static check on `book`.
+/// Runs every static check on `book`; the first finding is the error (`hoist check-syntax`).
 pub fn check(book: &Playbook) -> Result<(), SourceError> {
+    match findings(book).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every static finding in `book`, at most one a task. None of these stop ansible-core before
+/// a run (a template that does not compile, a loop over a non-list and a missing handler fail
+/// when the task runs), so `hoist run` shows them as warnings and fails those tasks then.
+pub fn findings(book: &Playbook) -> Vec<SourceError> {
     let t = Templar::new();
+    let mut out = Vec::new();
     for play in &book.plays {
-        if Templar::is_template(&play.hosts) {
-            t.check_template(&play.hosts)
-                .map_err(|e| play.origin.error(format!("hosts: {e}")))?;
+        if Templar::is_template(&play.hosts)
+            && let Err(e) = t.check_template(&play.hosts)
+        {
+            out.push(play.origin.error(format!("hosts: {e}")));
         }
         let handler_names = handler_names(play);
         let dynamic_handlers = has_include_role(play);
         for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-            for_each_task(items, &mut |task| {
-                check_task(&t, task, &play.base_dir)?;
-                if !dynamic_handlers {
-                    for n in &task.notify {
-                        if !Templar::is_template(n) && !handler_names.iter().any(|h| h == n) {
-                            return Err(task
-                                .origin
-                                .error(format!(
-                                    "notified handler `{n}` does not exist in this play"
-                                ))
-                                .with_help(if handler_names.is_empty() {
-                                    "the play has no handlers".to_string()
-                                } else {
-                                    format!("known handlers: {}", handler_names.join(", "))
-                                }));
-                        }
+            let mut found = Vec::new();
+            let mut conds = Vec::new();
+            visit(
+                items,
+                &mut |task| {
+                    if let Err(e) =
+                        task_findings(&t, task, &play.base_dir, &handler_names, dynamic_handlers)
+                    {
+                        found.push(e);
                     }
-                }
-                Ok(())
-            })?;
+                },
+                &mut conds,
+            );
+            out.extend(conds);
+            out.extend(found);
         }
         for h in &play.handlers {
-            check_task(&t, h, &play.base_dir)?;
+            if let Err(e) = check_task(&t, h, &play.base_dir) {
+                out.push(e);
+            }
+        }
+    }
+    out
+}
+
+fn task_findings(
+    t: &Templar,
+    task: &Task,
+    play_dir: &std::path::Path,
+    handler_names: &[String],
+    dynamic_handlers: bool,
+) -> Result<(), SourceError> {
+    check_task(t, task, play_dir)?;
+    if !dynamic_handlers {
+        for n in &task.notify {
+            if !Templar::is_template(n) && !handler_names.iter().any(|h| h == n) {
+                return Err(task
+                    .origin
+                    .error(format!(
+                        "notified handler `{n}` does not exist in this play"
+                    ))
+                    .with_help(if handler_names.is_empty() {
+                        "the play has no handlers".to_string()
+                    } else {
+                        format!("known handlers: {}", handler_names.join(", "))
+                    }));
+            }
         }
     }
     Ok(())
@@ -103,6 +139,30 @@ fn for_each_task(
     Ok(())
 }
 
+/// Calls `f` for every task in `items`; block and include conditions that do not compile go
+/// to `errs`.
+fn visit(items: &[Item], f: &mut dyn FnMut(&Task), errs: &mut Vec<SourceError>) {
+    let t = Templar::new();
+    for i in items {
+        match i {
+            Item::Task(task) => f(task),
+            Item::Block(b) => {
+                if let Err(e) = check_conditions(&t, &b.common.when, &b.origin, "when") {
+                    errs.push(e);
+                }
+                for part in [&b.block, &b.rescue, &b.always] {
+                    visit(part, f, errs);
+                }
+            }
+            Item::Include(inc) => {
+                if let Err(e) = check_conditions(&t, &inc.common.when, &inc.origin, "when") {
+                    errs.push(e);
+                }
+            }
+        }
+    }
+}
+
 fn check_conditions(
     t: &Templar,
     conds: &[String],
@@ -134,6 +194,9 @@ fn check_value(t: &Templar, v: &Json) -> Result<(), String> {
 }
 
 fn check_task(t: &Templar, task: &Task, play_dir: &std::path::Path) -> Result<(), SourceError> {
+    if let Some(e) = &task.arg_issue {
+        return Err(e.clone());
+    }
     if let Json::Object(args) = &task.args {
         for (k, v) in args {
             check_value(t, v).map_err(|e| {

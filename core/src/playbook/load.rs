@@ -146,6 +146,7 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
     let mut gather_facts = true;
     let mut vars_files = Vec::new();
     let mut strategy = Strategy::Linear;
+    let mut strategy_template = None;
     let mut serial = Vec::new();
     let mut max_fail = None;
     let mut force_handlers = false;
@@ -185,9 +186,14 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
                 }
             }
             "strategy" => {
-                strategy = match v.expect_scalar_string("`strategy`")?.as_str() {
+                let s = v.expect_scalar_string("`strategy`")?;
+                strategy = match s.as_str() {
                     "linear" => Strategy::Linear,
                     "free" | "host_pinned" => Strategy::Free,
+                    _ if crate::template::Templar::is_template(&s) => {
+                        strategy_template = Some(s.clone());
+                        Strategy::Linear
+                    }
                     other => {
                         return Err(v
                             .error(format!("unknown strategy `{other}`"))
@@ -241,6 +247,7 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
         gather_facts,
         vars_files,
         strategy,
+        strategy_template,
         serial,
         max_fail_percentage: max_fail,
         force_handlers,

@@ -93,6 +93,8 @@ pub struct Play {
     pub gather_facts: bool,
     pub vars_files: Vec<(String, Origin)>,
     pub strategy: Strategy,
+    /// `strategy` given as a template: decided when the play starts.
+    pub strategy_template: Option<String>,
     pub serial: Vec<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub force_handlers: bool,
@@ -168,6 +170,9 @@ pub struct Task {
     pub args: Json,
     /// Where each argument was written (for argument errors).
     pub arg_origins: Vec<(String, Origin)>,
+    /// What the static argument check found: ansible-core meets it only when the task runs
+    /// (and the module refuses its arguments then), so it is a warning before the run.
+    pub arg_issue: Option<crate::source::SourceError>,
     pub loop_: Option<LoopSpec>,
     pub loop_control: LoopControl,
     pub register: Option<String>,

@@ -432,7 +432,7 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
         check_async(&action, t.async_.as_ref(), t.poll.as_ref(), at)?;
     }
     let arg_origins = arg_positions(&args_node);
-    modules::validate_static(&action, &args).map_err(|issue| {
+    let arg_issue = modules::validate_static(&action, &args).err().map(|issue| {
         let at = issue
             .arg
             .as_ref()
@@ -444,13 +444,14 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
             Some(h) => e.with_help(h),
             None => e,
         }
-    })?;
+    });
     Ok(Task {
         origin: origin(node),
         common,
         action,
         args,
         arg_origins,
+        arg_issue,
         loop_,
         loop_control: lc,
         register: t.register,

@@ -263,23 +263,50 @@ fn check_task(t: &Templar, task: &Task, known: &HashSet<String>) -> Result<(), S
     Ok(())
 }
 
-fn check_items(t: &Templar, items: &[Item], known: &HashSet<String>) -> Result<(), SourceError> {
+fn check_items(t: &Templar, items: &[Item], known: &HashSet<String>, out: &mut Vec<SourceError>) {
     for i in items {
         match i {
-            Item::Task(task) => check_task(t, task, known)?,
+            Item::Task(task) => {
+                if let Err(e) = check_task(t, task, known) {
+                    out.push(e);
+                }
+            }
             Item::Block(b) => {
                 for part in [&b.block, &b.rescue, &b.always] {
-                    check_items(t, part, known)?;
+                    check_items(t, part, known, out);
                 }
             }
             Item::Include(_) => {}
         }
     }
-    Ok(())
 }
 
-/// Checks every play of `book`; `outside` holds inventory and extra-vars names.
+/// The names defined outside the playbook: every inventory host's variables and the extra vars.
+pub fn outside_names(
+    inv: &crate::inventory::Inventory,
+    extra: &crate::inventory::Vars,
+) -> HashSet<String> {
+    let mut names: HashSet<String> = extra.keys().cloned().collect();
+    for h in inv.hosts.keys() {
+        names.extend(inv.host_vars(h).unwrap_or_default().keys().cloned());
+    }
+    names
+}
+
+/// Checks every play of `book`; `outside` holds inventory and extra-vars names. The first
+/// finding is the error (`hoist check-syntax -i`).
 pub fn check(book: &Playbook, outside: &HashSet<String>) -> Result<(), SourceError> {
+    match findings(book, outside).into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Every variable a task uses that nothing defines, at most one a task. ansible-core meets
+/// these only when the task runs (where `ignore_errors`, `rescue` or a skipping `when` may
+/// be waiting), so `hoist run` shows them as warnings.
+pub fn findings(book: &Playbook, outside: &HashSet<String>) -> Vec<SourceError> {
+    let mut out = Vec::new();
     let t = Templar::new();
     let mut carried: HashSet<String> = HashSet::new();
     for play in &book.plays {
@@ -309,11 +336,13 @@ pub fn check(book: &Playbook, outside: &HashSet<String>) -> Result<(), SourceErr
             .set
             .extend(["ansible_failed_task", "ansible_failed_result"].map(String::from));
         for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
-            check_items(&t, items, &names.set)?;
+            check_items(&t, items, &names.set, &mut out);
         }
         for h in &play.handlers {
-            check_task(&t, h, &names.set)?;
+            if let Err(e) = check_task(&t, h, &names.set) {
+                out.push(e);
+            }
         }
     }
-    Ok(())
+    out
 }

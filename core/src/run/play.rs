@@ -173,7 +173,25 @@ impl Runner {
         hosts: &[String],
         root: &Inherit,
     ) {
-        match pc.play.strategy {
+        let strategy = match (&pc.play.strategy_template, hosts.first()) {
+            (Some(t), Some(h)) => {
+                let scope = self.scope(pc, h, root, Vec::new());
+                match self.templar.render_str(t, &scope.context()).as_deref() {
+                    Ok("linear") => Strategy::Linear,
+                    Ok("free" | "host_pinned") => Strategy::Free,
+                    Ok(other) => {
+                        let at = pc.play.origin.location();
+                        return self.break_play(pc, format!("{at}: invalid play strategy `{other}` (from `{t}`): use linear, free or host_pinned"));
+                    }
+                    Err(e) => {
+                        let at = pc.play.origin.location();
+                        return self.break_play(pc, format!("{at}: strategy `{t}`: {}", e.message));
+                    }
+                }
+            }
+            _ => pc.play.strategy,
+        };
+        match strategy {
             Strategy::Linear => self.walk(pc, items, hosts, root).await,
             Strategy::Free => {
                 let runs = hosts.iter().map(|h| {

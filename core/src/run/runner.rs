@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub diff: bool,
     /// Send every command through the connection multiplexer (`--persist`).
     pub relay: Option<crate::modules::RelaySpec>,
+    /// `-v` count (`ansible_verbosity`).
+    pub verbosity: u8,
 }
 
 impl Default for RunOptions {
@@ -51,6 +53,7 @@ impl Default for RunOptions {
             check: false,
             diff: false,
             relay: None,
+            verbosity: 0,
         }
     }
 }
@@ -115,6 +118,9 @@ pub struct Runner {
     pub(crate) groups: Arc<Json>,
     pub(crate) extra: Layer,
     pub(crate) forks: Arc<Semaphore>,
+    /// The variables every host has below all others (ansible-core's defaults:
+    /// `ansible_facts` before any gathering, the connection, the verbosity).
+    baseline: Arc<Vars>,
     pub(crate) playbook_dir: Mutex<PathBuf>,
     relay: std::sync::OnceLock<Arc<crate::modules::Relay>>,
 }
@@ -146,7 +152,13 @@ impl Runner {
             .keys()
             .map(|h| (h.clone(), HostState::default()))
             .collect();
+        let baseline = Arc::new(Vars::from_iter([
+            ("ansible_facts".to_string(), json!({})),
+            ("ansible_connection".to_string(), json!("ssh")),
+            ("ansible_verbosity".to_string(), json!(opts.verbosity)),
+        ]));
         Arc::new(Runner {
+            baseline,
             forks: Arc::new(Semaphore::new(opts.forks.max(1))),
             extra: Layer {
                 vars: Arc::new(opts.extra_vars.clone()),
@@ -194,6 +206,18 @@ impl Runner {
             path: pb.path.display().to_string(),
             check: self.opts.check,
         });
+        // What the static checks found fails those tasks when they run, as in ansible-core;
+        // said before the run, with the place.
+        let outside = crate::playbook::undefined::outside_names(&self.inv, &self.opts.extra_vars);
+        let found = crate::playbook::lint::findings(pb)
+            .into_iter()
+            .chain(crate::playbook::undefined::findings(pb, &outside));
+        for f in found {
+            self.emit(Event::Warning {
+                host: None,
+                message: format!("{}: {}", f.location(), f.message),
+            });
+        }
         for play in &pb.plays {
             if !self.run_play(play).await? {
                 break;
@@ -221,12 +245,16 @@ impl Runner {
             .lock()
             .map(|p| p.clone())
             .unwrap_or_default();
+        // ansible-core's search path: the role, its tasks (where included task files live),
+        // then the play's directory.
         let mut search = Vec::new();
         if let Some(r) = &inh.role {
             search.push(json!(r.path.display().to_string()));
+            search.push(json!(r.path.join("tasks").display().to_string()));
         }
         search.push(json!(pc.play.base_dir.display().to_string()));
         let mut m = Vars::new();
+        m.insert("ansible_search_path".into(), Json::Array(search.clone()));
         m.insert("inventory_hostname".into(), json!(host));
         m.insert(
             "inventory_hostname_short".into(),
@@ -308,6 +336,7 @@ impl Runner {
             layers.push(t(r.defaults.clone()));
         }
         layers.extend(pc.play_roles.iter().map(|r| t(r.defaults.clone())));
+        layers.push(Layer::data(self.baseline.clone()));
         let source: Arc<dyn HostVarsSource> = Arc::new(HostVarsView {
             runner: self.clone(),
             pc: pc.clone(),

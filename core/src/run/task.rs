@@ -364,7 +364,7 @@ impl Runner {
             Err(e) => return TaskRun::failed(host, format!("{loc}: `timeout`: {e}")),
         };
         let args = match self.templar.render_value(&given, &ctx) {
-            Ok(a) => strip_omit(a),
+            Ok(a) => splat(&task.action, strip_omit(a)),
             Err(e) => {
                 return TaskRun::failed(host, format!("{loc}: {}: {}", task.action, e.message));
             }
@@ -734,4 +734,22 @@ pub(crate) fn int_keyword(
             .map_err(|_| format!("invalid literal for int() with base 10: '{s}'")),
         other => Err(format!("{other} is not an integer")),
     }
+}
+
+/// A free-form template given to a module that takes `key: value` arguments
+/// (`assert: "{{ item }}"`) is, once rendered to a mapping, its arguments; arguments written
+/// beside it win, as in ansible-core.
+fn splat(action: &str, mut args: Json) -> Json {
+    if modules::info(action).is_some_and(|i| i.free_form) {
+        return args;
+    }
+    if let Json::Object(m) = &mut args
+        && let Some(Json::Object(raw)) = m.get("_raw_params").cloned()
+    {
+        m.remove("_raw_params");
+        for (k, v) in raw {
+            m.entry(k).or_insert(v);
+        }
+    }
+    args
 }

@@ -338,6 +338,12 @@ impl Runner {
         inh: &Inherit,
     ) {
         let mut own = inh.child(&inc.common);
+        // An include inside a role sees the role (its search path, `role_path`), as a task does.
+        if let Some(r) = &inc.role
+            && own.role.is_none()
+        {
+            own = own.with_role(r);
+        }
         own.tags = inh.tags.iter().chain(&inc.common.tags).cloned().collect();
         if !tags::selected(&own.tags, &self.opts.tags, &self.opts.skip_tags) {
             return;
@@ -461,6 +467,14 @@ impl Runner {
         host: &str,
         inh: &Inherit,
     ) -> Result<Vec<(PathBuf, Option<String>, Vars)>, String> {
+        // The include's own `vars:` apply to its file name and loop too, as in ansible-core.
+        let mut with_params = inh.clone();
+        with_params
+            .params
+            .push(crate::template::Layer::templates(Arc::new(
+                inc.params.clone(),
+            )));
+        let inh = &with_params;
         let scope = self.scope(pc, host, inh, Vec::new());
         let loc = inc.origin.location();
         if let Some(c) =

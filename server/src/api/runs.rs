@@ -44,9 +44,7 @@ async fn start(
     // Refuse what cannot run now, not later in the history.
     let (p, book) =
         super::projects::checked(st, c, project, Role::Operator, &s.playbook, &s.inventory).await?;
-    if let Err(e) = hoist_core::playbook::load_playbook(&book)
-        .and_then(|b| hoist_core::playbook::lint::check(&b).map(|_| b))
-    {
+    if let Err(e) = hoist_core::playbook::load_playbook(&book) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_playbook",
