@@ -51,6 +51,18 @@ pub struct Template {
     force: Bool,
     validate: Option<String>,
     newline_sequence: Option<String>,
+    #[serde(default = "yes")]
+    trim_blocks: Bool,
+    #[serde(default)]
+    lstrip_blocks: Bool,
+    block_start_string: Option<String>,
+    block_end_string: Option<String>,
+    variable_start_string: Option<String>,
+    variable_end_string: Option<String>,
+    comment_start_string: Option<String>,
+    comment_end_string: Option<String>,
+    /// Only UTF-8 output is written; another encoding is refused.
+    output_encoding: Option<String>,
     #[serde(default)]
     follow: Option<Bool>,
     #[serde(default)]
@@ -58,6 +70,29 @@ pub struct Template {
 }
 
 crate::modules::files_common::impl_attrs!(Copy, Template);
+
+impl Template {
+    fn syntax(&self) -> crate::template::FileSyntax {
+        let d = crate::template::FileSyntax::default();
+        let pick = |o: &Option<String>, def: &str| o.clone().unwrap_or_else(|| def.to_string());
+        crate::template::FileSyntax {
+            trim_blocks: self.trim_blocks.0,
+            lstrip_blocks: self.lstrip_blocks.0,
+            block: (
+                pick(&self.block_start_string, &d.block.0),
+                pick(&self.block_end_string, &d.block.1),
+            ),
+            variable: (
+                pick(&self.variable_start_string, &d.variable.0),
+                pick(&self.variable_end_string, &d.variable.1),
+            ),
+            comment: (
+                pick(&self.comment_start_string, &d.comment.0),
+                pick(&self.comment_end_string, &d.comment.1),
+            ),
+        }
+    }
+}
 
 /// Every file under `dir` (sorted), as paths relative to it.
 fn walk(dir: &Path) -> Result<Vec<PathBuf>, ModuleError> {
@@ -294,17 +329,31 @@ impl Module for Template {
             ansible_managed => "Ansible managed",
             ..ctx.vars.clone()
         };
-        let mut text = ctx.templar.render_file(&path, &vars).map_err(|e| {
-            let at = e
-                .line
-                .map(|l| format!("{}:{l}: ", path.display()))
-                .unwrap_or_else(|| format!("{}: ", path.display()));
-            ModuleError::Failed(format!("template error: {at}{}", e.message))
-        })?;
+        if let Some(enc) = self.output_encoding.as_deref()
+            && !matches!(
+                enc.to_ascii_lowercase().replace('_', "-").as_str(),
+                "utf-8" | "utf8"
+            )
+        {
+            return fail(format!(
+                "output_encoding `{enc}`: hoist writes templates as UTF-8 only"
+            ));
+        }
+        let mut text = ctx
+            .templar
+            .render_file_with(&path, &vars, &self.syntax())
+            .map_err(|e| {
+                let at = e
+                    .line
+                    .map(|l| format!("{}:{l}: ", path.display()))
+                    .unwrap_or_else(|| format!("{}: ", path.display()));
+                ModuleError::Failed(format!("template error: {at}{}", e.message))
+            })?;
         match self.newline_sequence.as_deref() {
             None | Some("\\n") | Some("\n") => {}
             Some("\\r\\n") | Some("\r\n") => text = text.replace('\n', "\r\n"),
-            Some(other) => return fail(format!("unsupported newline_sequence {other:?}")),
+            Some("\\r") | Some("\r") => text = text.replace('\n', "\r"),
+            Some(_) => return fail("newline_sequence needs to be one of: \\n, \\r or \\r\\n"),
         }
         let o = PutContent {
             dest: &dest,

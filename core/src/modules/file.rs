@@ -58,11 +58,17 @@ impl File {
         }
         let remote = ctx.remote()?;
         let stat = match known {
-            Some(s) => s,
-            None => match remote.stat(path, false, false).await? {
-                Some(s) => s,
-                None => return Ok(()),
-            },
+            Some(s) if s.kind != "link" => s,
+            _ => {
+                // A link's own mode is always 0777: with `follow` (the default) the attributes
+                // are those of what it points to, which is what chmod and chown change.
+                let follow = self.follow.as_ref().is_none_or(|f| f.0);
+                match remote.stat(path, follow, false).await? {
+                    Some(s) if s.kind == "link" && follow => return Ok(()),
+                    Some(s) => s,
+                    None => return Ok(()),
+                }
+            }
         };
         let changes = attrs.changes(&stat)?;
         let mut changed = changes.any();
@@ -86,6 +92,42 @@ impl File {
             }
         }
         Ok(())
+    }
+
+    /// Creates `path` and every missing parent one by one, each getting the requested mode,
+    /// owner and group as it is made (as ansible-core does; `mkdir -p -m` sets the last only).
+    fn mkdir_script(&self, path: &str) -> Result<String, ModuleError> {
+        let attrs = self.attrs();
+        let mode = attrs.wanted_mode(None, true)?;
+        let owner = match (&attrs.owner, &attrs.group) {
+            (None, None) => None,
+            (o, g) => Some(format!(
+                "{}{}",
+                o.as_ref().map(|o| o.0.as_str()).unwrap_or(""),
+                g.as_ref().map(|g| format!(":{}", g.0)).unwrap_or_default()
+            )),
+        };
+        let mut steps = Vec::new();
+        let mut prefix = String::new();
+        for (i, part) in path.split('/').enumerate() {
+            if i > 0 {
+                prefix.push('/');
+            }
+            prefix.push_str(part);
+            if part.is_empty() || part == "." || prefix == "/" {
+                continue;
+            }
+            let d = quote(&prefix);
+            let mut make = format!("mkdir -- {d}");
+            if let Some(m) = mode {
+                make.push_str(&format!(" && chmod {m:04o} -- {d}"));
+            }
+            if let Some(o) = &owner {
+                make.push_str(&format!(" && chown {} -- {d}", quote(o)));
+            }
+            steps.push(format!("{{ [ -d {d} ] || {{ {make}; }}; }}"));
+        }
+        Ok(steps.join(" && "))
     }
 
     /// Whether anything below `path` differs from `attrs`.
@@ -209,12 +251,8 @@ impl Module for File {
             "directory" => match now.as_str() {
                 "directory" => None,
                 "absent" => {
-                    let mode = self
-                        .attrs()
-                        .wanted_mode(None, true)?
-                        .map(|m| format!("-m {m:04o} "))
-                        .unwrap_or_default();
-                    act(&mut out, "directory", format!("mkdir -p {mode}-- {p}"))
+                    let script = self.mkdir_script(&path)?;
+                    act(&mut out, "directory", script)
                 }
                 other if self.force.0 && other == "link" => act(
                     &mut out,

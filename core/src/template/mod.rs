@@ -27,6 +27,29 @@ use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The `template` module's syntax options (ansible-core's defaults from `Default`).
+#[derive(Debug, Clone)]
+pub struct FileSyntax {
+    pub trim_blocks: bool,
+    pub lstrip_blocks: bool,
+    pub block: (String, String),
+    pub variable: (String, String),
+    pub comment: (String, String),
+}
+
+impl Default for FileSyntax {
+    fn default() -> Self {
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        FileSyntax {
+            trim_blocks: true,
+            lstrip_blocks: false,
+            block: pair("{%", "%}"),
+            variable: pair("{{", "}}"),
+            comment: pair("{#", "#}"),
+        }
+    }
+}
+
 /// The placeholder `omit` renders to; a module argument equal to it is dropped.
 pub const OMIT: &str = "__omit_place_holder__hoist";
 
@@ -138,6 +161,38 @@ impl Templar {
     /// True when `s` contains template syntax.
     pub fn is_template(s: &str) -> bool {
         s.contains("{{") || s.contains("{%") || s.contains("{#")
+    }
+
+    /// Renders a template file with the `template` module's options, the way ansible-core does:
+    /// the source's trailing newlines are dropped by the renderer and the output gets as many
+    /// back as the source ended with (so a last line that renders empty adds none), and an
+    /// included template keeps no trailing newline of its own.
+    pub fn render_file_with(
+        &self,
+        path: &Path,
+        ctx: &Value,
+        opts: &FileSyntax,
+    ) -> Result<String, TemplateError> {
+        let source = std::fs::read_to_string(path).map_err(|e| {
+            TemplateError::new(format!("cannot read template {}: {e}", path.display()))
+        })?;
+        let syntax = minijinja::syntax::SyntaxConfig::builder()
+            .block_delimiters(opts.block.0.clone(), opts.block.1.clone())
+            .variable_delimiters(opts.variable.0.clone(), opts.variable.1.clone())
+            .comment_delimiters(opts.comment.0.clone(), opts.comment.1.clone())
+            .trim_blocks(opts.trim_blocks)
+            .lstrip_blocks(opts.lstrip_blocks)
+            .keep_trailing_newline(false)
+            .build()
+            .map_err(|e| TemplateError::new(format!("template delimiters: {e}")))?;
+        let mut env = self.env.clone();
+        env.set_syntax(syntax);
+        let name = absolute(path).display().to_string();
+        let mut out = env.render_named_str(&name, &source, ctx.clone())?;
+        let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
+        let missing = trailing(&source).saturating_sub(trailing(&out));
+        out.push_str(&"\n".repeat(missing));
+        Ok(out)
     }
 
     /// Renders a template string (from a playbook or vars file) to text.
