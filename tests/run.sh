@@ -29,8 +29,10 @@ fi
 VENV=${HOIST_TEST_VENV:-/var/tmp/hoist-test/venv}
 if [ ! -x "$VENV/bin/ansible-playbook" ]; then
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'ansible-core>=2.17,<2.20'
+  "$VENV/bin/pip" install -q 'ansible-core==2.19.14'
 fi
+# passlib: ansible-core's password_hash needs it (the template conformance test compares).
+"$VENV/bin/python" -c 'import passlib' 2>/dev/null || "$VENV/bin/pip" install -q 'passlib==1.7.4'
 export HOIST_ANSIBLE_PLAYBOOK=$VENV/bin/ansible-playbook
 step "build"
 cargo build --bins --tests

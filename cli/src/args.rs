@@ -105,6 +105,14 @@ pub struct ConnectArgs {
     /// Seconds a command may run (default: no limit)
     #[arg(short = 'T', long)]
     pub timeout: Option<u64>,
+    /// Seconds between keepalives on an idle connection (ssh_config's ServerAliveInterval wins)
+    #[arg(long, default_value_t = 5)]
+    pub keepalive_interval: u64,
+    /// Unanswered keepalives before a host counts as unreachable (ssh_config's
+    /// ServerAliveCountMax wins): a host that dies mid-task is reported after about
+    /// interval × count seconds
+    #[arg(long, default_value_t = 3)]
+    pub keepalive_count: u32,
     /// Channels opened at once on one connection (OpenSSH allows 10 sessions by default)
     #[arg(long, default_value_t = 5)]
     pub max_channels: usize,
@@ -132,6 +140,8 @@ impl ConnectArgs {
             command_timeout: self.timeout.map(Duration::from_secs),
             key_passphrase: std::env::var("HOIST_SSH_KEY_PASSPHRASE").ok(),
             max_channels: self.max_channels,
+            keepalive: Duration::from_secs(self.keepalive_interval.max(1)),
+            keepalive_max: self.keepalive_count.max(1),
             agent: std::env::var_os("SSH_AUTH_SOCK").map(PathBuf::from),
             ..ConnectOptions::default()
         }

@@ -39,6 +39,22 @@ pub fn match_list<'a>(patterns: impl IntoIterator<Item = &'a str>, name: &str) -
     matched
 }
 
+/// The regular files directly in `dir` whose names match `pattern`, as full paths, sorted
+/// (the `fileglob` lookup and filter).
+pub fn matching_files(dir: &std::path::Path, pattern: &str) -> Vec<String> {
+    let mut found: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .filter(|e| e.path().is_file())
+                .filter(|e| glob(pattern, &e.file_name().to_string_lossy()))
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

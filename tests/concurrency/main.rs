@@ -10,7 +10,8 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// The many-host lab's inventory, and how many hosts it has (at least 10).
+/// The many-host lab's inventory, and how many hosts the tests share (at least 10): all but
+/// the last, which the dead-peer test crashes.
 fn lab() -> (String, usize) {
     let Some(inv) = std::env::var_os("HOIST_MANY_LAB_INVENTORY") else {
         panic!(
@@ -20,10 +21,10 @@ fn lab() -> (String, usize) {
     let text = std::fs::read_to_string(&inv).expect("the lab inventory is readable");
     let hosts = text.matches("ansible_host:").count();
     assert!(
-        hosts >= 10,
-        "the many-host lab has {hosts} hosts, fewer than 10"
+        hosts >= 11,
+        "the many-host lab has {hosts} hosts, fewer than 11"
     );
-    (PathBuf::from(inv).to_string_lossy().into_owned(), hosts)
+    (PathBuf::from(inv).to_string_lossy().into_owned(), hosts - 1)
 }
 
 fn scratch() -> tempfile::TempDir {
@@ -33,11 +34,18 @@ fn scratch() -> tempfile::TempDir {
 /// `hoist run` with `-f forks` under a watchdog; asserts it succeeded.
 fn run(inv: &str, book: &str, forks: usize, extra: &[&str]) -> support::Run {
     let forks = forks.to_string();
-    let mut args = vec!["run", "-i", inv, book, "-f", &forks];
+    let limit = format!("lab:!lab{}", last_host(inv));
+    let mut args = vec!["run", "-i", inv, book, "-f", &forks, "-l", &limit];
     args.extend_from_slice(extra);
     let r = support::hoist_within(Duration::from_secs(180), &args, &[]);
     assert_eq!(r.code, 0, "hoist run failed:\n{}\n{}", r.stdout, r.stderr);
     r
+}
+
+/// The number of the lab's last host (kept out of the shared tests).
+fn last_host(inv: &str) -> usize {
+    let text = std::fs::read_to_string(inv).expect("the lab inventory is readable");
+    text.matches("ansible_host:").count()
 }
 
 /// One lab host's command output (through ssh with the lab's key).
@@ -227,12 +235,74 @@ fn throttle_caps_how_many_hosts_run_a_task_at_once() {
         "bad.yml",
         "- hosts: lab\n  gather_facts: false\n  tasks:\n    - debug: {msg: x}\n      throttle: \"{{ 'nope' }}\"\n",
     );
-    let r = support::hoist_within(Duration::from_secs(60), &["run", "-i", &inv, &bad], &[]);
+    let limit = format!("lab:!lab{}", last_host(&inv));
+    let r = support::hoist_within(
+        Duration::from_secs(60),
+        &["run", "-i", &inv, &bad, "-l", &limit],
+        &[],
+    );
     assert_ne!(r.code, 0);
     assert!(
         r.stdout
             .contains("Failed to convert the throttle value to an integer"),
         "{}",
         r.stdout
+    );
+}
+
+#[test]
+fn a_host_that_dies_mid_task_is_unreachable_within_the_keepalive_budget() {
+    let (inv, _) = lab();
+    let victim = format!("lab{}", last_host(&inv));
+    let d = scratch();
+    let book = support::write(
+        d.path(),
+        "dead.yml",
+        &format!("- hosts: {victim}\n  gather_facts: false\n  tasks:\n    - command: sleep 300\n"),
+    );
+    let killer = {
+        let victim = victim.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(3));
+            support::hoist(&["lab", "kill", &victim], &[])
+        })
+    };
+    let t0 = std::time::Instant::now();
+    // Keepalives every 2 s, 3 unanswered: the host is given up about 6 s after it died.
+    let r = support::hoist_within(
+        Duration::from_secs(120),
+        &[
+            "run",
+            "-i",
+            &inv,
+            &book,
+            "-o",
+            "json",
+            "--keepalive-interval",
+            "2",
+            "--keepalive-count",
+            "3",
+        ],
+        &[],
+    );
+    let took = t0.elapsed();
+    let killed = killer.join().expect("the kill thread");
+    let back = support::hoist(&["lab", "start", &victim], &[]);
+    assert_eq!(killed.code, 0, "lab kill: {}", killed.stderr);
+    assert_eq!(back.code, 0, "lab start: {}", back.stderr);
+    let unreachable = events(&r.stdout).iter().any(|e| {
+        e["event"] == "host_result" && e["host"] == victim.as_str() && e["status"] == "unreachable"
+    });
+    assert!(
+        unreachable,
+        "{victim} is reported unreachable: {}{}",
+        r.stdout, r.stderr
+    );
+    assert_ne!(r.code, 0);
+    // Killed at 3 s; 2 s x 3 keepalives later it is given up (without keepalives the run
+    // would wait for the 300 s command). A generous bound for a loaded machine.
+    assert!(
+        took < Duration::from_secs(40),
+        "the dead host was given up after {took:?}"
     );
 }

@@ -114,7 +114,9 @@ fn project(dir: &Path) {
     .unwrap();
     std::fs::write(
         dir.join("proj/broken.yml"),
-        "- hosts: localhost\n  tasks:\n    - copy: { dest: /x, contnet: y }\n",
+        // An unknown module: ansible-core refuses that before running too (a wrong argument
+        // is a run-time failure in both).
+        "- hosts: localhost\n  tasks:\n    - cpoy: { dest: /x, content: y }\n",
     )
     .unwrap();
     std::fs::write(

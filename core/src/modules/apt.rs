@@ -31,13 +31,17 @@ pub struct Apt {
     lock_timeout: Option<Int>,
 }
 
+/// `package`: `name`, `state` and `use` here; every other option goes to the backend module
+/// (as in ansible-core, so a role's `enablerepo:` for dnf costs nothing on a task a `when`
+/// skips; the backend refuses what it does not take when the task runs).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Package {
     name: List,
     state: Option<String>,
     #[serde(rename = "use")]
     use_: Option<String>,
+    #[serde(flatten)]
+    backend: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `name=version` → (`name`, `Some(version)`).
@@ -334,22 +338,17 @@ impl Module for Package {
                 "package: the `{mgr}` package manager is not supported yet (apt is)"
             )));
         }
-        Apt {
-            name: Some(self.name),
-            state: self.state,
-            update_cache: Bool(false),
-            cache_valid_time: None,
-            purge: Bool(false),
-            autoremove: Bool(false),
-            install_recommends: None,
-            default_release: None,
-            allow_downgrade: Bool(false),
-            force: Bool(false),
-            upgrade: None,
-            lock_timeout: None,
+        let mut args = self.backend;
+        args.insert(
+            "name".into(),
+            serde_json::to_value(&self.name.0).unwrap_or_default(),
+        );
+        if let Some(s) = self.state {
+            args.insert("state".into(), s.into());
         }
-        .run_apt(ctx)
-        .await
+        let apt: Apt = serde_json::from_value(serde_json::Value::Object(args))
+            .map_err(|e| ModuleError::Args(format!("the apt backend of `package`: {e}")))?;
+        apt.run_apt(ctx).await
     }
 }
 

@@ -199,27 +199,18 @@ fn parse_loop(key: &str, value: &Node) -> Result<Option<LoopSpec>, SourceError> 
         return Ok(Some(LoopSpec::Loop(value.to_value())));
     }
     if let Some(lookup) = key.strip_prefix("with_") {
-        const KNOWN: &[&str] = &[
-            "items",
-            "list",
-            "dict",
-            "sequence",
-            "fileglob",
-            "lines",
-            "file",
-            "first_found",
-            "nested",
-            "together",
-            "indexed_items",
-            "flattened",
-            "subelements",
-        ];
-        if !KNOWN.contains(&lookup) {
+        // Lookups, and the loops that exist only as `with_*` (their lookups are loop logic).
+        let known: Vec<&str> = crate::template::LOOKUP_NAMES
+            .iter()
+            .copied()
+            .chain(["indexed_items", "nested", "together", "subelements"])
+            .collect();
+        if !known.contains(&lookup) {
             return Err(value
                 .error(format!("`{key}` is not a supported loop"))
                 .with_help(format!(
                     "use `loop:` or one of: {}",
-                    KNOWN
+                    known
                         .iter()
                         .map(|k| format!("with_{k}"))
                         .collect::<Vec<_>>()

@@ -143,6 +143,48 @@ impl Runner {
         }))
     }
 
+    /// Which argument's template failed, where it is written and what it says:
+    /// `FILE:LINE:COL: copy: argument `content`: 'prot' is undefined (in `{{ prot }}`)`.
+    fn arg_error(
+        &self,
+        task: &Task,
+        args: &Json,
+        ctx: &minijinja::Value,
+        whole: crate::template::TemplateError,
+    ) -> String {
+        let failing = match args {
+            Json::Object(m) => m
+                .iter()
+                .find_map(|(k, v)| self.templar.render_value(v, ctx).err().map(|e| (k, v, e))),
+            _ => None,
+        };
+        let Some((k, v, e)) = failing else {
+            return format!(
+                "{}: {}: {}",
+                task.origin.location(),
+                task.action,
+                whole.message
+            );
+        };
+        let at = task
+            .arg_origins
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, o)| o.location())
+            .unwrap_or_else(|| task.origin.location());
+        let shown = match v {
+            Json::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let shown: String = shown.chars().take(200).collect();
+        let arg = if k == "_raw_params" {
+            "the free-form argument".to_string()
+        } else {
+            format!("argument `{k}`")
+        };
+        format!("{at}: {}: {arg}: {} (in `{shown}`)", task.action, e.message)
+    }
+
     fn search_paths(&self, pc: &PlayCtx, inh: &Inherit) -> Vec<PathBuf> {
         let mut v = Vec::new();
         if let Some(r) = &inh.role {
@@ -365,9 +407,7 @@ impl Runner {
         };
         let args = match self.templar.render_value(&given, &ctx) {
             Ok(a) => splat(&task.action, strip_omit(a)),
-            Err(e) => {
-                return TaskRun::failed(host, format!("{loc}: {}: {}", task.action, e.message));
-            }
+            Err(e) => return TaskRun::failed(host, self.arg_error(task, &given, &ctx, e)),
         };
         let delegate = match &inh.delegate_to {
             Some(d) => match self.templar.render_str(d, &ctx) {

@@ -348,6 +348,26 @@ impl Runner {
         if !tags::selected(&own.tags, &self.opts.tags, &self.opts.skip_tags) {
             return;
         }
+        // The include has a banner of its own, as in ansible-core: what it includes, and any
+        // error resolving or loading it, is shown under it rather than under the task before.
+        let action = match inc.kind {
+            IncludeKind::Tasks => "include_tasks",
+            IncludeKind::Role { .. } => "include_role",
+        };
+        let name = inc
+            .common
+            .name
+            .clone()
+            .unwrap_or_else(|| action.to_string());
+        self.emit(Event::TaskStart {
+            name: match &inc.role {
+                Some(r) => format!("{} : {name}", r.name),
+                None => name,
+            },
+            action: action.to_string(),
+            location: inc.origin.location(),
+            handler: false,
+        });
         let mut groups: IndexMap<String, (PathBuf, Option<String>, Vars, Vec<String>)> =
             IndexMap::new();
         for h in hosts {

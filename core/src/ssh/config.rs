@@ -32,6 +32,7 @@ pub struct HostConfig {
     pub strict_host_key_checking: Option<String>,
     pub connect_timeout: Option<u64>,
     pub server_alive_interval: Option<u64>,
+    pub server_alive_count_max: Option<u32>,
 }
 
 impl SshConfig {
@@ -137,6 +138,11 @@ impl SshConfig {
                     }
                     "connecttimeout" => {
                         c.connect_timeout = c.connect_timeout.or(first.and_then(|p| p.parse().ok()))
+                    }
+                    "serveralivecountmax" => {
+                        c.server_alive_count_max = c
+                            .server_alive_count_max
+                            .or(first.and_then(|p| p.parse().ok()))
                     }
                     "serveraliveinterval" => {
                         c.server_alive_interval = c

@@ -179,7 +179,7 @@ impl Connection {
         let config = Arc::new(client::Config {
             nodelay: true,
             keepalive_interval: Some(target.keepalive),
-            keepalive_max: 3,
+            keepalive_max: target.keepalive_max.max(1) as usize,
             ..Default::default()
         });
         let verdict = Arc::new(Mutex::new(None));

@@ -34,7 +34,10 @@ pub struct ConnectOptions {
     pub policy: HostKeyPolicy,
     pub connect_timeout: Duration,
     pub command_timeout: Option<Duration>,
+    /// Dead-peer detection: a keepalive every `keepalive`, the connection given up after
+    /// `keepalive_max` unanswered (ssh_config's ServerAliveInterval / ServerAliveCountMax win).
     pub keepalive: Duration,
+    pub keepalive_max: u32,
     /// Never serialized: it must not travel to the multiplexer (which reads its own).
     #[serde(skip)]
     pub key_passphrase: Option<String>,
@@ -56,7 +59,8 @@ impl Default for ConnectOptions {
             policy: HostKeyPolicy::Strict,
             connect_timeout: Duration::from_secs(10),
             command_timeout: None,
-            keepalive: Duration::from_secs(15),
+            keepalive: Duration::from_secs(5),
+            keepalive_max: 3,
             key_passphrase: None,
             agent: None,
             max_channels: 5,
@@ -80,6 +84,8 @@ pub struct Target {
     pub policy: HostKeyPolicy,
     pub connect_timeout: Duration,
     pub keepalive: Duration,
+    #[serde(default = "default_keepalive_max")]
+    pub keepalive_max: u32,
     pub become_: Option<Become>,
     /// `ansible_become_password`, for a task or play that turns `become` on itself.
     #[serde(default)]
@@ -179,6 +185,7 @@ impl Target {
                 .server_alive_interval
                 .map(Duration::from_secs)
                 .unwrap_or(opts.keepalive),
+            keepalive_max: hc.server_alive_count_max.unwrap_or(opts.keepalive_max),
             become_,
             become_password,
         }
@@ -224,4 +231,8 @@ impl Target {
         }
         Some(jump)
     }
+}
+
+fn default_keepalive_max() -> u32 {
+    3
 }

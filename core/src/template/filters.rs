@@ -3,7 +3,6 @@
 //! Ansible's wins.
 
 use super::{convert, net};
-use crate::ssh::shell::quote;
 use base64::Engine;
 use minijinja::value::{Kwargs, Rest, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
@@ -16,8 +15,11 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("to_json", to_json);
     env.add_filter("to_nice_json", to_nice_json);
     env.add_filter("from_json", from_json);
-    env.add_filter("to_yaml", to_yaml);
-    env.add_filter("to_nice_yaml", to_yaml);
+    env.add_filter("to_yaml", |v: Value, kw: Kwargs| yaml_text(v, kw, false));
+    env.add_filter("to_nice_yaml", |v: Value, kw: Kwargs| {
+        yaml_text(v, kw, true)
+    });
+    env.add_filter("from_yaml_all", from_yaml_all);
     env.add_filter("from_yaml", from_yaml);
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("regex_search", regex_search);
@@ -45,7 +47,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_filter("items2dict", items2dict);
     env.add_filter("flatten", flatten);
     env.add_filter("ternary", ternary);
-    env.add_filter("quote", |s: String| quote(&s));
+    env.add_filter("quote", |s: String| shlex_quote(&s));
     env.add_filter("comment", comment);
     env.add_filter("type_debug", type_debug);
     env.add_filter("difference", |a: Value, b: Value| {
@@ -158,8 +160,32 @@ fn from_json(s: String) -> Result<Value, Error> {
     Ok(convert::to_jinja(&v))
 }
 
-fn to_yaml(v: Value, _kwargs: Kwargs) -> Result<String, Error> {
-    serde_yaml::to_string(&json(&v)?).map_err(|e| invalid(e.to_string()))
+/// `to_yaml` (flow style for collections of scalars, indent 2) and `to_nice_yaml` (block
+/// style, indent 4), as PyYAML writes them; `indent=` as ansible-core takes it.
+fn yaml_text(v: Value, kw: Kwargs, nice: bool) -> Result<String, Error> {
+    let indent: Option<usize> = kw.get("indent")?;
+    let _: Option<bool> = kw.get("sort_keys")?;
+    let _: Option<bool> = kw.get("allow_unicode")?;
+    let flow: Option<bool> = kw.get("default_flow_style")?;
+    let _: Option<usize> = kw.get("width")?;
+    kw.assert_all_used()?;
+    let indent = indent.unwrap_or(if nice { 4 } else { 2 });
+    Ok(super::pyyaml::dump(
+        &json(&v)?,
+        indent,
+        !nice && flow.is_none(),
+    ))
+}
+
+/// Every document of a multi-document YAML string.
+fn from_yaml_all(s: String) -> Result<Value, Error> {
+    let mut docs = Vec::new();
+    for d in serde_yaml::Deserializer::from_str(&s) {
+        let v = <serde_json::Value as serde::Deserialize>::deserialize(d)
+            .map_err(|e| invalid(format!("from_yaml_all: {e}")))?;
+        docs.push(v);
+    }
+    Ok(convert::to_jinja(&Json::Array(docs)))
 }
 
 fn from_yaml(s: String) -> Result<Value, Error> {
@@ -313,8 +339,14 @@ fn password_hash(
         None => random_salt()?,
     };
     let scheme = scheme.unwrap_or_else(|| "sha512".into());
-    let r = rounds.unwrap_or(5000);
-    let prefix = if rounds.is_some() {
+    // ansible-core hashes with passlib, whose default rounds (656000 for sha512, 535000 for
+    // sha256) are written into the hash; rounds=5000 is crypt(3)'s default, left implicit.
+    let r = rounds.unwrap_or(if scheme.starts_with("sha256") {
+        535_000
+    } else {
+        656_000
+    });
+    let prefix = if r != 5000 {
         format!("rounds={r}$")
     } else {
         String::new()
@@ -358,12 +390,41 @@ fn dirname(s: String) -> String {
     }
 }
 
+/// Python's `shlex.quote`: safe words as they are, anything else in single quotes.
+fn shlex_quote(s: &str) -> String {
+    if s.is_empty() {
+        return "''".into();
+    }
+    if s.chars()
+        .all(|c| c.is_alphanumeric() || "@%+=:,./-_".contains(c))
+    {
+        return s.to_string();
+    }
+    format!("'{}'", s.replace('\'', "'\"'\"'"))
+}
+
+/// Python's `os.path.expanduser`: `~` is $HOME, `~user` that user's home from /etc/passwd.
 fn expanduser(s: String) -> String {
-    match (s.strip_prefix('~'), std::env::var("HOME")) {
-        (Some(rest), Ok(home)) if rest.is_empty() || rest.starts_with('/') => {
-            format!("{home}{rest}")
-        }
-        _ => s,
+    let Some(rest) = s.strip_prefix('~') else {
+        return s;
+    };
+    let (user, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let home = if user.is_empty() {
+        std::env::var("HOME").ok()
+    } else {
+        std::fs::read_to_string("/etc/passwd").ok().and_then(|p| {
+            p.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.len() > 5 && f[0] == user).then(|| f[5].to_string())
+            })
+        })
+    };
+    match home {
+        Some(h) => format!("{}{tail}", h.trim_end_matches('/')).replace("//", "/"),
+        None => s,
     }
 }
 
@@ -383,12 +444,8 @@ fn merge(a: &mut Json, b: &Json, recursive: bool, list_merge: &str) {
         (Json::Object(a), Json::Object(b)) => {
             for (k, v) in b {
                 match a.get_mut(k) {
-                    Some(existing)
-                        if recursive && (existing.is_object() || existing.is_array()) =>
-                    {
-                        merge(existing, v, recursive, list_merge)
-                    }
-                    _ => {
+                    Some(existing) => merge_key(existing, v, recursive, list_merge),
+                    None => {
                         a.insert(k.clone(), v.clone());
                     }
                 }
@@ -413,6 +470,18 @@ fn merge(a: &mut Json, b: &Json, recursive: bool, list_merge: &str) {
             _ => *a = b.clone(),
         },
         (a, b) => *a = b.clone(),
+    }
+}
+
+/// ansible-core's merge_hash for one key present on both sides: mappings merge only when
+/// `recursive`, lists follow `list_merge` at every level, anything else is replaced.
+fn merge_key(existing: &mut Json, v: &Json, recursive: bool, list_merge: &str) {
+    match (&*existing, v) {
+        (Json::Object(_), Json::Object(_)) if recursive => {
+            merge(existing, v, recursive, list_merge)
+        }
+        (Json::Array(_), Json::Array(_)) => merge(existing, v, recursive, list_merge),
+        _ => *existing = v.clone(),
     }
 }
 
@@ -445,8 +514,8 @@ fn combine(base: Value, others: Rest<Value>, kwargs: Kwargs) -> Result<Value, Er
                     .as_object_mut()
                     .ok_or_else(|| invalid("combine expects dictionaries"))?;
                 match obj.get_mut(&k) {
-                    Some(existing) if recursive => merge(existing, &v, true, &list_merge),
-                    _ => {
+                    Some(existing) => merge_key(existing, &v, recursive, &list_merge),
+                    None => {
                         obj.insert(k, v);
                     }
                 }
@@ -656,7 +725,13 @@ fn random(state: &State, v: Value, end: Option<Value>, kwargs: Kwargs) -> Result
     Ok(items[(r % items.len() as u64) as usize].clone())
 }
 
-fn human_to_bytes(v: Value, unit: Option<String>) -> Result<i64, Error> {
+fn human_to_bytes(v: Value, unit: Option<String>, kwargs: Kwargs) -> Result<i64, Error> {
+    let isbits: bool = kwargs.get::<Option<bool>>("isbits")?.unwrap_or(false);
+    let unit = match unit {
+        Some(u) => Some(u),
+        None => kwargs.get::<Option<String>>("default_unit")?,
+    };
+    kwargs.assert_all_used()?;
     let s = v.to_string();
     let s = s.trim();
     let split = s
@@ -672,6 +747,20 @@ fn human_to_bytes(v: Value, unit: Option<String>) -> Result<i64, Error> {
     } else {
         suffix
     };
+    // A lowercase `b` counts bits (needs isbits), an uppercase `B` bytes (refused with isbits).
+    if suffix.len() > 1 || suffix == "b" || suffix == "B" {
+        let bits = suffix.ends_with('b');
+        if bits != isbits {
+            return Err(invalid(format!(
+                "human_to_bytes: `{s}` is not a valid {}",
+                if isbits {
+                    "bit size (expecting b)"
+                } else {
+                    "byte size (expecting B)"
+                }
+            )));
+        }
+    }
     let mult = match suffix
         .trim_end_matches(['B', 'b'])
         .to_ascii_uppercase()

@@ -8,6 +8,26 @@ use minijinja::value::{Kwargs, Rest, ValueKind};
 use minijinja::{Environment, Error, ErrorKind, State, Value};
 use std::path::{Path, PathBuf};
 
+/// Every lookup hoist has (each also a `with_<name>` loop).
+pub const NAMES: &[&str] = &[
+    "env",
+    "file",
+    "template",
+    "pipe",
+    "lines",
+    "fileglob",
+    "first_found",
+    "password",
+    "items",
+    "list",
+    "flattened",
+    "dict",
+    "vars",
+    "sequence",
+    "varnames",
+    "random_choice",
+];
+
 pub fn register(env: &mut Environment<'static>) {
     env.add_function("lookup", lookup);
     env.add_function("query", query);
@@ -128,7 +148,15 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     .ok_or_else(|| err(format!("lookup('template'): could not find `{t}`")))?;
                 let source = std::fs::read_to_string(&path)
                     .map_err(|e| err(format!("lookup('template'): {}: {e}", path.display())))?;
-                let ctx = state.lookup("vars").unwrap_or_default();
+                // The task's variables (`vars`), else everything the template context knows.
+                let ctx = state.lookup("vars").unwrap_or_else(|| {
+                    let all: indexmap::IndexMap<Value, Value> = state
+                        .known_variables()
+                        .iter()
+                        .filter_map(|k| Some((Value::from(k.as_ref()), state.lookup(k)?)))
+                        .collect();
+                    Value::from_object(all)
+                });
                 let name = std::fs::canonicalize(&path)
                     .unwrap_or(path)
                     .display()
@@ -172,17 +200,11 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     find_file(state, &dir, "files")
                 };
                 let Some(dir) = dir else { continue };
-                let mut found: Vec<String> = std::fs::read_dir(&dir)
-                    .map(|rd| {
-                        rd.filter_map(|e| e.ok())
-                            .filter(|e| e.path().is_file())
-                            .filter(|e| crate::glob::glob(&pat, &e.file_name().to_string_lossy()))
-                            .map(|e| e.path().display().to_string())
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                found.sort();
-                out.extend(found.into_iter().map(Value::from));
+                out.extend(
+                    crate::glob::matching_files(&dir, &pat)
+                        .into_iter()
+                        .map(Value::from),
+                );
             }
             out
         }
@@ -238,7 +260,9 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             }
             out
         }
-        "items" | "list" | "flattened" => {
+        // `list` gives its terms as they are; `items` and `flattened` unpack lists.
+        "list" => terms.to_vec(),
+        "items" | "flattened" => {
             let mut out = Vec::new();
             for t in terms {
                 if t.kind() == ValueKind::Seq {
@@ -254,7 +278,11 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             for t in terms {
                 for k in t.try_iter()? {
                     let v = t.get_item(&k)?;
-                    out.push(Value::from_iter([("key", k), ("value", v)]));
+                    let pair: indexmap::IndexMap<Value, Value> =
+                        [(Value::from("key"), k), (Value::from("value"), v)]
+                            .into_iter()
+                            .collect();
+                    out.push(Value::from_object(pair));
                 }
             }
             out
@@ -272,12 +300,39 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     None => {
                         return Err(Error::new(
                             ErrorKind::UndefinedError,
-                            format!("lookup('vars'): `{t}` is undefined"),
+                            format!("lookup('vars'): '{t}' is undefined"),
                         ));
                     }
                 }
             }
             out
+        }
+        "varnames" => {
+            let names = state.known_variables();
+            let mut out = Vec::new();
+            for t in strings(terms) {
+                let re = regex::Regex::new(&t).map_err(|e| {
+                    err(format!("Unable to use \"{t}\" as a search parameter: {e}"))
+                })?;
+                out.extend(
+                    names
+                        .iter()
+                        .filter(|n| !n.starts_with("hoist_") && re.is_match(n))
+                        .map(|n| Value::from(n.to_string())),
+                );
+            }
+            out
+        }
+        "random_choice" => {
+            use rand::seq::IndexedRandom;
+            let all: Vec<Value> = terms
+                .iter()
+                .flat_map(|t| match t.kind() {
+                    ValueKind::Seq => t.try_iter().map(|i| i.collect()).unwrap_or_default(),
+                    _ => vec![t.clone()],
+                })
+                .collect();
+            all.choose(&mut rand::rng()).cloned().into_iter().collect()
         }
         "sequence" => strings(terms)
             .iter()

@@ -9,17 +9,22 @@ pub mod external;
 mod filters;
 mod lists;
 mod lookups;
+mod math;
 mod net;
 mod password;
+mod paths;
 mod predicates;
 mod pyjson;
+mod pyyaml;
 mod scope;
 mod secret_fn;
 mod time;
 pub mod unsafe_text;
+mod urls;
 
 pub use convert::{from_jinja, to_jinja};
 pub use filters::python_replacement;
+pub use lookups::NAMES as LOOKUP_NAMES;
 pub use scope::{HostVarsSource, Layer, Scope, Trust};
 
 use minijinja::{Environment, UndefinedBehavior, Value};
@@ -152,6 +157,11 @@ impl Templar {
         lookups::register(&mut env);
         time::register(&mut env);
         lists::register(&mut env);
+        paths::register(&mut env);
+        urls::register(&mut env);
+        math::register(&mut env);
+        // `undef(hint)`: a value that is undefined on purpose (an error only where it is used).
+        env.add_function("undef", |_hint: Option<String>| minijinja::Value::UNDEFINED);
         secret_fn::register(&mut env);
         external::install(&mut env);
         env.add_global("omit", OMIT);
@@ -263,7 +273,7 @@ impl Templar {
         let v = compiled.eval(ctx.clone())?;
         if v.is_undefined() {
             return Err(TemplateError::new(format!(
-                "`{}` is undefined",
+                "'{}' is undefined",
                 expr.trim()
             )));
         }

@@ -18,7 +18,7 @@ pub fn register(env: &mut Environment<'static>) {
         regex_test(&s, &p, kw, Mode::Search)
     });
     env.add_test("regex", regex_any);
-    for name in ["success", "succeeded"] {
+    for name in ["success", "succeeded", "successful"] {
         env.add_test(name, |r: Value| {
             !flag(&r, "failed") && !flag(&r, "unreachable")
         });
@@ -30,6 +30,7 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("skipped", |r: Value| flag(&r, "skipped"));
     env.add_test("skip", |r: Value| flag(&r, "skipped"));
     env.add_test("unreachable", |r: Value| flag(&r, "unreachable"));
+    env.add_test("reachable", |r: Value| !flag(&r, "unreachable"));
     env.add_test("timedout", |r: Value| {
         r.get_attr("timedout")
             .is_ok_and(|t| t.is_true() && t.get_attr("period").is_ok_and(|p| p.is_true()))
@@ -43,8 +44,24 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_test("falsy", |v: Value| {
         !(truthy(&v) || (v.kind() != ValueKind::String && v.is_true()))
     });
-    env.add_test("subset", |a: Value, b: Value| subset(&a, &b));
-    env.add_test("superset", |a: Value, b: Value| subset(&b, &a));
+    for name in ["subset", "issubset"] {
+        env.add_test(name, |a: Value, b: Value| subset(&a, &b));
+    }
+    for name in ["superset", "issuperset"] {
+        env.add_test(name, |a: Value, b: Value| subset(&b, &a));
+    }
+    for name in ["nan", "isnan"] {
+        env.add_test(name, |v: Value| f64::try_from(v).is_ok_and(f64::is_nan));
+    }
+    // Vault text is refused on load, so no value a template meets is vault-encrypted; a
+    // file is when it starts with the vault header.
+    env.add_test("vault_encrypted", |v: Value| {
+        v.as_str()
+            .is_some_and(|s| s.trim_start().starts_with("$ANSIBLE_VAULT;"))
+    });
+    env.add_test("vaulted_file", |p: String| {
+        std::fs::read(&p).is_ok_and(|b| b.starts_with(b"$ANSIBLE_VAULT;"))
+    });
     env.add_test("contains", |seq: Value, item: Value| {
         // Python's `in`: a substring of a string, an element of anything else.
         if let (Some(s), Some(i)) = (seq.as_str(), item.as_str()) {
@@ -65,10 +82,49 @@ pub fn register(env: &mut Environment<'static>) {
             .unwrap_or(false)
     });
     env.add_test("exists", |p: String| Path::new(&p).exists());
-    env.add_test("file", |p: String| Path::new(&p).is_file());
-    env.add_test("directory", |p: String| Path::new(&p).is_dir());
-    env.add_test("link", |p: String| Path::new(&p).is_symlink());
-    env.add_test("abs", |p: String| p.starts_with('/'));
+    env.add_test("link_exists", |p: String| {
+        Path::new(&p).symlink_metadata().is_ok()
+    });
+    for name in ["file", "is_file"] {
+        env.add_test(name, |p: String| Path::new(&p).is_file());
+    }
+    for name in ["directory", "is_dir"] {
+        env.add_test(name, |p: String| Path::new(&p).is_dir());
+    }
+    for name in ["link", "is_link"] {
+        env.add_test(name, |p: String| Path::new(&p).is_symlink());
+    }
+    for name in ["abs", "is_abs"] {
+        env.add_test(name, |p: String| p.starts_with('/'));
+    }
+    for name in ["same_file", "is_same_file"] {
+        env.add_test(name, |a: String, b: String| {
+            use std::os::unix::fs::MetadataExt;
+            match (std::fs::metadata(&a), std::fs::metadata(&b)) {
+                (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+                _ => false,
+            }
+        });
+    }
+    for name in ["mount", "is_mount"] {
+        env.add_test(name, |p: String| is_mount(Path::new(&p)));
+    }
+}
+
+/// Python's `os.path.ismount`: the root, or a directory on another device than its parent.
+fn is_mount(p: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(me) = std::fs::symlink_metadata(p) else {
+        return false;
+    };
+    if me.file_type().is_symlink() {
+        return false;
+    }
+    let parent = p.join("..");
+    match std::fs::metadata(&parent) {
+        Ok(up) => up.dev() != me.dev() || up.ino() == me.ino(),
+        Err(_) => false,
+    }
 }
 
 fn flag(r: &Value, key: &str) -> bool {

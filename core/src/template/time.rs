@@ -43,8 +43,11 @@ fn now(kwargs: Kwargs) -> Result<String, Error> {
     }
 }
 
-fn strftime(fmt: String, kwargs: Kwargs) -> Result<String, Error> {
-    let second: Option<f64> = kwargs.get("second")?;
+fn strftime(fmt: String, second: Option<f64>, kwargs: Kwargs) -> Result<String, Error> {
+    let second = match second {
+        Some(s) => Some(s),
+        None => kwargs.get("second")?,
+    };
     let utc: bool = kwargs.get::<Option<bool>>("utc")?.unwrap_or(false);
     kwargs.assert_all_used()?;
     let t = match second {
