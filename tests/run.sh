@@ -27,10 +27,10 @@ fi
 [ -d tests/ui/node_modules/playwright-core ] || (cd tests/ui && npm ci --no-audit --no-fund)
 # ansible-core from PyPI, for the compatibility test (tests/compat), kept between runs.
 VENV=${HOIST_TEST_VENV:-/var/tmp/hoist-test/venv}
-if [ ! -x "$VENV/bin/ansible-playbook" ]; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q 'ansible-core==2.19.14'
-fi
+# Pinned: the conformance tests compare with exactly this release.
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+"$VENV/bin/python" -c 'import ansible.release as r; assert r.__version__ == "2.19.14"' 2>/dev/null \
+  || "$VENV/bin/pip" install -q 'ansible-core==2.19.14'
 # passlib: ansible-core's password_hash needs it (the template conformance test compares).
 "$VENV/bin/python" -c 'import passlib' 2>/dev/null || "$VENV/bin/pip" install -q 'passlib==1.7.4'
 export HOIST_ANSIBLE_PLAYBOOK=$VENV/bin/ansible-playbook
@@ -72,6 +72,13 @@ $HOIST lab down
 step "many-host lab up"
 $HOIST lab up --hosts "${HOIST_MANY_HOSTS:-50}" --packages tree --inventory target/lab-many.yml
 export HOIST_MANY_LAB_INVENTORY=$PWD/target/lab-many.yml
+# ansible-core's own integration targets (tests/ansible-targets): the CI subset, under
+# ansible-core and hoist on two fresh hosts of this lab; every result must be what
+# targets.txt says (tests/ansible-targets/run.py without --subset runs them all).
+step "ansible-core integration targets (CI subset)"
+MANY=${HOIST_MANY_HOSTS:-50}
+"$VENV/bin/python" tests/ansible-targets/run.py --inventory target/lab-many.yml --subset ci \
+  --hosts "lab$((MANY - 2)),lab$((MANY - 1))" --ansible-playbook "$HOIST_ANSIBLE_PLAYBOOK" || status=$?
 step "concurrency"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast -E 'binary(concurrency)' || status=$?

@@ -75,14 +75,20 @@ def selection(subset, only):
     return rows
 
 
-def lab_hosts(inventory):
-    """The first two lab hosts' connection variables from `hoist lab up`'s inventory."""
+def lab_hosts(inventory, wanted):
+    """Two lab hosts' connection variables from `hoist lab up`'s inventory: `wanted` names
+    them (ansible-core's, hoist's), else the first two."""
     import yaml
 
     inv = yaml.safe_load(open(inventory))
     allvars = inv["all"].get("vars", {})
     hosts = inv["all"]["children"]["lab"]["hosts"]
     names = sorted(hosts, key=lambda h: int(re.sub(r"\D", "", h) or 0))
+    if wanted:
+        missing = [w for w in wanted if w not in hosts]
+        if missing or len(wanted) != 2:
+            sys.exit(f"{inventory}: --hosts needs two of its hosts, got {wanted}")
+        names = wanted
     if len(names) < 2:
         sys.exit(f"{inventory}: the runner needs two lab hosts, found {len(names)}")
     return [dict(allvars, **hosts[n]) for n in names[:2]]
@@ -191,6 +197,7 @@ def main():
     ap.add_argument("--inventory", required=True, help="the lab inventory (`hoist lab up -i ...`)")
     ap.add_argument("--hoist", default=os.path.join(ROOT, "target", "debug", "hoist"))
     ap.add_argument("--ansible-playbook", default=os.environ.get("HOIST_ANSIBLE_PLAYBOOK", "ansible-playbook"))
+    ap.add_argument("--hosts", default="", help="two lab hosts: ansible-core's,hoist's (default: the first two)")
     ap.add_argument("--subset", choices=["ci", "all"], default="all")
     ap.add_argument("--only", default="", help="comma-separated target names")
     ap.add_argument("--hoist-only", action="store_true", help="do not run ansible-core (quicker while fixing)")
@@ -199,7 +206,7 @@ def main():
     targets = fetch()
     only = set(filter(None, a.only.split(",")))
     rows = selection(a.subset, only)
-    h_ansible, h_hoist = lab_hosts(a.inventory)
+    h_ansible, h_hoist = lab_hosts(a.inventory, list(filter(None, a.hosts.split(","))))
     results = []
     with tempfile.TemporaryDirectory(prefix="hoist-targets-") as work:
         for name, expect, reason in rows:
