@@ -181,7 +181,8 @@ fn ansible_filters() {
             "{{ '10.77.0.100' | ipaddr('10.77.0.0/24') }} {{ '10.78.0.1' | ipaddr('10.77.0.0/24') }}",
             "10.77.0.100 False",
         ),
-        ("{{ \"it's\" | quote }}", r"'it'\''s'"),
+        // Python's shlex.quote, as ansible-core writes it.
+        ("{{ \"it's\" | quote }}", r#"'it'"'"'s'"#),
         ("{{ 'x' | type_debug }} {{ l | type_debug }}", "str list"),
         (
             "{{ ['a','b'] | map('extract', {'a': 1, 'b': 2}) | list | to_json }}",

@@ -207,6 +207,15 @@ fn end_event(status: &str) -> SseEvent {
         .data(json!({"status": status}).to_string())
 }
 
+/// Queues `rest` (the events stored after the last one sent), then the end (the queue is
+/// popped from the back).
+fn end_after(queue: &mut Vec<SseEvent>, status: &str, rest: Vec<(i64, Value)>) {
+    queue.push(end_event(status));
+    for (seq, e) in rest.into_iter().rev() {
+        queue.push(SseEvent::default().id(seq.to_string()).data(e.to_string()));
+    }
+}
+
 fn event_stream(
     st: Shared,
     id: i64,
@@ -245,7 +254,12 @@ fn event_stream(
                             match run {
                                 Some(r) if !r.status.is_final() => phase = Phase::Live(last),
                                 Some(r) => {
-                                    queue.push(end_event(r.status.as_str()));
+                                    // The run ended between the two reads: its last events were
+                                    // stored before it was marked ended, so read them again now
+                                    // (before, a run ending right then lost its last lines).
+                                    let rest =
+                                        st.store.events(id, last, 10_000).await.unwrap_or_default();
+                                    end_after(&mut queue, r.status.as_str(), rest);
                                     phase = Phase::Done;
                                 }
                                 None => return None,
@@ -296,14 +310,7 @@ fn event_stream(
                                     // Whatever was stored after `last` comes first.
                                     let rest =
                                         st.store.events(id, last, 10_000).await.unwrap_or_default();
-                                    queue.push(end_event(&status));
-                                    for (seq, e) in rest.into_iter().rev() {
-                                        queue.push(
-                                            SseEvent::default()
-                                                .id(seq.to_string())
-                                                .data(e.to_string()),
-                                        );
-                                    }
+                                    end_after(&mut queue, &status, rest);
                                     phase = Phase::Done;
                                 }
                                 Ok(Ok((seq, _))) if seq <= last => {}
