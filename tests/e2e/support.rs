@@ -42,16 +42,9 @@ pub fn hoist(args: &[&str], env: &[(&str, &str)]) -> Run {
 
 /// `hoist` run in directory `cwd`.
 pub fn hoist_at(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hoist"));
+    let mut c = command(args, env);
     if let Some(d) = cwd {
         c.current_dir(d);
-    }
-    c.args(args)
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("HOIST_SSH_KEY_PASSPHRASE")
-        .env("NO_COLOR", "1");
-    for (k, v) in env {
-        c.env(k, v);
     }
     let out = c.output().expect("hoist runs");
     Run {
@@ -61,23 +54,31 @@ pub fn hoist_at(cwd: Option<&Path>, args: &[&str], env: &[(&str, &str)]) -> Run 
     }
 }
 
+/// The hoist binary with `args`, a clean environment (no ssh-agent, no key passphrase, no
+/// colour) and `env` on top.
+fn command(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hoist"));
+    c.args(args)
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("HOIST_SSH_KEY_PASSPHRASE")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c
+}
+
 /// `hoist ARGS` under a watchdog: a run still going after `limit` is killed and the test
 /// fails with what it printed so far (a hang is a failure, never a stalled CI).
 #[allow(dead_code)] // used by tests/concurrency
 pub fn hoist_within(limit: std::time::Duration, args: &[&str], env: &[(&str, &str)]) -> Run {
     use std::io::Read;
     use std::process::Stdio;
-    let mut c = Command::new(env!("CARGO_BIN_EXE_hoist"));
-    c.args(args)
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("HOIST_SSH_KEY_PASSPHRASE")
-        .env("NO_COLOR", "1")
+    let mut child = command(args, env)
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let mut child = c.spawn().expect("hoist runs");
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hoist runs");
     let drain = |r: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut s = String::new();

@@ -382,6 +382,7 @@ impl Runner {
     ) -> TaskRun {
         let ctx = scope.context();
         let loc = task.origin.location();
+        let info = modules::info(&task.action);
         let defaults =
             crate::playbook::module_defaults::for_module(&inh.module_defaults, &task.action);
         let given = if defaults.is_empty() {
@@ -406,7 +407,7 @@ impl Runner {
             Err(e) => return TaskRun::failed(host, format!("{loc}: `timeout`: {e}")),
         };
         let args = match self.templar.render_value(&given, &ctx) {
-            Ok(a) => splat(&task.action, strip_omit(a)),
+            Ok(a) => splat(info.as_ref().is_some_and(|i| i.free_form), strip_omit(a)),
             Err(e) => return TaskRun::failed(host, self.arg_error(task, &given, &ctx, e)),
         };
         let delegate = match &inh.delegate_to {
@@ -428,7 +429,6 @@ impl Runner {
             Ok(b) => b,
             Err(e) => return TaskRun::failed(host, format!("{loc}: {e}")),
         };
-        let info = modules::info(&task.action);
         let controller = info.as_ref().is_some_and(|i| i.controller);
         let remote = if controller {
             None
@@ -779,8 +779,8 @@ pub(crate) fn int_keyword(
 /// A free-form template given to a module that takes `key: value` arguments
 /// (`assert: "{{ item }}"`) is, once rendered to a mapping, its arguments; arguments written
 /// beside it win, as in ansible-core.
-fn splat(action: &str, mut args: Json) -> Json {
-    if modules::info(action).is_some_and(|i| i.free_form) {
+fn splat(free_form: bool, mut args: Json) -> Json {
+    if free_form {
         return args;
     }
     if let Json::Object(m) = &mut args
