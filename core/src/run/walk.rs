@@ -370,8 +370,15 @@ impl Runner {
         });
         let mut groups: IndexMap<String, (PathBuf, Option<String>, Vars, Vec<String>)> =
             IndexMap::new();
+        // The include's own `vars:` apply to its file name and loop too, as in ansible-core.
+        let mut resolving = own.clone();
+        resolving
+            .params
+            .push(crate::template::Layer::templates(Arc::new(
+                inc.params.clone(),
+            )));
         for h in hosts {
-            match self.resolve_include(pc, inc, h, &own) {
+            match self.resolve_include(pc, inc, h, &resolving) {
                 Ok(list) => {
                     for (path, tasks_from, vars) in list {
                         let key = format!(
@@ -479,7 +486,8 @@ impl Runner {
         }
     }
 
-    /// What `inc` means on `host`: (file or role, tasks_from, loop variables) per item.
+    /// What `inc` means on `host`: (file or role, tasks_from, loop variables) per item. `inh`
+    /// carries the include's own parameters.
     fn resolve_include(
         self: &Arc<Self>,
         pc: &Arc<PlayCtx>,
@@ -487,14 +495,6 @@ impl Runner {
         host: &str,
         inh: &Inherit,
     ) -> Result<Vec<(PathBuf, Option<String>, Vars)>, String> {
-        // The include's own `vars:` apply to its file name and loop too, as in ansible-core.
-        let mut with_params = inh.clone();
-        with_params
-            .params
-            .push(crate::template::Layer::templates(Arc::new(
-                inc.params.clone(),
-            )));
-        let inh = &with_params;
         let scope = self.scope(pc, host, inh, Vec::new());
         let loc = inc.origin.location();
         if let Some(c) =
