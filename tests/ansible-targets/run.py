@@ -203,6 +203,11 @@ def main():
     ap.add_argument("--hoist-only", action="store_true", help="do not run ansible-core (quicker while fixing)")
     ap.add_argument("--write-doc", help="write the table and the headline into this Markdown file")
     a = ap.parse_args()
+    # hoist runs Ansible's own modules (those it has no native version of) with the ansible-core
+    # under test.
+    py = os.path.join(os.path.dirname(shutil.which(a.ansible_playbook) or a.ansible_playbook), "python")
+    if os.path.exists(py):
+        os.environ.setdefault("HOIST_ANSIBLE_PYTHON", py)
     targets = fetch()
     only = set(filter(None, a.only.split(",")))
     rows = selection(a.subset, only)

@@ -3,6 +3,7 @@
 //! probes the target, decides, and changes only what differs; check mode stops before the
 //! change, diff mode reports before/after.
 
+pub mod ansible;
 pub mod external;
 mod outcome;
 mod path_lock;

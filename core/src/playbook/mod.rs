@@ -7,6 +7,7 @@ pub mod load;
 pub mod model;
 pub mod module_defaults;
 mod parse_task;
+pub mod resolve_module;
 pub mod undefined;
 
 pub use keywords::closest;

@@ -166,6 +166,8 @@ pub struct Task {
     pub common: Common,
     /// The module, without any `ansible.builtin.` prefix.
     pub action: String,
+    /// Ansible's own module, when the fallback runs this task's module.
+    pub ansible_module: Option<Arc<crate::modules::ansible::Located>>,
     /// Module arguments, still holding templates.
     pub args: Json,
     /// Where each argument was written (for argument errors).

@@ -5,6 +5,7 @@ use super::load::LoadCtx;
 use super::model::{
     Block, Common, Include, IncludeKind, Item, LoopControl, LoopSpec, Origin, Task,
 };
+use super::resolve_module::{Resolved, resolve};
 use crate::modules;
 use crate::source::SourceError;
 use crate::yaml::{Node, NodeKind};
@@ -285,15 +286,18 @@ pub fn split_words(s: &str) -> Vec<String> {
 }
 
 /// Turns a module's value (`copy: src=a dest=b`, `shell: echo hi`, or a mapping) into args.
-fn module_args(module: &str, value: &Node) -> Result<Json, SourceError> {
-    let info = modules::info(module);
+fn module_args(
+    module: &str,
+    info: Option<&modules::ModuleInfo>,
+    value: &Node,
+) -> Result<Json, SourceError> {
     match &value.kind {
         NodeKind::Null => Ok(Json::Object(Default::default())),
         NodeKind::Map(_) => Ok(value.to_value()),
-        NodeKind::Str(s) => Ok(Json::Object(free_form_args(s, info.as_ref()))),
+        NodeKind::Str(s) => Ok(Json::Object(free_form_args(s, info))),
         NodeKind::Int(_) | NodeKind::Float(_) | NodeKind::Bool(_) => {
             let s = value.expect_scalar_string("module arguments")?;
-            Ok(Json::Object(free_form_args(&s, info.as_ref())))
+            Ok(Json::Object(free_form_args(&s, info)))
         }
         _ => Err(value.error(format!(
             "arguments of `{module}` must be a mapping or a `key=value` string"
@@ -349,7 +353,7 @@ fn rebuild(s: &str, options: &serde_json::Map<String, Json>) -> String {
 }
 
 pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
-    let mut module: Option<(String, Json, Node)> = None;
+    let mut module: Option<(Resolved, Json, Node)> = None;
     let mut extra_args: Option<Json> = None;
     let mut loop_: Option<LoopSpec> = None;
     let mut lc = LoopControl::default();
@@ -382,31 +386,26 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
             "args" => extra_args = Some(v.to_value()),
             "action" | "local_action" => {
                 local = k == "local_action";
-                let (name, args) = action_form(v)?;
+                let (name, args) = action_form(v, ctx)?;
                 set_module(&mut module, knode, name, args, v)?;
             }
             _ if keywords::TASK.contains(&k) => return Ok(false),
             _ => {
-                let name = module_name(k);
-                if let Some(Err(e)) = modules::external::get(name).map(|m| m.info()) {
+                if let Some(Err(e)) = modules::external::get(module_name(k)).map(|m| m.info()) {
                     return Err(knode.error(e));
                 }
-                if modules::info(name).is_none() {
-                    let all = modules::names();
-                    let hint = keywords::closest(name, all.iter().map(String::as_str))
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| "see `hoist modules` for the built-in modules".into());
-                    return Err(knode
+                let resolved = resolve(k, ctx).map_err(|why| {
+                    knode
                         .error(format!("`{k}` is not a task keyword or a known module"))
-                        .with_help(hint));
-                }
-                let args = module_args(name, v)?;
-                set_module(&mut module, knode, name.to_string(), args, v)?;
+                        .with_help(not_found_help(k, &why))
+                })?;
+                let args = module_args(k, resolved.info().as_ref(), v)?;
+                set_module(&mut module, knode, resolved, args, v)?;
             }
         }
         Ok(true)
     })?;
-    let Some((action, mut args, args_node)) = module else {
+    let Some((resolved, mut args, args_node)) = module else {
         return Err(node
             .error("no module or action in this task")
             .with_help("add a module such as `command:`, `copy:` or `debug:`"));
@@ -419,11 +418,21 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
     if local {
         common.delegate_to = Some("localhost".into());
     }
+    let action = resolved.name();
+    let ansible_module = resolved.located();
     if let Some(at) = &t.async_at {
         check_async(&action, t.async_.as_ref(), t.poll.as_ref(), at)?;
     }
     let arg_origins = arg_positions(&args_node);
-    let arg_issue = modules::validate_static(&action, &args).err().map(|issue| {
+    let issue = match &ansible_module {
+        Some(m) => m.refusal.clone().map(|message| modules::ArgIssue {
+            arg: None,
+            message,
+            help: None,
+        }),
+        None => modules::validate_static(&action, &args).err(),
+    };
+    let arg_issue = issue.map(|issue| {
         let at = issue
             .arg
             .as_ref()
@@ -440,6 +449,7 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
         origin: origin(node),
         common,
         action,
+        ansible_module,
         args,
         arg_origins,
         arg_issue,
@@ -520,16 +530,18 @@ fn check_async(
 }
 
 fn set_module(
-    slot: &mut Option<(String, Json, Node)>,
+    slot: &mut Option<(Resolved, Json, Node)>,
     key: &Node,
-    name: String,
+    name: Resolved,
     args: Json,
     v: &Node,
 ) -> Result<(), SourceError> {
     if let Some((prev, _, _)) = slot {
         return Err(key
             .error(format!(
-                "conflicting action statements: `{prev}` and `{name}`"
+                "conflicting action statements: `{}` and `{}`",
+                prev.name(),
+                name.name()
             ))
             .with_help("a task runs exactly one module"));
     }
@@ -538,19 +550,22 @@ fn set_module(
 }
 
 /// `action: copy src=a dest=b` or `action: {module: copy, src: a}`.
-fn action_form(v: &Node) -> Result<(String, Json), SourceError> {
+fn action_form(v: &Node, ctx: &LoadCtx) -> Result<(Resolved, Json), SourceError> {
+    let resolve_or = |name: &str| {
+        resolve(name, ctx).map_err(|why| {
+            v.error(format!("`{name}` is not a known module"))
+                .with_help(not_found_help(name, &why))
+        })
+    };
     match &v.kind {
         NodeKind::Str(s) => {
             let (name, rest) = s
                 .trim()
                 .split_once(char::is_whitespace)
                 .unwrap_or((s.trim(), ""));
-            let name = module_name(name).to_string();
-            if modules::info(&name).is_none() {
-                return Err(v.error(format!("`{name}` is not a known module")));
-            }
-            let info = modules::info(&name);
-            Ok((name, Json::Object(free_form_args(rest, info.as_ref()))))
+            let resolved = resolve_or(name)?;
+            let args = free_form_args(rest, resolved.info().as_ref());
+            Ok((resolved, Json::Object(args)))
         }
         NodeKind::Map(_) => {
             let mut args = v.to_value();
@@ -559,13 +574,18 @@ fn action_form(v: &Node) -> Result<(String, Json), SourceError> {
                 .and_then(|m| m.remove("module"))
                 .and_then(|m| m.as_str().map(str::to_string))
                 .ok_or_else(|| v.error("`action` needs a `module:` key"))?;
-            let name = module_name(&name).to_string();
-            if modules::info(&name).is_none() {
-                return Err(v.error(format!("`{name}` is not a known module")));
-            }
-            Ok((name, args))
+            Ok((resolve_or(&name)?, args))
         }
         _ => Err(v.error("`action` must be a string or a mapping")),
+    }
+}
+
+/// The help under "not a known module": a close native name, else why the fallback found none.
+fn not_found_help(name: &str, why: &str) -> String {
+    let all = modules::names();
+    match keywords::closest(module_name(name), all.iter().map(String::as_str)) {
+        Some(s) => format!("did you mean `{s}`? (no Ansible module `{name}` either: {why})"),
+        None => format!("neither hoist nor Ansible has a module `{name}`: {why}"),
     }
 }
 

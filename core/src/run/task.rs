@@ -497,7 +497,12 @@ impl Runner {
                 facts: &facts,
                 background,
             };
-            let run = modules::run(&task.action, &mctx, args.clone());
+            let run = async {
+                match &task.ansible_module {
+                    Some(m) => modules::ansible::run(m, &mctx, args.clone()).await,
+                    None => modules::run(&task.action, &mctx, args.clone()).await,
+                }
+            };
             let outcome = match timeout {
                 Some(secs) => match tokio::time::timeout(Duration::from_secs(secs), run).await {
                     Ok(o) => o,

@@ -1,0 +1,14 @@
+//! The Ansible-module fallback: a module hoist has no native version of runs as Ansible's own
+//! code. Modules come from `library/` directories (any language), ansible-core's built-in
+//! modules and installed collections (found, and Python ones packaged, by ansible-core itself
+//! through a helper process on the controller); they run under the host's Python or as
+//! programs, and what they print back is data. Native modules always win over this room.
+
+mod helper;
+mod locate;
+mod result;
+mod run;
+
+pub use helper::HelperError;
+pub use locate::{Located, Style, in_library, library_dirs, locate, style_of};
+pub use run::{ANSIBLE_VERSION, run};
