@@ -4,7 +4,7 @@
 use super::files_common::{Attrs, apply_symbolic, impl_attrs};
 use super::types::{Bool, Mode, Text};
 use super::{Ctx, FileDiff, ModResult, Module, ModuleError, Outcome, Stat, fail};
-use crate::ssh::shell::quote;
+use crate::ssh::shell::{quote, quote_path};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -117,7 +117,7 @@ impl File {
             if part.is_empty() || part == "." || prefix == "/" {
                 continue;
             }
-            let d = quote(&prefix);
+            let d = quote_path(&prefix);
             let mut make = format!("mkdir -- {d}");
             if let Some(m) = mode {
                 make.push_str(&format!(" && chmod {m:04o} -- {d}"));
@@ -183,7 +183,7 @@ impl File {
 }
 
 fn recursive_script(path: &str, attrs: &Attrs) -> String {
-    let p = quote(path);
+    let p = quote_path(path);
     let mut s = Vec::new();
     if attrs.owner.is_some() || attrs.group.is_some() {
         let spec = format!(
@@ -217,7 +217,7 @@ impl Module for File {
         );
         let remote = ctx.remote()?;
         let path = self.path.0.clone();
-        let p = quote(&path);
+        let p = quote_path(&path);
         let current = remote.stat(&path, false, false).await?;
         let now = current
             .as_ref()

@@ -6,7 +6,7 @@ use super::remote::Stat;
 use super::types::{Bool, Mode, Text};
 use super::{Ctx, FileDiff, ModuleError, Outcome, fail};
 use crate::ssh::WriteOpts;
-use crate::ssh::shell::quote;
+use crate::ssh::shell::{quote, quote_path};
 
 /// `owner`, `group`, `mode` as the file modules take them.
 #[derive(Debug, Clone, Default)]
@@ -140,7 +140,7 @@ impl Changes {
 
     /// The commands that make them (`-h` so a symlink itself is changed, not its target).
     pub fn script(&self, path: &str, recurse: bool) -> String {
-        let p = quote(path);
+        let p = quote_path(path);
         let r = if recurse { "-R " } else { "" };
         let mut s = Vec::new();
         if self.owner.is_some() || self.group.is_some() {
@@ -258,11 +258,38 @@ impl PutContent<'_> {
                 }
             }
         }
+        let info = if ctx.check || (same && !out.changed) {
+            current.clone()
+        } else {
+            remote.stat(dest, true, false).await?
+        };
+        if let Some(s) = &info {
+            out.data.extend(path_info(s));
+        }
         Ok(out
             .with("dest", dest)
             .with("checksum", want)
             .with("size", self.content.len() as u64))
     }
+}
+
+/// What ansible-core adds about a path to a file module's result: `uid`, `gid`, `owner`,
+/// `group`, `mode`, `state`, `size`.
+pub fn path_info(s: &Stat) -> serde_json::Map<String, serde_json::Value> {
+    let state = match s.kind.as_str() {
+        "directory" => "directory",
+        "link" => "link",
+        _ => "file",
+    };
+    serde_json::Map::from_iter([
+        ("uid".to_string(), s.uid.into()),
+        ("gid".to_string(), s.gid.into()),
+        ("owner".to_string(), s.owner.clone().into()),
+        ("group".to_string(), s.group.clone().into()),
+        ("mode".to_string(), s.mode.clone().into()),
+        ("state".to_string(), state.into()),
+        ("size".to_string(), s.size.into()),
+    ])
 }
 
 /// `fn attrs(&self) -> Attrs` for module types with `owner`, `group` and `mode` fields.
@@ -395,6 +422,38 @@ impl Edit<'_> {
         }
         Ok(Some(out))
     }
+}
+
+/// The names ansible-core gives `lsattr`'s flag letters.
+pub fn attribute_names(flags: &str) -> Vec<&'static str> {
+    flags
+        .chars()
+        .filter_map(|c| {
+            Some(match c {
+                'A' => "noatime",
+                'a' => "append",
+                'c' => "compressed",
+                'C' => "nocow",
+                'd' => "nodump",
+                'D' => "dirsync",
+                'e' => "extents",
+                'E' => "encrypted",
+                'h' => "blocksize",
+                'i' => "immutable",
+                'I' => "indexed",
+                'j' => "journalled",
+                'N' => "inline",
+                's' => "zero",
+                'S' => "synchronous",
+                't' => "notail",
+                'T' => "blockroot",
+                'u' => "undelete",
+                'X' => "compressedraw",
+                'Z' => "compresseddirty",
+                _ => return None,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

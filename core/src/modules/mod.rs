@@ -27,6 +27,7 @@ mod file;
 mod files_common;
 mod get_url;
 mod health;
+mod inventory;
 mod lineinfile;
 mod replace;
 mod service;
@@ -235,6 +236,8 @@ modules! {
     "meta" => controller::MetaModule,
     "pause" => controller::Pause,
     "include_vars" => controller::IncludeVars,
+    "add_host" => inventory::AddHost,
+    "group_by" => inventory::GroupBy,
 }
 
 /// The module called `name`: a built-in, else a registered plugin module. A plugin that

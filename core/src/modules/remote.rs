@@ -3,7 +3,7 @@
 //! `delegate_to: localhost`.
 
 use super::outcome::ModuleError;
-use crate::ssh::shell::quote;
+use crate::ssh::shell::{quote, quote_path};
 use crate::ssh::{Become, Connection, ExecOutput, WriteOpts, atomic_write_script, become_wrap};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -206,7 +206,7 @@ impl Remote {
         path: &str,
     ) -> Result<(Option<Stat>, Option<Vec<u8>>), ModuleError> {
         const MARK: &[u8] = b"__HOIST_CONTENT__\n";
-        let p = quote(path);
+        let p = quote_path(path);
         let script = format!(
             "{}; if [ -f {p} ]; then printf '__HOIST_CONTENT__\\n'; cat -- {p}; fi",
             stat_script(path, true, false)
@@ -225,7 +225,7 @@ impl Remote {
 
     /// The contents of a regular file, or `None` when it does not exist.
     pub async fn read(&self, path: &str) -> Result<Option<Vec<u8>>, ModuleError> {
-        let p = quote(path);
+        let p = quote_path(path);
         let out = self.exec(&format!("if [ -f {p} ]; then cat {p}; elif [ -e {p} ]; then echo 'not a regular file' >&2; exit 2; else exit 3; fi"), None).await?;
         match out.status {
             Some(0) => Ok(Some(out.stdout)),
@@ -381,7 +381,7 @@ async fn local_handshake(
 
 /// The stat probe: one line of fields, the link target, the checksum (or `absent`).
 pub fn stat_script(path: &str, follow: bool, checksum: bool) -> String {
-    let p = quote(path);
+    let p = quote_path(path);
     let l = if follow { "-L " } else { "" };
     // Few processes: every spawn costs on a busy host; `[` is a shell builtin.
     let sum = if checksum {

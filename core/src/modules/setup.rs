@@ -50,7 +50,7 @@ impl Module for Ping {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let data = self.data.unwrap_or_else(|| "pong".into());
         if data == "crash" {
-            return super::fail("boom");
+            return super::fail("Task failed. Module failed. boom");
         }
         ctx.remote()?.check("true", None).await?;
         Ok(Outcome::ok().with("ping", data))

@@ -4,7 +4,7 @@
 
 use super::types::Text;
 use super::{Ctx, ModResult, Module, Outcome, fail};
-use crate::ssh::shell::quote;
+use crate::ssh::shell::{quote, quote_path};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize, Default, PartialEq, Eq)]
@@ -29,7 +29,7 @@ pub struct TempFile {
 /// The `mktemp` command for these arguments; prints the new path.
 fn script(t: &TempFile) -> String {
     let dir = match &t.path {
-        Some(p) => quote(&p.0),
+        Some(p) => quote_path(&p.0),
         None => "\"${TMPDIR:-/tmp}\"".to_string(),
     };
     let prefix = t

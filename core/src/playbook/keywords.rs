@@ -57,6 +57,7 @@ pub const BLOCK: &[&str] = &[
     "become",
     "become_user",
     "become_method",
+    "connection",
     "environment",
     "vars",
     "ignore_errors",
@@ -123,9 +124,6 @@ pub const PLAY: &[&str] = &[
 pub fn unsupported(key: &str) -> Option<&'static str> {
     Some(match key {
         "vars_prompt" => "hoist runs non-interactively; pass the value with `-e name=value`",
-        "connection" => {
-            "only SSH is supported; use `delegate_to: localhost` to run on the controller"
-        }
         _ => return None,
     })
 }

@@ -63,6 +63,8 @@ pub struct Common {
     pub vars: Vars,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    /// `connection`: `ssh` (also `smart`, `paramiko`) or `local`.
+    pub connection: Option<String>,
     pub environment: Option<Json>,
     pub ignore_errors: Option<bool>,
     pub ignore_unreachable: Option<bool>,

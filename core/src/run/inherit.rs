@@ -17,6 +17,7 @@ pub struct Inherit {
     pub params: Vec<Layer>,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    pub connection: Option<String>,
     /// `environment:` maps, outermost first.
     pub environment: Vec<Json>,
     pub ignore_errors: Option<bool>,
@@ -57,6 +58,7 @@ impl Inherit {
         over!(
             become_,
             become_user,
+            connection,
             ignore_errors,
             ignore_unreachable,
             delegate_to,

@@ -5,6 +5,7 @@
 pub mod events;
 mod handlers;
 mod inherit;
+mod inventory_view;
 mod loops;
 mod play;
 mod runner;

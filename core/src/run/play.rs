@@ -82,13 +82,13 @@ impl Runner {
         };
         // Ansible's implicit localhost: the controller, when the inventory does not name it.
         let mut hosts = match pattern.trim() {
-            p @ ("localhost" | "127.0.0.1") if !self.inv.hosts.contains_key(p) => {
+            p @ ("localhost" | "127.0.0.1") if !self.inv().inv.hosts.contains_key(p) => {
                 vec![p.to_string()]
             }
-            p => self.inv.select(p)?,
+            p => self.inv().inv.select(p)?,
         };
         if let Some(limit) = &self.opts.limit {
-            let allowed = self.inv.select(limit)?;
+            let allowed = self.inv().inv.select(limit)?;
             hosts.retain(|h| allowed.contains(h));
         }
         hosts.retain(|h| self.with_host(h, |s| !s.failed && !s.unreachable));
@@ -251,7 +251,7 @@ impl Runner {
             async move {
                 let _permit = me.forks.clone().acquire_owned().await;
                 let start = Instant::now();
-                let r = me.remote(&pc, h, None, &inh, Vec::new()).await;
+                let r = me.remote(&pc, h, None, &inh, Vec::new(), None).await;
                 let outcome = match r {
                     Ok(remote) => {
                         let facts = serde_json::Value::Object(Default::default());

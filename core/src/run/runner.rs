@@ -3,6 +3,7 @@
 
 use super::events::{Event, Sink};
 use super::inherit::Inherit;
+use super::inventory_view::{InvChange, InvView};
 use super::state::HostState;
 use super::stats::Stats;
 use crate::inventory::{Inventory, Vars};
@@ -108,14 +109,13 @@ pub struct PlayCtx {
 }
 
 pub struct Runner {
-    pub(crate) inv: Arc<Inventory>,
+    /// The inventory as the run sees it (add_host and group_by grow it).
+    view: std::sync::RwLock<Arc<InvView>>,
     pub(crate) pool: Arc<Pool>,
     pub(crate) templar: Arc<Templar>,
     pub(crate) sink: Arc<dyn Sink>,
     pub(crate) opts: RunOptions,
     pub(crate) hosts: Mutex<IndexMap<String, HostState>>,
-    pub(crate) inv_vars: HashMap<String, Arc<Vars>>,
-    pub(crate) groups: Arc<Json>,
     pub(crate) extra: Layer,
     pub(crate) forks: Arc<Semaphore>,
     /// The variables every host has below all others (ansible-core's defaults:
@@ -132,21 +132,6 @@ impl Runner {
         sink: Arc<dyn Sink>,
         opts: RunOptions,
     ) -> Arc<Runner> {
-        let mut inv_vars: HashMap<String, Arc<Vars>> = inv
-            .hosts
-            .keys()
-            .map(|h| (h.clone(), Arc::new(inv.host_vars(h).unwrap_or_default())))
-            .collect();
-        for name in ["localhost", "127.0.0.1"] {
-            inv_vars
-                .entry(name.to_string())
-                .or_insert_with(|| Arc::new(inv.implicit_localhost_vars(name)));
-        }
-        let groups: serde_json::Map<String, Json> = inv
-            .groups
-            .keys()
-            .map(|g| (g.clone(), json!(inv.hosts_of_group(g))))
-            .collect();
         let hosts = inv
             .hosts
             .keys()
@@ -165,16 +150,32 @@ impl Runner {
                 trust: opts.extra_vars_trust,
             },
             templar: Arc::new(Templar::new()),
-            inv,
+            view: std::sync::RwLock::new(Arc::new(InvView::new(inv))),
             pool,
             sink,
             opts,
             hosts: Mutex::new(hosts),
-            inv_vars,
-            groups: Arc::new(Json::Object(groups)),
             playbook_dir: Mutex::new(PathBuf::from(".")),
             relay: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The inventory as it stands now.
+    pub(crate) fn inv(&self) -> Arc<InvView> {
+        self.view.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Applies an `add_host` / `group_by` result; true when the inventory changed.
+    pub(crate) fn change_inventory(&self, change: &InvChange) -> Result<bool, String> {
+        let mut view = self.view.write().unwrap_or_else(|p| p.into_inner());
+        match view.with(change) {
+            Ok(Some(next)) => {
+                *view = Arc::new(next);
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Hands `e` to the sink with every secret masked: the one place events leave the engine.
@@ -208,7 +209,8 @@ impl Runner {
         });
         // What the static checks found fails those tasks when they run, as in ansible-core;
         // said before the run, with the place.
-        let outside = crate::playbook::undefined::outside_names(&self.inv, &self.opts.extra_vars);
+        let outside =
+            crate::playbook::undefined::outside_names(&self.inv().inv, &self.opts.extra_vars);
         let found = crate::playbook::lint::findings(pb)
             .into_iter()
             .chain(crate::playbook::undefined::findings(pb, &outside));
@@ -260,8 +262,9 @@ impl Runner {
             "inventory_hostname_short".into(),
             json!(host.split('.').next().unwrap_or(host)),
         );
-        m.insert("group_names".into(), json!(self.inv.group_names(host)));
-        m.insert("groups".into(), (*self.groups).clone());
+        let view = self.inv();
+        m.insert("group_names".into(), json!(view.inv.group_names(host)));
+        m.insert("groups".into(), (*view.groups).clone());
         m.insert("play_hosts".into(), json!(pc.batch));
         m.insert("ansible_play_hosts".into(), json!(pc.batch));
         m.insert("ansible_play_batch".into(), json!(pc.batch));
@@ -331,7 +334,7 @@ impl Runner {
         }
         layers.push(t(pc.play_vars.clone()));
         layers.push(Layer::data(facts));
-        layers.push(t(self.inv_vars.get(host).cloned().unwrap_or_default()));
+        layers.push(t(self.inv().vars.get(host).cloned().unwrap_or_default()));
         if let Some(r) = &inh.role {
             layers.push(t(r.defaults.clone()));
         }
@@ -344,11 +347,97 @@ impl Runner {
         Scope::new(layers, self.templar.clone(), Some(source))
     }
 
+    /// `ansible_become`, `ansible_become_user` and `ansible_become_password` given above the
+    /// inventory (play, block, task or include vars, set_fact): as in ansible-core, such
+    /// connection variables override the `become` keywords.
+    fn become_vars(
+        &self,
+        on: &str,
+        vars: &minijinja::Value,
+        become_: Option<Become>,
+    ) -> Option<Become> {
+        let inv = self.inv().vars.get(on).cloned().unwrap_or_default();
+        let above = |k: &str| -> Option<Json> {
+            let v = vars.get_attr(k).ok().filter(|v| !v.is_undefined())?;
+            let v = serde_json::to_value(&v).ok()?;
+            (inv.get(k) != Some(&v)).then_some(v)
+        };
+        let truthy = |v: &Json| match v {
+            Json::Bool(b) => *b,
+            Json::String(s) => matches!(
+                s.to_ascii_lowercase().as_str(),
+                "yes" | "true" | "on" | "1" | "y"
+            ),
+            Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+            _ => false,
+        };
+        let mut become_ = match above("ansible_become") {
+            Some(v) if truthy(&v) => Some(become_.unwrap_or(Become {
+                user: "root".into(),
+                password: None,
+            })),
+            Some(_) => None,
+            None => become_,
+        };
+        if let Some(b) = become_.as_mut() {
+            if let Some(Json::String(u)) = above("ansible_become_user") {
+                b.user = u;
+            }
+            match above("ansible_become_password").or_else(|| above("ansible_become_pass")) {
+                Some(Json::String(p)) => b.password = Some(p),
+                Some(Json::Null) => b.password = None,
+                _ => {}
+            }
+        }
+        become_
+    }
+
+    /// How to reach `on`: the `connection` keyword (for the task's own host), else the host's
+    /// `ansible_connection`.
+    fn connection(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        on: &str,
+        inh: Option<&Inherit>,
+    ) -> Result<Connection, ModuleError> {
+        let given = match inh.and_then(|i| i.connection.clone()) {
+            Some(c) => Some(Json::String(c)),
+            None => self
+                .inv()
+                .vars
+                .get(on)
+                .and_then(|v| v.get("ansible_connection").cloned()),
+        };
+        let name = match given {
+            Some(v) if crate::modules::has_templates(&v) => {
+                let scope = self.scope(pc, on, &Inherit::default(), Vec::new());
+                self.templar
+                    .render_value(&v, &scope.context())
+                    .map_err(|e| {
+                        ModuleError::Failed(format!("`ansible_connection`: {}", e.message))
+                    })?
+            }
+            Some(v) => v,
+            None => return Ok(Connection::Ssh),
+        };
+        match name.as_str().unwrap_or_default() {
+            "local" => Ok(Connection::Local),
+            "ssh" | "smart" | "paramiko" | "paramiko_ssh" | "ansible.builtin.ssh" | "" => {
+                Ok(Connection::Ssh)
+            }
+            "ansible.builtin.local" => Ok(Connection::Local),
+            other => Err(ModuleError::Failed(format!(
+                "connection `{other}` is not supported: hoist reaches hosts over SSH, or runs on the controller with `local`"
+            ))),
+        }
+    }
+
     /// The connection target of `host` (inventory variables rendered first).
     fn target(self: &Arc<Self>, pc: &Arc<PlayCtx>, host: &str) -> Target {
         let scope = self.scope(pc, host, &Inherit::default(), Vec::new());
         let mut vars = self
-            .inv_vars
+            .inv()
+            .vars
             .get(host)
             .map(|v| (**v).clone())
             .unwrap_or_default();
@@ -371,9 +460,12 @@ impl Runner {
         delegate: Option<&str>,
         inh: &Inherit,
         env: Vec<(String, String)>,
+        task_vars: Option<&minijinja::Value>,
     ) -> Result<Remote, ModuleError> {
         let on = delegate.unwrap_or(host);
-        let local = matches!(on, "localhost" | "127.0.0.1") && !self.inv.hosts.contains_key(on);
+        let local = matches!(on, "localhost" | "127.0.0.1")
+            && !self.inv().inv.hosts.contains_key(on)
+            || self.connection(pc, on, delegate.is_none().then_some(inh))? == Connection::Local;
         let (transport, base_become, password) = if local {
             (Transport::Local, None, None)
         } else if let Some(spec) = &self.opts.relay {
@@ -412,6 +504,10 @@ impl Runner {
                 ..b
             }),
         };
+        let become_ = match task_vars.filter(|_| delegate.is_none()) {
+            Some(vars) => self.become_vars(on, vars, become_),
+            None => become_,
+        };
         Ok(Remote {
             host: on.to_string(),
             transport,
@@ -419,6 +515,13 @@ impl Runner {
             env,
         })
     }
+}
+
+/// How a host is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Connection {
+    Ssh,
+    Local,
 }
 
 /// `hostvars`: any host's variables as seen from this play.
@@ -430,7 +533,8 @@ struct HostVarsView {
 impl HostVarsSource for HostVarsView {
     fn host_scope(&self, host: &str) -> Option<minijinja::Value> {
         // Inventory hosts, and Ansible's implicit localhost (the controller).
-        if !self.runner.inv.hosts.contains_key(host) && !self.runner.inv_vars.contains_key(host) {
+        let view = self.runner.inv();
+        if !view.inv.hosts.contains_key(host) && !view.vars.contains_key(host) {
             return None;
         }
         Some(
@@ -441,6 +545,6 @@ impl HostVarsSource for HostVarsView {
     }
 
     fn host_names(&self) -> Vec<String> {
-        self.runner.inv.hosts.keys().cloned().collect()
+        self.runner.inv().inv.hosts.keys().cloned().collect()
     }
 }

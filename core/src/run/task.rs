@@ -433,7 +433,10 @@ impl Runner {
         let remote = if controller {
             None
         } else {
-            match self.remote(pc, host, delegate.as_deref(), inh, env).await {
+            match self
+                .remote(pc, host, delegate.as_deref(), inh, env, Some(&ctx))
+                .await
+            {
                 Ok(r) => Some(r),
                 Err(e) => {
                     let ignore = inh.ignore_unreachable == Some(true);
@@ -516,6 +519,12 @@ impl Runner {
                 },
                 None => run.await,
             };
+            let outcome = match outcome {
+                Ok(o) if matches!(task.action.as_str(), "add_host" | "group_by") => {
+                    self.grow_inventory(&task.action, host, o)
+                }
+                other => other,
+            };
             let mut run = self.judge(pc, task, host, inh, outcome, &top);
             run.delegated_to = delegate.clone();
             let Some(until) = &task.until else { return run };
@@ -552,6 +561,25 @@ impl Runner {
                 }
             }
         }
+    }
+
+    /// Applies what `add_host` / `group_by` returned to the run's inventory: changed when it
+    /// changed it (ansible-core's strategy decides the same way).
+    fn grow_inventory(
+        &self,
+        action: &str,
+        host: &str,
+        mut o: modules::Outcome,
+    ) -> modules::ModResult {
+        let Some(change) =
+            super::inventory_view::InvChange::from_result(action, host, &o.to_json())
+        else {
+            return Ok(o);
+        };
+        o.changed = self
+            .change_inventory(&change)
+            .map_err(modules::ModuleError::Failed)?;
+        Ok(o)
     }
 
     /// A scope where the task's own result is visible under its `register` name.
@@ -624,44 +652,65 @@ impl Runner {
         let mut result = o.to_json();
         let mut changed = o.changed;
         let mut failed = o.failed;
-        {
-            if task.changed_when.is_some() || task.failed_when.is_some() {
+        // ansible-core marks a module's own failure with `exception` (the traceback, when one
+        // is shown); controller-side actions (assert, fail, ...) fail without one.
+        let controller = modules::info(&task.action).is_some_and(|i| i.controller);
+        if failed && !controller && result.get("exception").is_none() {
+            result["exception"] = json!("(traceback unavailable)");
+        }
+        let conditional_error =
+            |e: TemplateError| format!("Error while evaluating conditional: {}", e.message);
+        let mut bad_condition = false;
+        if task.changed_when.is_some() || task.failed_when.is_some() {
+            if let Some(conds) = &task.changed_when {
                 let scope = self.result_scope(pc, host, inh, top, task, &result);
-                if let Some(conds) = &task.changed_when {
-                    match all_true(self, conds, &scope) {
-                        Ok(none) => changed = none.is_none() && !conds.is_empty(),
-                        Err(e) => {
-                            return TaskRun::failed(
-                                host,
-                                format!("{loc}: error in `changed_when`: {e}"),
-                            );
-                        }
-                    }
-                    if conds.is_empty() {
-                        changed = false;
+                match all_true(self, conds, &scope) {
+                    Ok(none) => changed = none.is_none() && !conds.is_empty(),
+                    Err(e) => {
+                        result["changed_when_result"] = json!(conditional_error(e));
+                        bad_condition = true;
                     }
                 }
-                if let Some(conds) = &task.failed_when {
-                    let scope = self.result_scope(pc, host, inh, top, task, &result);
-                    match all_true(self, conds, &scope) {
-                        Ok(none) => failed = none.is_none() && !conds.is_empty(),
-                        Err(e) => {
-                            return TaskRun::failed(
-                                host,
-                                format!("{loc}: error in `failed_when`: {e}"),
-                            );
+                if conds.is_empty() {
+                    changed = false;
+                }
+            }
+            if let Some(conds) = &task.failed_when
+                && !bad_condition
+            {
+                let scope = self.result_scope(pc, host, inh, top, task, &result);
+                match all_true(self, conds, &scope) {
+                    Ok(none) => {
+                        failed = none.is_none() && !conds.is_empty();
+                        result["failed_when_result"] = json!(failed);
+                        if !failed
+                            && let Some(x) =
+                                result.as_object_mut().and_then(|m| m.remove("exception"))
+                        {
+                            result["failed_when_suppressed_exception"] = x;
                         }
                     }
-                    result["failed_when_result"] = json!(failed);
+                    Err(e) => {
+                        result["failed_when_result"] = json!(conditional_error(e));
+                        bad_condition = true;
+                    }
                 }
             }
         }
-        result["changed"] = json!(changed);
-        if failed {
-            result["failed"] = json!(true);
-        } else if let Json::Object(m) = &mut result {
-            m.remove("failed");
+        if bad_condition {
+            failed = true;
+            if result.get("exception").is_none() {
+                result["exception"] = json!("(traceback unavailable)");
+            }
+            if result.get("msg").is_none() {
+                result["msg"] = json!(format!(
+                    "{loc}: a `changed_when`/`failed_when` condition could not be evaluated"
+                ));
+            }
         }
+        result["changed"] = json!(changed);
+        // ansible-core registers `failed` on every result of a task that ran.
+        result["failed"] = json!(failed);
         let status = if failed {
             if inh.ignore_errors == Some(true) {
                 Status::Ignored

@@ -137,7 +137,8 @@ impl Runner {
             location: task.origin.location(),
             handler,
         });
-        let run_once = inh.run_once == Some(true);
+        // add_host runs once for the whole batch (ansible-core's BYPASS_HOST_LOOP).
+        let run_once = inh.run_once == Some(true) || task.action == "add_host";
         let targets: Vec<String> = if run_once {
             hosts.iter().take(1).cloned().collect()
         } else {

@@ -3,7 +3,7 @@
 //! `mv` replaces the destination in one step. A failure removes the temp file and leaves the
 //! destination as it was.
 
-use super::shell::quote;
+use super::shell::{quote, quote_path};
 
 /// Attributes for the written file. Without a mode or owner, an existing file keeps its own.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +34,7 @@ pub const CHANGED_SINCE_READ: u32 = 75;
 
 /// The script; prints `backup=PATH` when a backup was made.
 pub fn atomic_write_script(dest: &str, opts: &WriteOpts) -> String {
-    let dq = quote(dest);
+    let dq = quote_path(dest);
     let mode = match &opts.mode {
         Some(m) => format!("chmod {} \"$t\"", quote(m)),
         None => format!(
@@ -89,7 +89,7 @@ pub fn atomic_write_script(dest: &str, opts: &WriteOpts) -> String {
                 "{{ {{ ! command -v flock >/dev/null 2>&1 || flock -x 8; }} && \
                  {{ {same} || {{ echo 'changed since it was read' >&2; (exit {CHANGED_SINCE_READ}); }}; }} && \
                  mv -f \"$t\" {dq}; }} 8<{dir}",
-                dir = quote(&dir)
+                dir = quote_path(&dir)
             )
         }
     };
@@ -97,7 +97,7 @@ pub fn atomic_write_script(dest: &str, opts: &WriteOpts) -> String {
         "umask 077; t=$(mktemp {dir}/.hoist.XXXXXXXX) || exit 1; \
          {{ cat > \"$t\" && {mode} && {owner} && {validate} && {backup} && {replace}; }} \
          || {{ rc=$?; rm -f \"$t\"; exit $rc; }}",
-        dir = quote(&dir)
+        dir = quote_path(&dir)
     )
 }
 

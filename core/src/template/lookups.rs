@@ -212,26 +212,38 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             let skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
             let mut files = Vec::new();
             let mut paths: Vec<String> = Vec::new();
+            // As ansible-core: `files` split on `,` and `;`, `paths` also on `:`.
+            let split = |v: Vec<String>, seps: &[char]| -> Vec<String> {
+                v.iter()
+                    .flat_map(|s| s.split(seps).map(str::trim).map(str::to_string))
+                    .filter(|p| !p.is_empty() && p != "undefined")
+                    .collect()
+            };
             for t in terms {
                 if t.kind() == ValueKind::Map {
-                    files.extend(strings(&[t.get_attr("files")?]));
-                    paths.extend(
-                        strings(&[t.get_attr("paths").unwrap_or_default()])
-                            .into_iter()
-                            .filter(|p| !p.is_empty() && p != "undefined"),
-                    );
+                    files.extend(split(strings(&[t.get_attr("files")?]), &[',', ';']));
+                    paths.extend(split(
+                        strings(&[t.get_attr("paths").unwrap_or_default()]),
+                        &[',', ';', ':'],
+                    ));
                 } else {
                     files.extend(strings(std::slice::from_ref(t)));
                 }
             }
+            // Each candidate is looked for where a relative file name is: absolute as is, else
+            // in the role's and the playbook's directories (and their `files/`).
+            let find = |name: &Path| {
+                if name.is_absolute() {
+                    name.exists().then(|| name.to_path_buf())
+                } else {
+                    find_file(state, &name.display().to_string(), "files")
+                }
+            };
             let found = files.iter().find_map(|f| {
                 if paths.is_empty() {
-                    find_file(state, f, "files")
+                    find(Path::new(f))
                 } else {
-                    paths
-                        .iter()
-                        .map(|p| Path::new(p).join(f))
-                        .find(|c| c.exists())
+                    paths.iter().find_map(|p| find(&Path::new(p).join(f)))
                 }
             });
             match found {
