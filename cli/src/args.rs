@@ -56,6 +56,8 @@ pub enum Command {
 pub enum Output {
     Table,
     Json,
+    /// As ansible-playbook prints it (its recap lines), for scripts that parse them.
+    Ansible,
 }
 
 /// Where the inventory comes from.
@@ -154,5 +156,52 @@ impl ConnectArgs {
                 .unwrap_or_default()
                 .join(".ssh/config")
         })
+    }
+}
+
+/// The arguments as hoist's own: invoked as `ansible-playbook` (a link to hoist), the command
+/// line is `hoist run --output ansible ...`, so scripts written for ansible-playbook run hoist.
+pub fn as_invoked(args: impl Iterator<Item = std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = args.collect();
+    let name = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if name == "ansible-playbook" {
+        args.splice(
+            1..1,
+            ["run", "--output", "ansible"].map(std::ffi::OsString::from),
+        );
+    }
+    args
+}
+
+#[cfg(test)]
+mod invoked_tests {
+    use super::as_invoked;
+    use std::ffi::OsString;
+
+    #[test]
+    fn ansible_playbook_is_hoist_run() {
+        let v = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            as_invoked(
+                v(&["/usr/local/bin/ansible-playbook", "site.yml", "-i", "inv"]).into_iter()
+            ),
+            v(&[
+                "/usr/local/bin/ansible-playbook",
+                "run",
+                "--output",
+                "ansible",
+                "site.yml",
+                "-i",
+                "inv"
+            ])
+        );
+        assert_eq!(
+            as_invoked(v(&["hoist", "run", "x.yml"]).into_iter()),
+            v(&["hoist", "run", "x.yml"])
+        );
     }
 }

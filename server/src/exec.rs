@@ -228,6 +228,7 @@ async fn execute(state: &Shared, run: Run) {
                 diff: run.options.diff,
                 relay: None,
                 verbosity: 0,
+                ..RunOptions::default()
             };
             let runner = Runner::new(Arc::new(inv), pool, Arc::new(Forward(tx.clone())), opts);
             // The run is a task of its own: heartbeats and cancels go on while it blocks (a

@@ -151,12 +151,8 @@ def run_target(tool, exe, targets, name, host, work):
         # The script runs ansible-playbook itself: a directory of stand-ins first on PATH.
         shim = os.path.join(work, tool, "bin")
         os.makedirs(shim, exist_ok=True)
-        if tool == "hoist":
-            with open(os.path.join(shim, "ansible-playbook"), "w") as f:
-                f.write(f'#!/bin/sh\nexec {exe} run "$@"\n')
-        else:
-            os.symlink(exe, os.path.join(shim, "ansible-playbook"))
-        os.chmod(os.path.join(shim, "ansible-playbook"), 0o755)
+        # hoist linked as `ansible-playbook` takes that command's arguments.
+        os.symlink(os.path.abspath(exe), os.path.join(shim, "ansible-playbook"))
         env["PATH"] = shim + os.pathsep + env["PATH"]
         cmd = ["bash", "./runme.sh", "-i", inv]
         cwd = os.path.join(tdir, name)

@@ -45,7 +45,9 @@ pub fn run(args: InventoryArgs) -> Result<u8, CliError> {
                 )));
             }
             match args.output {
-                Output::Table => println!("{}", graph_lines(&inv, &group).join("\n")),
+                Output::Table | Output::Ansible => {
+                    println!("{}", graph_lines(&inv, &group).join("\n"))
+                }
                 Output::Json => println!("{}", pretty(&ansible_list(&inv))),
             }
         }
@@ -55,7 +57,7 @@ pub fn run(args: InventoryArgs) -> Result<u8, CliError> {
                 .ok_or_else(|| CliError::Other(format!("no host `{name}` in the inventory")))?;
             match args.output {
                 Output::Json => println!("{}", pretty(&Value::Object(vars))),
-                Output::Table => {
+                Output::Table | Output::Ansible => {
                     let mut t = table(&["VARIABLE", "VALUE"]);
                     for (k, v) in &vars {
                         let v = match v {
@@ -76,7 +78,7 @@ fn list(inv: &Inventory, pattern: &str, output: Output) -> Result<(), CliError> 
     let hosts = inv.select(pattern)?;
     match output {
         Output::Json => println!("{}", pretty(&ansible_list(inv))),
-        Output::Table => {
+        Output::Table | Output::Ansible => {
             let mut t = table(&["HOST", "ADDRESS", "GROUPS"]);
             for h in &hosts {
                 let vars = inv.host_vars(h).unwrap_or_default();

@@ -12,6 +12,7 @@ pub mod ping;
 pub mod plugin;
 mod plugin_new;
 pub mod run;
+mod run_list;
 pub mod secret;
 mod select;
 pub mod serve;

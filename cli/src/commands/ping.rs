@@ -44,7 +44,7 @@ pub async fn run(args: PingArgs) -> Result<u8, CliError> {
                 serde_json::to_string_pretty(&rows).unwrap_or_default()
             );
         }
-        Output::Table => {
+        Output::Table | Output::Ansible => {
             let mut t = table(&["HOST", "PING", "TIME", "DETAIL"]);
             for r in &results {
                 let ms = format!("{}ms", r.elapsed.as_millis());

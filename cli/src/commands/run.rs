@@ -43,6 +43,39 @@ pub struct RunArgs {
     /// Callback plugins that receive every run event (comma-separated; repeatable)
     #[arg(long = "callback", env = "HOIST_CALLBACKS", value_delimiter = ',')]
     pub callbacks: Vec<String>,
+    /// Connection for hosts that do not set `ansible_connection`: `ssh` (default) or `local`
+    #[arg(short = 'c', long)]
+    pub connection: Option<String>,
+    /// Run notified handlers even on hosts where a task failed
+    #[arg(long)]
+    pub force_handlers: bool,
+    /// Become (sudo) for every play that does not say otherwise
+    #[arg(short = 'b', long = "become")]
+    pub become_: bool,
+    /// The user to become (default root)
+    #[arg(long)]
+    pub become_user: Option<String>,
+    /// File holding the ansible-vault password (or a script that prints it); repeatable
+    #[arg(long = "vault-password-file", alias = "vault-pass-file")]
+    pub vault_password_file: Vec<PathBuf>,
+    /// Vault identity `[label@]source` (source: a password file or script); repeatable
+    #[arg(long = "vault-id")]
+    pub vault_id: Vec<String>,
+    /// Only parse the playbooks, run nothing
+    #[arg(long)]
+    pub syntax_check: bool,
+    /// List the hosts each play would run on, run nothing
+    #[arg(long)]
+    pub list_hosts: bool,
+    /// List the tasks each play would run (after tag selection), run nothing
+    #[arg(long)]
+    pub list_tasks: bool,
+    /// List every tag, run nothing
+    #[arg(long)]
+    pub list_tags: bool,
+    /// Accepted for ansible-playbook compatibility: hoist keeps no fact cache to clear
+    #[arg(long, hide = true)]
+    pub flush_cache: bool,
 }
 
 /// Parses `-e` values into variables.
@@ -136,6 +169,33 @@ pub async fn run(
         }
     }
     let extra = extra_vars(&args.extra_vars)?;
+    if args.syntax_check {
+        for b in &books {
+            println!("\nplaybook: {}", b.path.display());
+        }
+        return Ok(exit::OK);
+    }
+    let listing = super::run_list::Listing {
+        hosts: args.list_hosts,
+        tasks: args.list_tasks,
+        tags: args.list_tags,
+    };
+    if listing.any() {
+        for b in &books {
+            print!(
+                "{}",
+                super::run_list::render(
+                    b,
+                    &inv,
+                    args.connect.limit.as_deref(),
+                    &args.tags,
+                    &args.skip_tags,
+                    listing
+                )
+            );
+        }
+        return Ok(exit::OK);
+    }
     let inv = Arc::new(inv);
     let pool = pool(&args.connect)?;
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
@@ -145,6 +205,9 @@ pub async fn run(
             args.verbose,
             args.diff,
         ))),
+        Output::Ansible => sinks.push(Arc::new(
+            printer::human::Human::new(args.verbose, args.diff).ansible_recap(),
+        )),
     }
     let junit = args
         .junit
@@ -167,6 +230,10 @@ pub async fn run(
         diff: args.diff,
         relay: relay(&args.connect),
         verbosity: args.verbose,
+        connection: args.connection.clone(),
+        force_handlers: args.force_handlers,
+        become_: args.become_,
+        become_user: args.become_user.clone(),
     };
     let runner = Runner::new(inv, pool, Arc::new(Tee(sinks)), opts);
     let mut code = exit::OK;

@@ -12,6 +12,7 @@ pub struct Human {
     verbose: u8,
     diff: bool,
     color: bool,
+    ansible_recap: bool,
     lock: Mutex<()>,
 }
 
@@ -28,8 +29,15 @@ impl Human {
             verbose,
             diff,
             color,
+            ansible_recap: false,
             lock: Mutex::new(()),
         }
+    }
+
+    /// Prints the recap as ansible-playbook's `host : ok=N changed=N ...` lines.
+    pub fn ansible_recap(mut self) -> Self {
+        self.ansible_recap = true;
+        self
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -196,6 +204,17 @@ impl Human {
             ),
             Event::PlayAborted { reason } => {
                 self.paint(RED, &format!("\nNO MORE HOSTS LEFT: {reason}"))
+            }
+            Event::Recap { hosts, .. } if self.ansible_recap => {
+                let mut s = self.banner("PLAY RECAP");
+                s.push('\n');
+                for (h, st) in hosts {
+                    s.push_str(&format!(
+                        "{h:<26} : ok={:<4} changed={:<4} unreachable={:<4} failed={:<4} skipped={:<4} rescued={:<4} ignored={:<4}\n",
+                        st.ok, st.changed, st.unreachable, st.failed, st.skipped, st.rescued, st.ignored
+                    ));
+                }
+                s
             }
             Event::Recap { hosts, duration_ms } => {
                 let mut t = table(&[

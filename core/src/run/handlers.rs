@@ -29,7 +29,7 @@ impl Runner {
     }
 
     async fn flush(self: &Arc<Self>, pc: &Arc<PlayCtx>, hosts: &[String]) {
-        let force = pc.play.force_handlers;
+        let force = pc.play.force_handlers || self.opts.force_handlers;
         let handlers: Vec<Arc<Task>> = pc.handlers.lock().map(|h| h.clone()).unwrap_or_default();
         for _ in 0..=handlers.len() {
             // What each host has been notified of when this pass starts.

@@ -108,7 +108,12 @@ impl Runner {
         // The play's own keywords, without its vars (they are a layer of their own).
         let mut common = play.common.clone();
         common.vars = Vars::new();
-        let root = Inherit::default().child(&common);
+        let defaults = Inherit {
+            become_: self.opts.become_.then_some(true),
+            become_user: self.opts.become_user.clone(),
+            ..Inherit::default()
+        };
+        let root = defaults.child(&common);
         let mut go_on = true;
         for batch in batches(&hosts, &play.serial) {
             for h in &batch {

@@ -40,6 +40,13 @@ pub struct RunOptions {
     pub relay: Option<crate::modules::RelaySpec>,
     /// `-v` count (`ansible_verbosity`).
     pub verbosity: u8,
+    /// `-c`: the connection for hosts that do not name theirs (`ssh` when unset).
+    pub connection: Option<String>,
+    /// `--force-handlers`: as the play keyword, for every play.
+    pub force_handlers: bool,
+    /// `-b` / `--become-user`: defaults below the plays' own keywords.
+    pub become_: bool,
+    pub become_user: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -55,6 +62,10 @@ impl Default for RunOptions {
             diff: false,
             relay: None,
             verbosity: 0,
+            connection: None,
+            force_handlers: false,
+            become_: false,
+            become_user: None,
         }
     }
 }
@@ -406,7 +417,8 @@ impl Runner {
                 .inv()
                 .vars
                 .get(on)
-                .and_then(|v| v.get("ansible_connection").cloned()),
+                .and_then(|v| v.get("ansible_connection").cloned())
+                .or_else(|| self.opts.connection.clone().map(Json::String)),
         };
         let name = match given {
             Some(v) if crate::modules::has_templates(&v) => {
