@@ -2,7 +2,9 @@
 //! dependencies, `defaults/`, `vars/`, `handlers/`) and static checks, before anything runs.
 
 use super::keywords;
-use super::model::{Block, Common, Item, Origin, Play, Playbook, RoleCtx, Serial, Strategy, Task};
+use super::model::{
+    Block, Common, HostOrder, Item, Origin, Play, Playbook, RoleCtx, Serial, Strategy, Task,
+};
 use super::parse_task::{parse_common, parse_items};
 use crate::inventory::Vars;
 use crate::source::SourceError;
@@ -150,6 +152,7 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
     let mut serial = Vec::new();
     let mut max_fail = None;
     let mut force_handlers = false;
+    let mut order = None;
     let (mut pre, mut roles, mut tasks, mut post, mut handlers) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut common = parse_common(node, keywords::PLAY, "a play", |k, _, v| {
@@ -167,7 +170,27 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
             "gather_facts" => gather_facts = bool_value(v, k)?,
             "vars_files" => {
                 for f in v.expect_seq("`vars_files`")? {
-                    let name = f.expect_scalar_string("a vars file")?;
+                    // A list entry names candidates: the first that exists is read.
+                    let name = match &f.kind {
+                        NodeKind::Seq(c) => {
+                            let names = c
+                                .iter()
+                                .map(|n| n.expect_scalar_string("a vars file"))
+                                .collect::<Result<Vec<_>, _>>()?;
+                            names
+                                .iter()
+                                .find(|n| base_dir.join(n).exists())
+                                .or_else(|| {
+                                    names
+                                        .iter()
+                                        .find(|n| crate::template::Templar::is_template(n))
+                                })
+                                .or(names.first())
+                                .cloned()
+                                .ok_or_else(|| f.error("an empty list of vars files"))?
+                        }
+                        _ => f.expect_scalar_string("a vars file")?,
+                    };
                     if !crate::template::Templar::is_template(&name)
                         && !base_dir.join(&name).exists()
                     {
@@ -214,6 +237,13 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
                 })
             }
             "force_handlers" => force_handlers = bool_value(v, k)?,
+            "order" => {
+                let o = v.expect_scalar_string("`order`")?;
+                if !crate::template::Templar::is_template(&o) {
+                    HostOrder::parse(&o).map_err(|e| v.error(e))?;
+                }
+                order = Some(o);
+            }
             "pre_tasks" => pre = parse_items(v, &ctx)?,
             "tasks" => tasks = parse_items(v, &ctx)?,
             "post_tasks" => post = parse_items(v, &ctx)?,
@@ -251,6 +281,7 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
         serial,
         max_fail_percentage: max_fail,
         force_handlers,
+        order,
         pre_tasks: pre,
         roles,
         tasks,

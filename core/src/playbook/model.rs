@@ -100,6 +100,8 @@ pub struct Play {
     pub serial: Vec<Serial>,
     pub max_fail_percentage: Option<f64>,
     pub force_handlers: bool,
+    /// `order`: the order hosts run in (may hold a template; see [`HostOrder::parse`]).
+    pub order: Option<String>,
     /// Roles and tasks are run in Ansible's order: pre_tasks, roles, tasks, post_tasks; each
     /// section flushes handlers at its end.
     pub pre_tasks: Vec<Item>,
@@ -109,6 +111,33 @@ pub struct Play {
     pub handlers: Vec<Arc<Task>>,
     /// The playbook's directory (for relative paths and search paths).
     pub base_dir: PathBuf,
+}
+
+/// The play keyword `order`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostOrder {
+    Inventory,
+    ReverseInventory,
+    Sorted,
+    ReverseSorted,
+    Shuffle,
+}
+
+impl HostOrder {
+    pub fn parse(s: &str) -> Result<HostOrder, String> {
+        Ok(match s.trim() {
+            "inventory" => HostOrder::Inventory,
+            "reverse_inventory" => HostOrder::ReverseInventory,
+            "sorted" => HostOrder::Sorted,
+            "reverse_sorted" => HostOrder::ReverseSorted,
+            "shuffle" => HostOrder::Shuffle,
+            other => {
+                return Err(format!(
+                    "unknown host order `{other}`: use inventory, reverse_inventory, sorted, reverse_sorted or shuffle"
+                ));
+            }
+        })
+    }
 }
 
 /// An entry in a task list.

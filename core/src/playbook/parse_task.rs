@@ -621,15 +621,13 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
                 };
             }
             "include_role" => {
-                target = v
+                let opts = role_options(v, "include_role")?;
+                target = opts
                     .get("name")
                     .ok_or_else(|| v.error("`include_role` needs `name:`"))?
-                    .expect_scalar_string("`name`")?;
-                let tasks_from = v
-                    .get("tasks_from")
-                    .map(|t| t.expect_scalar_string("`tasks_from`"))
-                    .transpose()?;
-                for (opt, on, _) in v.expect_map("`include_role`")? {
+                    .clone();
+                let tasks_from = opts.get("tasks_from").cloned();
+                for opt in opts.keys() {
                     if ![
                         "name",
                         "tasks_from",
@@ -642,7 +640,7 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
                     ]
                     .contains(&opt.as_str())
                     {
-                        return Err(on.error(format!("`{opt}` is not an `include_role` option")));
+                        return Err(v.error(format!("`{opt}` is not an `include_role` option")));
                     }
                 }
                 kind = Some(IncludeKind::Role { tasks_from });
@@ -673,6 +671,40 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
     })
 }
 
+/// The options of `include_role` / `import_role`, written as a mapping or as `key=value` words.
+fn role_options(
+    v: &Node,
+    what: &str,
+) -> Result<std::collections::BTreeMap<String, String>, SourceError> {
+    let mut out = std::collections::BTreeMap::new();
+    match &v.kind {
+        NodeKind::Str(s) => {
+            for word in split_words(s) {
+                match word.split_once('=') {
+                    Some((k, val)) => {
+                        out.insert(k.to_string(), val.trim_matches(['"', '\'']).to_string());
+                    }
+                    None => {
+                        return Err(v.error(format!(
+                            "`{what}` takes `key=value` options, found `{word}`"
+                        )));
+                    }
+                }
+            }
+        }
+        _ => {
+            for (k, _, val) in v.expect_map(&format!("`{what}`"))? {
+                let text = match &val.kind {
+                    NodeKind::Map(_) | NodeKind::Seq(_) => val.to_value().to_string(),
+                    _ => val.expect_scalar_string(&format!("`{k}`"))?,
+                };
+                out.insert(k.clone(), text);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// `import_tasks` / `import_role`: expanded now, into a block carrying the import's keywords.
 fn parse_import(node: &Node, ctx: &LoadCtx) -> Result<Option<Item>, SourceError> {
     let entries = node.expect_map("a task")?;
@@ -693,14 +725,12 @@ fn parse_import(node: &Node, ctx: &LoadCtx) -> Result<Option<Item>, SourceError>
         Ok(false)
     })?;
     let block = if is_role {
-        let name = value
+        let opts = role_options(value, "import_role")?;
+        let name = opts
             .get("name")
             .ok_or_else(|| value.error("`import_role` needs `name:`"))?
-            .expect_scalar_string("`name`")?;
-        let tasks_from = value
-            .get("tasks_from")
-            .map(|t| t.expect_scalar_string("`tasks_from`"))
-            .transpose()?;
+            .clone();
+        let tasks_from = opts.get("tasks_from").cloned();
         Block {
             origin: origin(node),
             common: Common::default(),

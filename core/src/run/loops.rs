@@ -1,7 +1,7 @@
 //! Loop items: `loop:` (a list, or a template giving one) and the `with_<lookup>` forms.
 
 use crate::playbook::LoopSpec;
-use crate::template::{Scope, Templar, TemplateError};
+use crate::template::{Scope, Templar, TemplateError, list_lookups};
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
 
@@ -11,17 +11,6 @@ fn list(v: Json, what: &str) -> Result<Vec<Json>, TemplateError> {
         other => Err(TemplateError::new(format!(
             "Invalid data passed to '{what}', it requires a list, got this instead: {other}"
         ))),
-    }
-}
-
-fn flatten(v: &Json, depth: Option<usize>, out: &mut Vec<Json>) {
-    match v {
-        Json::Array(items) if depth != Some(0) => {
-            for i in items {
-                flatten(i, depth.map(|d| d - 1), out);
-            }
-        }
-        other => out.push(other.clone()),
     }
 }
 
@@ -41,90 +30,9 @@ pub fn items(
             let terms = templar.render_value(terms, &ctx)?;
             let what = format!("with_{lookup}");
             match lookup.as_str() {
-                "items" => {
-                    let mut out = Vec::new();
-                    match terms {
-                        Json::Array(a) => a.iter().for_each(|t| flatten(t, Some(1), &mut out)),
-                        other => out.push(other),
-                    }
-                    Ok(out)
-                }
                 "list" => list(terms, &what),
-                "flattened" => {
-                    let mut out = Vec::new();
-                    flatten(&terms, None, &mut out);
-                    Ok(out)
-                }
-                "dict" => match terms {
-                    Json::Object(m) => Ok(m
-                        .into_iter()
-                        .map(|(k, v)| json!({"key": k, "value": v}))
-                        .collect()),
-                    other => Err(TemplateError::new(format!(
-                        "with_dict expects a dict, got {other}"
-                    ))),
-                },
-                "indexed_items" => Ok(list(terms, &what)?
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| json!([i, v]))
-                    .collect()),
-                "together" => {
-                    let lists: Vec<Vec<Json>> = list(terms, &what)?
-                        .into_iter()
-                        .map(|l| list(l, &what))
-                        .collect::<Result<_, _>>()?;
-                    let n = lists.iter().map(Vec::len).max().unwrap_or(0);
-                    Ok((0..n)
-                        .map(|i| {
-                            Json::Array(
-                                lists
-                                    .iter()
-                                    .map(|l| l.get(i).cloned().unwrap_or(Json::Null))
-                                    .collect(),
-                            )
-                        })
-                        .collect())
-                }
-                "nested" => {
-                    let lists: Vec<Vec<Json>> = list(terms, &what)?
-                        .into_iter()
-                        .map(|l| list(l, &what))
-                        .collect::<Result<_, _>>()?;
-                    let mut out: Vec<Vec<Json>> = vec![Vec::new()];
-                    for l in lists {
-                        out = out
-                            .into_iter()
-                            .flat_map(|prefix| {
-                                l.iter()
-                                    .map(move |x| [prefix.clone(), vec![x.clone()]].concat())
-                            })
-                            .collect();
-                        if out.len() > 100_000 {
-                            return Err(TemplateError::new(
-                                "with_nested: more than 100000 combinations",
-                            ));
-                        }
-                    }
-                    Ok(out.into_iter().map(Json::Array).collect())
-                }
-                "subelements" => {
-                    let parts = list(terms, &what)?;
-                    let (Some(elements), Some(Json::String(key))) = (parts.first(), parts.get(1))
-                    else {
-                        return Err(TemplateError::new("with_subelements takes [list, 'key']"));
-                    };
-                    let mut out = Vec::new();
-                    for e in list(elements.clone(), &what)? {
-                        let subs = e
-                            .get(key.as_str())
-                            .cloned()
-                            .unwrap_or(Json::Array(Vec::new()));
-                        for s in list(subs, &what)? {
-                            out.push(json!([e.clone(), s]));
-                        }
-                    }
-                    Ok(out)
+                n if list_lookups::NAMES.contains(&n) => {
+                    list_lookups::run(n, &list_lookups::listify(terms)).map_err(TemplateError::new)
                 }
                 other => {
                     // Lookups: query('<name>', terms).
@@ -220,10 +128,8 @@ mod tests {
         );
         assert_eq!(
             run(with("subelements", json!([[{"n": "x", "k": [1, 2]}], "k"]))).unwrap(),
-            vec![
-                json!([{"n": "x", "k": [1, 2]}, 1]),
-                json!([{"n": "x", "k": [1, 2]}, 2])
-            ]
+            vec![json!([{"n": "x"}, 1]), json!([{"n": "x"}, 2])],
+            "ansible-core returns the element without the sub-list it loops over"
         );
         assert_eq!(
             run(with("sequence", json!("start=1 end=3"))).unwrap(),

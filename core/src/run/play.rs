@@ -5,7 +5,7 @@ use super::events::{Event, HostEvent, Status};
 use super::inherit::Inherit;
 use super::runner::{PlayCtx, RunError, Runner};
 use crate::inventory::Vars;
-use crate::playbook::{Item, Play, RoleCtx, Serial, Strategy};
+use crate::playbook::{HostOrder, Item, Play, RoleCtx, Serial, Strategy};
 use crate::template::Scope;
 use serde_json::json;
 use std::collections::HashMap;
@@ -92,6 +92,36 @@ impl Runner {
             hosts.retain(|h| allowed.contains(h));
         }
         hosts.retain(|h| self.with_host(h, |s| !s.failed && !s.unreachable));
+        let order = match &play.order {
+            None => HostOrder::Inventory,
+            Some(o) => {
+                let scope = Scope::new(
+                    vec![
+                        self.extra.clone(),
+                        crate::template::Layer::templates(play_vars.clone()),
+                    ],
+                    self.templar.clone(),
+                    None,
+                );
+                let o = self.templar.render_str(o, &scope.context()).map_err(|e| {
+                    RunError::Source(play.origin.error(format!("order: {}", e.message)))
+                })?;
+                HostOrder::parse(&o).map_err(|e| RunError::Source(play.origin.error(e)))?
+            }
+        };
+        match order {
+            HostOrder::Inventory => {}
+            HostOrder::ReverseInventory => hosts.reverse(),
+            HostOrder::Sorted => hosts.sort(),
+            HostOrder::ReverseSorted => {
+                hosts.sort();
+                hosts.reverse();
+            }
+            HostOrder::Shuffle => {
+                use rand::seq::SliceRandom;
+                hosts.shuffle(&mut rand::rng());
+            }
+        }
         let name = play.common.name.clone().unwrap_or_else(|| pattern.clone());
         self.emit(Event::PlayStart {
             name,

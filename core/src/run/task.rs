@@ -248,7 +248,16 @@ impl Runner {
     ) -> TaskRun {
         let items = match loops::items(&self.templar, spec, scope) {
             Ok(i) => i,
+            // As ansible-core: a loop that cannot be templated fails the task only when its
+            // `when` (evaluated without an item) holds, so `when: false` skips it.
             Err(e) => {
+                if let Ok(Some(cond)) = all_true(self, &inh.when, scope) {
+                    return TaskRun::new(
+                        host,
+                        Status::Skipped,
+                        json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
+                    );
+                }
                 return TaskRun::failed(host, format!("{}: {}", task.origin.location(), e.message));
             }
         };

@@ -238,7 +238,11 @@ impl Runner {
                         st.set(Vars::from_iter([
                             (
                                 "ansible_failed_task".to_string(),
-                                json!({"name": task.display_name(), "action": task.action}),
+                                json!({
+                                    "name": task.common.name.clone().unwrap_or_default(),
+                                    "action": task.action,
+                                    "args": task.args,
+                                }),
                             ),
                             ("ansible_failed_result".to_string(), run.result.clone()),
                         ]));

@@ -194,14 +194,10 @@ fn from_yaml(s: String) -> Result<Value, Error> {
     Ok(convert::to_jinja(&node.to_value()))
 }
 
-fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<regex::Regex, Error> {
+fn build_regex(pattern: &str, kwargs: &Kwargs) -> Result<fancy_regex::Regex, Error> {
     let ignorecase: bool = kwargs.get::<Option<bool>>("ignorecase")?.unwrap_or(false);
     let multiline: bool = kwargs.get::<Option<bool>>("multiline")?.unwrap_or(false);
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
-        .map_err(|e| invalid(format!("invalid regular expression: {e}")))
+    super::pyre::compile(pattern, ignorecase, multiline)
 }
 
 /// Python replacement syntax (`\1`, `\g<name>`) to Rust's (`${1}`, `${name}`).
@@ -260,7 +256,10 @@ fn regex_replace(
     let count: usize = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
     kwargs.assert_all_used()?;
     let rep = python_replacement(&replacement.unwrap_or_default());
-    Ok(re.replacen(&s, count, rep.as_str()).into_owned())
+    Ok(re
+        .try_replacen(&s, count, rep.as_str())
+        .map_err(super::pyre::failed)?
+        .into_owned())
 }
 
 fn regex_search(
@@ -271,7 +270,7 @@ fn regex_search(
 ) -> Result<Value, Error> {
     let re = build_regex(&pattern, &kwargs)?;
     kwargs.assert_all_used()?;
-    let Some(caps) = re.captures(&s) else {
+    let Some(caps) = re.captures(&s).map_err(super::pyre::failed)? else {
         return Ok(Value::from(()));
     };
     if groups.is_empty() {
@@ -299,6 +298,7 @@ fn regex_findall(s: String, pattern: String, kwargs: Kwargs) -> Result<Value, Er
     let groups = re.captures_len() - 1;
     let mut out = Vec::new();
     for caps in re.captures_iter(&s) {
+        let caps = caps.map_err(super::pyre::failed)?;
         let text = |i: usize| Value::from(caps.get(i).map(|m| m.as_str()).unwrap_or(""));
         out.push(match groups {
             0 => text(0),

@@ -22,6 +22,10 @@ pub const NAMES: &[&str] = &[
     "list",
     "flattened",
     "dict",
+    "indexed_items",
+    "together",
+    "nested",
+    "subelements",
     "vars",
     "sequence",
     "varnames",
@@ -103,6 +107,20 @@ pub fn find_file(state: &State, name: &str, subdir: &str) -> Option<PathBuf> {
         .into_iter()
         .map(|d| d.join(p))
         .find(|c| c.exists())
+}
+
+/// Python's name for the type of `v` (messages quote it).
+fn python_type(v: &Value) -> &'static str {
+    match v.kind() {
+        ValueKind::Bool => "bool",
+        ValueKind::Number if v.as_i64().is_some() => "int",
+        ValueKind::Number => "float",
+        ValueKind::String => "str",
+        ValueKind::Seq => "list",
+        ValueKind::Map => "dict",
+        ValueKind::None | ValueKind::Undefined => "NoneType",
+        _ => "object",
+    }
 }
 
 fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
@@ -272,37 +290,29 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             }
             out
         }
-        // `list` gives its terms as they are; `items` and `flattened` unpack lists.
+        // `list` gives its terms as they are; the list reshapers are shared with the loops.
         "list" => terms.to_vec(),
-        "items" | "flattened" => {
-            let mut out = Vec::new();
-            for t in terms {
-                if t.kind() == ValueKind::Seq {
-                    out.extend(t.try_iter()?);
-                } else {
-                    out.push(t.clone());
-                }
-            }
-            out
-        }
-        "dict" => {
-            let mut out = Vec::new();
-            for t in terms {
-                for k in t.try_iter()? {
-                    let v = t.get_item(&k)?;
-                    let pair: indexmap::IndexMap<Value, Value> =
-                        [(Value::from("key"), k), (Value::from("value"), v)]
-                            .into_iter()
-                            .collect();
-                    out.push(Value::from_object(pair));
-                }
-            }
-            out
+        n if super::list_lookups::NAMES.contains(&n) => {
+            let json: Vec<serde_json::Value> = terms
+                .iter()
+                .map(|t| serde_json::to_value(t).map_err(|e| err(e.to_string())))
+                .collect::<Result<_, _>>()?;
+            super::list_lookups::run(n, &json)
+                .map_err(err)?
+                .iter()
+                .map(super::to_jinja)
+                .collect()
         }
         "vars" => {
             let default: Option<Value> = kwargs.get("default")?;
             let mut out = Vec::new();
             for t in strings(terms) {
+                if let Some(bad) = terms.iter().find(|v| v.kind() != ValueKind::String) {
+                    return Err(err(format!(
+                        "Variable name must be 'str' not '{}'",
+                        python_type(bad)
+                    )));
+                }
                 match state
                     .lookup(&t)
                     .filter(|v| !v.is_undefined())
@@ -312,7 +322,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     None => {
                         return Err(Error::new(
                             ErrorKind::UndefinedError,
-                            format!("lookup('vars'): '{t}' is undefined"),
+                            format!("No variable named '{t}' was found"),
                         ));
                     }
                 }
@@ -322,14 +332,26 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         "varnames" => {
             let names = state.known_variables();
             let mut out = Vec::new();
-            for t in strings(terms) {
-                let re = regex::Regex::new(&t).map_err(|e| {
-                    err(format!("Unable to use \"{t}\" as a search parameter: {e}"))
+            for term in terms {
+                if term.kind() != ValueKind::String {
+                    return Err(err(format!(
+                        "Invalid setting identifier, \"{term}\" is not a string, it is a <class '{}'>",
+                        python_type(term)
+                    )));
+                }
+                let t = term.to_string();
+                let re = fancy_regex::Regex::new(&t).map_err(|e| {
+                    err(format!(
+                        "Unable to use \"{t}\" as a search parameter: {}",
+                        super::pyre::python_message(&e)
+                    ))
                 })?;
                 out.extend(
                     names
                         .iter()
-                        .filter(|n| !n.starts_with("hoist_") && re.is_match(n))
+                        .filter(|n| {
+                            !n.starts_with("hoist_") && re.is_match(n.as_ref()).unwrap_or(false)
+                        })
                         .map(|n| Value::from(n.to_string())),
                 );
             }

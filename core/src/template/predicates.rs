@@ -159,17 +159,8 @@ fn regex_test(s: &str, pattern: &str, kwargs: Kwargs, mode: Mode) -> Result<bool
         Mode::Match => format!("^(?:{pattern})"),
         Mode::Search => pattern.to_string(),
     };
-    let re = regex::RegexBuilder::new(&pattern)
-        .case_insensitive(ignorecase)
-        .multi_line(multiline)
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidOperation,
-                format!("invalid regular expression: {e}"),
-            )
-        })?;
-    Ok(re.is_match(s))
+    let re = super::pyre::compile(&pattern, ignorecase, multiline)?;
+    re.is_match(s).map_err(super::pyre::failed)
 }
 
 fn regex_any(s: String, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
