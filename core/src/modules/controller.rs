@@ -1,5 +1,5 @@
 //! Modules that run on the controller only: `debug`, `set_fact`, `assert`, `fail`, `meta`,
-//! `pause` and `include_vars`.
+//! and `pause`.
 
 use super::types::{Bool, Int, Seconds};
 use super::{Ctx, Meta, ModResult, Module, ModuleError, Outcome, fail};
@@ -227,42 +227,5 @@ impl Module for Pause {
         Ok(Outcome::ok()
             .with("delta", start.elapsed().as_secs())
             .with("echo", true))
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct IncludeVars {
-    #[serde(rename = "_raw_params")]
-    raw: Option<String>,
-    file: Option<String>,
-    name: Option<String>,
-}
-
-impl Module for IncludeVars {
-    const FREE_FORM: bool = true;
-    const CONTROLLER: bool = true;
-
-    async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let Some(file) = self.file.or(self.raw) else {
-            return fail("include_vars needs `file`");
-        };
-        let path = ctx.find_file(&file, "vars")?;
-        let vars =
-            crate::playbook::load_vars(&path).map_err(|e| ModuleError::Failed(e.to_string()))?;
-        let vars = match self.name {
-            Some(n) => Vars::from_iter([(n, Json::Object(vars))]),
-            None => vars,
-        };
-        let mut o = Outcome::ok().with(
-            "ansible_included_var_files",
-            vec![path.display().to_string()],
-        );
-        o.data.insert(
-            "ansible_facts".into(),
-            crate::template::unsafe_text::strip(&Json::Object(vars.clone())),
-        );
-        o.included_vars = Some(vars);
-        Ok(o)
     }
 }

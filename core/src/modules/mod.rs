@@ -27,6 +27,7 @@ mod file;
 mod files_common;
 mod get_url;
 mod health;
+mod include_vars;
 mod inventory;
 mod lineinfile;
 mod replace;
@@ -235,7 +236,7 @@ modules! {
     "fail" => controller::Fail,
     "meta" => controller::MetaModule,
     "pause" => controller::Pause,
-    "include_vars" => controller::IncludeVars,
+    "include_vars" => include_vars::IncludeVars,
     "add_host" => inventory::AddHost,
     "group_by" => inventory::GroupBy,
 }

@@ -37,6 +37,17 @@ pub struct Service {
     #[serde(rename = "use")]
     use_: Option<String>,
     runlevel: Option<String>,
+    /// systemd's own options, passed on when systemd manages the host (as ansible-core's
+    /// `service` action passes them to the `systemd` module).
+    #[serde(default, alias = "daemon-reload")]
+    daemon_reload: Bool,
+    #[serde(default, alias = "daemon-reexec")]
+    daemon_reexec: Bool,
+    masked: Option<Bool>,
+    #[serde(default)]
+    no_block: Bool,
+    scope: Option<String>,
+    force: Option<Bool>,
 }
 
 /// `systemctl show` properties.
@@ -81,9 +92,10 @@ pub fn plan(
         ));
     }
     if let Some(e) = enabled.filter(|_| masked != Some(true)) {
+        // As ansible-core: `indirect` and `alias` units count as not enabled.
         let is = matches!(
             now.file.as_str(),
-            "enabled" | "enabled-runtime" | "alias" | "indirect" | "linked" | "linked-runtime"
+            "enabled" | "enabled-runtime" | "linked" | "linked-runtime"
         );
         if e != is && !(now.file == "static" && e) {
             cmds.push(format!(
@@ -182,10 +194,14 @@ impl Systemd {
         }
         let status =
             json!({"ActiveState": now.active, "UnitFileState": now.file, "LoadState": now.load});
-        Ok(out
-            .with("name", unit.as_str())
-            .with("status", status)
-            .with("state", self.state.clone().unwrap_or_default()))
+        let mut out = out.with("name", unit.as_str()).with("status", status);
+        if let Some(s) = &self.state {
+            out = out.with("state", s.as_str());
+        }
+        if let Some(e) = self.enabled {
+            out = out.with("enabled", e.0);
+        }
+        Ok(out)
     }
 }
 
@@ -225,15 +241,28 @@ impl Module for Service {
                 name: Some(self.name),
                 state: self.state,
                 enabled: self.enabled,
-                masked: None,
-                daemon_reload: Bool(false),
-                daemon_reexec: Bool(false),
-                no_block: Bool(false),
-                scope: None,
-                force: None,
+                masked: self.masked,
+                daemon_reload: self.daemon_reload,
+                daemon_reexec: self.daemon_reexec,
+                no_block: self.no_block,
+                scope: self.scope,
+                force: self.force,
             }
             .apply(ctx)
             .await;
+        }
+        let systemd_only = [
+            ("daemon_reload", self.daemon_reload.0),
+            ("daemon_reexec", self.daemon_reexec.0),
+            ("masked", self.masked.is_some()),
+            ("no_block", self.no_block.0),
+            ("scope", self.scope.is_some()),
+            ("force", self.force.is_some()),
+        ];
+        if let Some((arg, _)) = systemd_only.iter().find(|(_, set)| *set) {
+            return Err(ModuleError::Args(format!(
+                "`{arg}` is a systemd option and this host's services are managed by SysV init"
+            )));
         }
         // SysV init: `service NAME status` and update-rc.d.
         let remote = ctx.remote()?;

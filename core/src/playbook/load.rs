@@ -4,6 +4,7 @@
 use super::keywords;
 use super::model::{
     Block, Common, HostOrder, Item, Origin, Play, Playbook, RoleCtx, Serial, Strategy, Task,
+    VarsFile,
 };
 use super::parse_task::{parse_common, parse_items};
 use crate::inventory::Vars;
@@ -171,41 +172,30 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
             "vars_files" => {
                 for f in v.expect_seq("`vars_files`")? {
                     // A list entry names candidates: the first that exists is read.
-                    let name = match &f.kind {
-                        NodeKind::Seq(c) => {
-                            let names = c
-                                .iter()
-                                .map(|n| n.expect_scalar_string("a vars file"))
-                                .collect::<Result<Vec<_>, _>>()?;
-                            names
-                                .iter()
-                                .find(|n| base_dir.join(n).exists())
-                                .or_else(|| {
-                                    names
-                                        .iter()
-                                        .find(|n| crate::template::Templar::is_template(n))
-                                })
-                                .or(names.first())
-                                .cloned()
-                                .ok_or_else(|| f.error("an empty list of vars files"))?
-                        }
-                        _ => f.expect_scalar_string("a vars file")?,
+                    let candidates = match &f.kind {
+                        NodeKind::Seq(c) => c
+                            .iter()
+                            .map(|n| n.expect_scalar_string("a vars file"))
+                            .collect::<Result<Vec<_>, _>>()?,
+                        _ => vec![f.expect_scalar_string("a vars file")?],
                     };
-                    if !crate::template::Templar::is_template(&name)
-                        && !base_dir.join(&name).exists()
-                    {
+                    let possible = candidates.iter().any(|n| {
+                        crate::template::Templar::is_template(n) || base_dir.join(n).exists()
+                    });
+                    if !possible {
                         return Err(f.error(format!(
-                            "vars file `{name}` does not exist (looked in {})",
+                            "vars file `{}` does not exist (looked in {})",
+                            candidates.join("`, `"),
                             base_dir.display()
                         )));
                     }
-                    vars_files.push((
-                        name,
-                        Origin {
+                    vars_files.push(VarsFile {
+                        candidates,
+                        origin: Origin {
                             doc: f.doc.clone(),
                             pos: f.pos,
                         },
-                    ));
+                    });
                 }
             }
             "strategy" => {

@@ -93,7 +93,7 @@ pub struct Play {
     pub common: Common,
     pub hosts: String,
     pub gather_facts: bool,
-    pub vars_files: Vec<(String, Origin)>,
+    pub vars_files: Vec<VarsFile>,
     pub strategy: Strategy,
     /// `strategy` given as a template: decided when the play starts.
     pub strategy_template: Option<String>,
@@ -111,6 +111,14 @@ pub struct Play {
     pub handlers: Vec<Arc<Task>>,
     /// The playbook's directory (for relative paths and search paths).
     pub base_dir: PathBuf,
+}
+
+/// One `vars_files` entry: a file, or a list of candidates of which the first that exists
+/// (after templating, per host) is read.
+#[derive(Debug, Clone)]
+pub struct VarsFile {
+    pub candidates: Vec<String>,
+    pub origin: Origin,
 }
 
 /// The play keyword `order`.

@@ -140,6 +140,7 @@ pub fn parse_common(
                 .with_help(why));
         }
         match k {
+            "name" if value.is_null() => c.name = None,
             "name" => c.name = Some(value.expect_scalar_string("`name`")?),
             "when" => c.when = conditions(value, "when")?,
             "tags" => c.tags = value.string_list("`tags`")?,

@@ -315,9 +315,14 @@ pub fn findings(book: &Playbook, outside: &HashSet<String>) -> Vec<SourceError> 
         names.set.extend(MAGIC.iter().map(|s| s.to_string()));
         names.set.extend(outside.iter().cloned());
         names.set.extend(play.common.vars.keys().cloned());
-        for (file, _) in &play.vars_files {
-            match super::load_vars(&play.base_dir.join(file)) {
-                Ok(v) if !Templar::is_template(file) => names.set.extend(v.keys().cloned()),
+        for vf in &play.vars_files {
+            match vf.candidates.as_slice() {
+                [file] if !Templar::is_template(file) => {
+                    match super::load_vars(&play.base_dir.join(file)) {
+                        Ok(v) => names.set.extend(v.keys().cloned()),
+                        Err(_) => names.dynamic = true,
+                    }
+                }
                 _ => names.dynamic = true,
             }
         }

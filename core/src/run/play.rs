@@ -246,19 +246,29 @@ impl Runner {
         for h in &pc.batch {
             let scope = self.scope(pc, h, &Inherit::default(), Vec::new());
             let mut vars = Vars::new();
-            for (name, origin) in &pc.play.vars_files {
-                let file = self
-                    .templar
-                    .render_str(name, &scope.context())
-                    .map_err(|e| {
-                        RunError::Source(origin.error(format!("vars_files: {}", e.message)))
-                    })?;
-                let path = pc.play.base_dir.join(&file);
-                if !path.is_file() {
-                    return Err(RunError::Source(
-                        origin.error(format!("vars file `{}` does not exist", path.display())),
-                    ));
+            for vf in &pc.play.vars_files {
+                let mut tried = Vec::new();
+                let mut found = None;
+                for name in &vf.candidates {
+                    let file = self
+                        .templar
+                        .render_str(name, &scope.context())
+                        .map_err(|e| {
+                            RunError::Source(vf.origin.error(format!("vars_files: {}", e.message)))
+                        })?;
+                    let path = pc.play.base_dir.join(&file);
+                    if path.is_file() {
+                        found = Some(path);
+                        break;
+                    }
+                    tried.push(path.display().to_string());
                 }
+                let Some(path) = found else {
+                    return Err(RunError::Source(vf.origin.error(format!(
+                        "vars file `{}` does not exist",
+                        tried.join("`, `")
+                    ))));
+                };
                 vars.extend(crate::playbook::load_vars(&path)?);
             }
             if let Ok(mut m) = pc.files_vars.lock() {

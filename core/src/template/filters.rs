@@ -439,6 +439,12 @@ fn splitext(s: String) -> Value {
     }
 }
 
+/// ansible-core's `combine_vars(a, b, merge=True)`: mappings merged at every level, any other
+/// value (lists included) replaced.
+pub fn merge_hash(a: &mut Json, b: &Json) {
+    merge(a, b, true, "replace")
+}
+
 fn merge(a: &mut Json, b: &Json, recursive: bool, list_merge: &str) {
     match (a, b) {
         (Json::Object(a), Json::Object(b)) => {

@@ -227,7 +227,8 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             out
         }
         "first_found" => {
-            let skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+            let skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false)
+                || kwargs.peek::<Option<String>>("errors")?.as_deref() == Some("ignore");
             let mut files = Vec::new();
             let mut paths: Vec<String> = Vec::new();
             // As ansible-core: `files` split on `,` and `;`, `paths` also on `:`.

@@ -25,7 +25,7 @@ pub mod unsafe_text;
 mod urls;
 
 pub use convert::{from_jinja, to_jinja};
-pub use filters::python_replacement;
+pub use filters::{merge_hash, python_replacement};
 pub use lookups::NAMES as LOOKUP_NAMES;
 pub use scope::{HostVarsSource, Layer, Scope, Trust};
 
