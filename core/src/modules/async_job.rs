@@ -8,6 +8,7 @@
 use super::{ModResult, ModuleError, Outcome};
 use crate::ssh::ExecOutput;
 use crate::ssh::shell::quote;
+use serde_json::Value as Json;
 use std::time::{Duration, Instant, SystemTime};
 
 /// What `async` and `poll` ask of a task.
@@ -165,7 +166,10 @@ pub async fn finished(
         status: u32::try_from(rc).ok(),
         signal: None,
     };
-    let mut o = super::command::result(shown, &out, strip, &None, &None, started, ended);
+    // The job's meta file holds the command as JSON (a string or, for `command`, its words).
+    let shown: Json =
+        serde_json::from_str(shown).unwrap_or_else(|_| Json::String(shown.to_string()));
+    let mut o = super::command::result(&shown, &out, strip, &None, &None, started, ended);
     let limit: u64 = limit.trim().parse().unwrap_or(0);
     let took = ended.duration_since(started).unwrap_or_default();
     if (rc == TIMED_OUT || rc == KILLED) && limit > 0 && took.as_secs() + 1 >= limit {
@@ -181,7 +185,7 @@ pub async fn finished(
 /// else waits for it, checking every `poll` seconds (more often at first).
 pub async fn run(
     remote: &super::remote::Remote,
-    shown: &str,
+    shown: &Json,
     script: &str,
     stdin: Option<&[u8]>,
     strip: bool,
@@ -190,7 +194,13 @@ pub async fn run(
     let jid = new_id();
     let started = remote
         .exec(
-            &start_script(&jid, shown, script, stdin.is_some(), bg.limit_secs),
+            &start_script(
+                &jid,
+                &shown.to_string(),
+                script,
+                stdin.is_some(),
+                bg.limit_secs,
+            ),
             stdin,
         )
         .await?;

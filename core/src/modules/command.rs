@@ -29,6 +29,8 @@ pub struct Command {
     strip_empty_ends: Bool,
     #[serde(default)]
     expand_argument_vars: Option<Bool>,
+    /// Accepted with ansible-core's warning: `command` runs no shell to change.
+    executable: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -121,15 +123,16 @@ pub fn shlex(s: &str) -> Result<Vec<String>, String> {
 }
 
 /// What any of the three runs: the script, where, and its guards.
-struct Plan {
-    shown: String,
-    script: String,
-    chdir: Option<String>,
-    creates: Option<String>,
-    removes: Option<String>,
-    stdin: Option<Vec<u8>>,
-    strip: bool,
-    check_supported: bool,
+pub(super) struct Plan {
+    /// The command as the result's `cmd` shows it (`command`: its words; others: the text).
+    pub shown: Json,
+    pub script: String,
+    pub chdir: Option<String>,
+    pub creates: Option<String>,
+    pub removes: Option<String>,
+    pub stdin: Option<Vec<u8>>,
+    pub strip: bool,
+    pub check_supported: bool,
 }
 
 /// The script sent to the target for `plan`: `cd`, then the guards (relative `creates` and
@@ -202,7 +205,7 @@ fn text(bytes: &[u8], strip: bool) -> String {
     }
 }
 
-async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
+pub(super) async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
     let remote = ctx.remote()?;
     if ctx.check {
         if !plan.check_supported || (plan.creates.is_none() && plan.removes.is_none()) {
@@ -253,7 +256,7 @@ async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
 /// `stdout`/`stderr` (and their lines), `start`/`end`/`delta`, failed on a non-zero code; or
 /// the skip a `creates`/`removes` guard decided (unknown guards: a background job's).
 pub(super) fn result(
-    shown: &str,
+    shown: &Json,
     out: &ExecOutput,
     strip: bool,
     creates: &Option<String>,
@@ -269,7 +272,7 @@ pub(super) fn result(
         };
         return Outcome::ok()
             .msg(why)
-            .with("cmd", shown)
+            .with("cmd", shown.clone())
             .with("rc", 0)
             .with("stdout", "")
             .with("stdout_lines", Json::Array(vec![]));
@@ -278,7 +281,7 @@ pub(super) fn result(
     let stderr = text(&out.stderr, strip);
     let rc: i64 = out.status.map(|s| s as i64).unwrap_or(-1);
     let mut o = Outcome::changed(true)
-        .with("cmd", shown)
+        .with("cmd", shown.clone())
         .with("rc", rc)
         .with(
             "stdout_lines",
@@ -332,17 +335,22 @@ impl Module for Command {
             (Some(argv), None) if !argv.0.is_empty() => argv.0,
             (None, Some(cmd)) => shlex(&cmd)
                 .map_err(|e| ModuleError::Args(format!("cannot split the command: {e}")))?,
-            (Some(_), Some(_)) => return fail("give either `argv` or a command string, not both"),
-            _ => return fail("no command given"),
+            (Some(_), Some(_)) => {
+                return fail("parameters are mutually exclusive: _raw_params|argv");
+            }
+            _ => return fail("one of the following is required: _raw_params, argv"),
         };
         if words.is_empty() {
-            return fail("no command given");
+            return fail("one of the following is required: _raw_params, argv");
         }
         let _ = self.expand_argument_vars;
         let script: Vec<String> = words.iter().map(|w| quote(w)).collect();
-        execute(
+        let warning = self.executable.map(|e| {
+            format!("As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{e}'.")
+        });
+        let mut o = execute(
             Plan {
-                shown: words.join(" "),
+                shown: Json::from(words.clone()),
                 script: format!("exec {}", script.join(" ")),
                 chdir: self.chdir.map(|t| t.0),
                 creates: self.creates.map(|t| t.0),
@@ -353,7 +361,9 @@ impl Module for Command {
             },
             ctx,
         )
-        .await
+        .await?;
+        o.warnings.extend(warning);
+        Ok(o)
     }
 }
 
@@ -367,7 +377,7 @@ impl Module for Shell {
         let script = through(self.executable.as_ref(), &cmd);
         execute(
             Plan {
-                shown: cmd,
+                shown: Json::from(cmd),
                 script,
                 chdir: self.chdir.map(|t| t.0),
                 creates: self.creates.map(|t| t.0),
@@ -391,7 +401,7 @@ impl Module for Raw {
         };
         let script = through(self.executable.as_ref(), &cmd);
         let plan = Plan {
-            shown: cmd,
+            shown: Json::from(cmd),
             script,
             chdir: None,
             creates: None,

@@ -31,6 +31,7 @@ mod include_vars;
 mod inventory;
 mod lineinfile;
 mod replace;
+mod script;
 mod service;
 mod setup;
 mod stat;
@@ -226,6 +227,7 @@ modules! {
     "health_check" => health::HealthCheck,
     "backup_rotate" => backup_rotate::BackupRotate,
     "stat" => stat::StatModule,
+    "script" => script::Script,
     "tempfile" => tempfile::TempFile,
     "setup" => setup::Setup,
     "gather_facts" => setup::Setup,
