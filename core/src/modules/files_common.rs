@@ -319,6 +319,9 @@ pub struct Edit<'a> {
     pub path: &'a str,
     pub attrs: Attrs,
     pub backup: bool,
+    /// The result key naming the backup: `backup` (lineinfile) or `backup_file` (the others),
+    /// as each ansible-core module names it.
+    pub backup_key: &'static str,
     pub create: bool,
     pub validate: Option<String>,
 }
@@ -399,7 +402,7 @@ impl Edit<'_> {
                     .await?
                 {
                     super::remote::Written::Done(Some(b)) => {
-                        out.data.insert("backup".into(), b.into());
+                        out.data.insert(self.backup_key.into(), b.into());
                     }
                     super::remote::Written::Done(None) => {}
                     super::remote::Written::ChangedSinceRead => return Ok(None),

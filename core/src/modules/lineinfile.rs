@@ -178,6 +178,7 @@ impl Module for LineInFile {
         };
         let edit = Edit {
             path: &self.path.0,
+            backup_key: "backup",
             attrs: self.attrs(),
             backup: self.backup.0,
             create: self.create.0 && present,

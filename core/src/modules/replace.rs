@@ -4,7 +4,7 @@
 use super::files_common::{Edit, impl_attrs};
 use super::types::{Bool, Mode, Text};
 use super::{Ctx, ModResult, Module, ModuleError};
-use regex::{Regex, RegexBuilder};
+use fancy_regex::Regex;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -31,37 +31,76 @@ pub struct Replace {
 impl_attrs!(Replace);
 
 fn re(p: &str) -> Result<Regex, ModuleError> {
-    RegexBuilder::new(p)
-        .multi_line(true)
-        .build()
-        .map_err(|e| ModuleError::Args(format!("regexp `{p}`: {e}")))
+    Regex::new(p).map_err(|e| ModuleError::Args(format!("regexp `{p}`: {e}")))
 }
 
-/// The text with the replacements made, and how many there were.
+fn failed(e: fancy_regex::Error) -> ModuleError {
+    ModuleError::Failed(format!("regular expression failed: {e}"))
+}
+
+/// What [`apply`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Applied {
+    pub text: String,
+    pub count: usize,
+    pub msg: String,
+}
+
+/// ansible-core's replace: the section between `after` and `before` (one Python regex,
+/// `after(?P<subsection>.*?)before` with DOTALL; no match leaves the file alone and says so),
+/// then every match of `regexp` in multi-line mode, Python replacement syntax.
 pub fn apply(
     text: &str,
     regexp: &str,
     replace: &str,
     after: Option<&str>,
     before: Option<&str>,
-) -> Result<(String, usize), ModuleError> {
-    let start = match after {
-        Some(a) => re(a)?.find(text).map(|m| m.end()).unwrap_or(text.len()),
-        None => 0,
+) -> Result<Applied, ModuleError> {
+    let pattern = match (after, before) {
+        (Some(a), Some(b)) => Some(format!("{a}(?P<subsection>.*?){b}")),
+        (Some(a), None) => Some(format!("{a}(?P<subsection>.*)")),
+        (None, Some(b)) => Some(format!("(?P<subsection>.*){b}")),
+        (None, None) => None,
     };
-    let end = match before {
-        Some(b) => re(b)?
-            .find(&text[start..])
-            .map(|m| start + m.start())
-            .unwrap_or(text.len()),
-        None => text.len(),
+    let (start, end) = match &pattern {
+        Some(p) => {
+            let caps = re(&format!("(?s){p}"))?.captures(text).map_err(failed)?;
+            match caps.and_then(|c| c.name("subsection").map(|m| (m.start(), m.end()))) {
+                Some(range) => range,
+                None => {
+                    return Ok(Applied {
+                        text: text.to_string(),
+                        count: 0,
+                        msg: format!(
+                            "Pattern for before/after params did not match the given file: {p}"
+                        ),
+                    });
+                }
+            }
+        }
+        None => (0, text.len()),
     };
-    let r = re(regexp)?;
+    let r = re(&format!("(?m){regexp}"))?;
     let section = &text[start..end];
-    let n = r.find_iter(section).count();
+    let mut count = 0;
+    for m in r.find_iter(section) {
+        m.map_err(failed)?;
+        count += 1;
+    }
     let rep = crate::template::python_replacement(replace);
-    let new = r.replace_all(section, rep.as_str());
-    Ok((format!("{}{}{}", &text[..start], new, &text[end..]), n))
+    let new = r.try_replacen(section, 0, rep.as_str()).map_err(failed)?;
+    if count == 0 || new == section {
+        return Ok(Applied {
+            text: text.to_string(),
+            count: 0,
+            msg: String::new(),
+        });
+    }
+    Ok(Applied {
+        text: format!("{}{}{}", &text[..start], new, &text[end..]),
+        count,
+        msg: format!("{count} replacements made"),
+    })
 }
 
 impl Module for Replace {
@@ -69,27 +108,21 @@ impl Module for Replace {
         let _ = (&self.encoding, &self.unsafe_writes);
         let edit = Edit {
             path: &self.path.0,
+            backup_key: "backup_file",
             attrs: self.attrs(),
             backup: self.backup.0,
             create: false,
             validate: self.validate.clone(),
         };
         edit.run(ctx, |text| {
-            let (t, n) = apply(
+            let a = apply(
                 text,
                 &self.regexp,
                 &self.replace,
                 self.after.as_deref(),
                 self.before.as_deref(),
             )?;
-            Ok((
-                t,
-                if n > 0 {
-                    format!("{n} replacements made")
-                } else {
-                    String::new()
-                },
-            ))
+            Ok((a.text, a.msg))
         })
         .await
     }
@@ -100,26 +133,38 @@ mod tests {
     use super::apply;
 
     #[test]
-    fn replacements() {
-        assert_eq!(
-            apply("a=1\nb=1\n", r"^(\w)=1$", r"\1=2", None, None).unwrap(),
-            ("a=2\nb=2\n".into(), 2)
+    fn replacements_follow_ansible_core() {
+        let a = apply("a=1\nb=1\n", r"^(\w)=1$", r"\1=2", None, None).unwrap();
+        assert_eq!((a.text.as_str(), a.count), ("a=2\nb=2\n", 2));
+        let a = apply(
+            "x\n[s]\na=1\n[t]\na=1\n",
+            "a=1",
+            "a=9",
+            Some(r"\[s\]"),
+            Some(r"\[t\]"),
+        )
+        .unwrap();
+        assert_eq!(a.text, "x\n[s]\na=9\n[t]\na=1\n");
+        let a = apply("same\n", "zzz", "y", None, None).unwrap();
+        assert_eq!((a.text.as_str(), a.count), ("same\n", 0));
+        let a = apply(
+            "one quilt two promptly",
+            "e",
+            "3",
+            Some("promptly"),
+            Some("quilt"),
+        )
+        .unwrap();
+        assert!(
+            a.msg
+                .starts_with("Pattern for before/after params did not match the given file"),
+            "{a:?}"
         );
+        assert_eq!(a.text, "one quilt two promptly");
+        let a = apply("aXa", "a", "a", None, None).unwrap();
         assert_eq!(
-            apply(
-                "x\n[s]\na=1\n[t]\na=1\n",
-                "a=1",
-                "a=9",
-                Some(r"\[s\]"),
-                Some(r"\[t\]")
-            )
-            .unwrap()
-            .0,
-            "x\n[s]\na=9\n[t]\na=1\n"
-        );
-        assert_eq!(
-            apply("same\n", "zzz", "y", None, None).unwrap(),
-            ("same\n".into(), 0)
+            a.count, 0,
+            "a replacement that changes nothing is no change"
         );
     }
 }

@@ -24,6 +24,26 @@ pub struct Script {
     decrypt: Option<super::types::Bool>,
 }
 
+/// Where the first shell word of `s` ends (quotes and backslashes respected).
+fn first_word_end(s: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            _ if escaped => escaped = false,
+            (Some('\''), '\'') => quote = None,
+            (Some('\''), _) => {}
+            (_, '\\') => escaped = true,
+            (Some('"'), '"') => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, c) if c.is_whitespace() => return i,
+            (None, _) => {}
+        }
+    }
+    s.len()
+}
+
 impl Module for Script {
     const FREE_FORM: bool = true;
 
@@ -57,11 +77,7 @@ impl Module for Script {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "script".into());
         // The text after the script's name runs as the operator wrote it (a shell line).
-        let rest = raw.strip_prefix(first.as_str()).unwrap_or_else(|| {
-            raw.split_once(char::is_whitespace)
-                .map(|(_, r)| r)
-                .unwrap_or("")
-        });
+        let rest = &raw[first_word_end(&raw)..];
         let exe = match &self.executable {
             Some(e) => format!("{} ", quote(e)),
             None => String::new(),
@@ -84,5 +100,18 @@ impl Module for Script {
             ctx,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_word_end;
+
+    #[test]
+    fn the_script_name_ends_where_the_shell_word_ends() {
+        assert_eq!(first_word_end("a.sh x y"), 4);
+        assert_eq!(first_word_end("'space path/t.sh' --flag"), 17);
+        assert_eq!(first_word_end("space\\ path.sh"), 14);
+        assert_eq!(first_word_end("only.sh"), 7);
     }
 }

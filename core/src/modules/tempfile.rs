@@ -51,12 +51,10 @@ fn script(t: &TempFile) -> String {
 
 impl Module for TempFile {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        if [&self.prefix, &self.suffix]
-            .into_iter()
-            .flatten()
-            .any(|s| s.0.contains('/'))
-        {
-            return fail("`prefix` and `suffix` may not contain `/`");
+        for (what, v) in [("prefix", &self.prefix), ("suffix", &self.suffix)] {
+            if v.as_ref().is_some_and(|s| s.0.contains('/')) {
+                return fail(format!("{what} must be a valid file name component"));
+            }
         }
         if ctx.check {
             let mut o = Outcome::ok().msg("tempfile does not support check mode");

@@ -87,15 +87,17 @@ impl Module for WaitFor {
             connect,
         )
         .map_err(super::ModuleError::Args)?;
+        // As ansible-core: with nothing to wait for, it sleeps `delay` and then `timeout`;
+        // `elapsed` counts from before the delay.
         if self.port.is_none() && self.path.is_none() {
-            tokio::time::sleep(std::time::Duration::from_secs_f64(
-                delay.max(timeout.min(delay.max(0.0))),
-            ))
-            .await;
-            return Ok(Outcome::ok().with("elapsed", delay as u64));
+            let started = std::time::Instant::now();
+            tokio::time::sleep(std::time::Duration::from_secs_f64(delay + timeout)).await;
+            return Ok(Outcome::ok()
+                .with("elapsed", started.elapsed().as_secs())
+                .with("state", state));
         }
         let script = format!(
-            "sleep {delay}; start=$(date +%s); end=$((start + {t})); while :; do if {cond}; then echo $(( $(date +%s) - start )); exit 0; fi; [ $(date +%s) -ge $end ] && exit 3; sleep {sleep}; done",
+            "start=$(date +%s); sleep {delay}; end=$(($(date +%s) + {t})); while :; do if {cond}; then echo $(( $(date +%s) - start )); exit 0; fi; [ $(date +%s) -ge $end ] && exit 3; sleep {sleep}; done",
             t = timeout.ceil() as u64
         );
         let out = ctx.remote()?.exec(&script, None).await?;

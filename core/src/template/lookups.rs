@@ -369,91 +369,35 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 .collect();
             all.choose(&mut rand::rng()).cloned().into_iter().collect()
         }
-        "sequence" => strings(terms)
-            .iter()
-            .map(|t| sequence(t))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect(),
+        "sequence" => {
+            let mut options = serde_json::Map::new();
+            for k in ["start", "end", "stride", "count", "format"] {
+                if let Some(v) = kwargs.get::<Option<Value>>(k)? {
+                    options.insert(
+                        k.to_string(),
+                        serde_json::to_value(&v).map_err(|e| err(e.to_string()))?,
+                    );
+                }
+            }
+            let mut terms = strings(terms);
+            if terms.is_empty() && !options.is_empty() {
+                terms.push(String::new());
+            }
+            let mut out = Vec::new();
+            for t in terms {
+                out.extend(
+                    super::sequence::run(&t, &options)
+                        .map_err(err)?
+                        .into_iter()
+                        .map(Value::from),
+                );
+            }
+            out
+        }
         other => return Err(err(format!("unknown lookup `{other}`"))),
     };
     let _ = kwargs.get::<Option<bool>>("wantlist");
     let _ = kwargs.get::<Option<Value>>("errors");
     kwargs.assert_all_used()?;
     Ok(out)
-}
-
-/// `sequence`: `start=1 end=5 stride=1 format=web%02d` or the short form `1-5`.
-fn sequence(spec: &str) -> Result<Vec<Value>, Error> {
-    let (mut start, mut end, mut stride, mut format) = (1i64, None, 1i64, "%d".to_string());
-    let mut count = None;
-    for word in spec.split_whitespace() {
-        let (k, v) = match word.split_once('=') {
-            Some(kv) => kv,
-            None => {
-                let (a, b) = word
-                    .split_once('-')
-                    .ok_or_else(|| err(format!("sequence: cannot read `{word}`")))?;
-                start = a
-                    .parse()
-                    .map_err(|_| err(format!("sequence: bad start `{a}`")))?;
-                end = Some(
-                    b.parse()
-                        .map_err(|_| err(format!("sequence: bad end `{b}`")))?,
-                );
-                continue;
-            }
-        };
-        let num = |v: &str| {
-            v.parse::<i64>()
-                .map_err(|_| err(format!("sequence: `{k}` must be a number")))
-        };
-        match k {
-            "start" => start = num(v)?,
-            "end" => end = Some(num(v)?),
-            "count" => count = Some(num(v)?),
-            "stride" => stride = num(v)?,
-            "format" => format = v.to_string(),
-            other => return Err(err(format!("sequence: unknown option `{other}`"))),
-        }
-    }
-    let end = match (end, count) {
-        (Some(e), _) => e,
-        (None, Some(c)) => start + (c - 1) * stride,
-        (None, None) => return Err(err("sequence: give `end` or `count`")),
-    };
-    if stride == 0 || (end - start) / stride > 100_000 {
-        return Err(err(
-            "sequence: the stride must be non-zero and the sequence at most 100000 long",
-        ));
-    }
-    let mut out = Vec::new();
-    let mut i = start;
-    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
-        out.push(Value::from(printf_int(&format, i)));
-        i += stride;
-    }
-    Ok(out)
-}
-
-/// A tiny `printf` for one integer: `%d`, `%02d`, `%x`, `%o`.
-fn printf_int(format: &str, n: i64) -> String {
-    let re = regex::Regex::new(r"%(0?)(\d*)([dxXo])").ok();
-    let Some(re) = re else { return n.to_string() };
-    re.replace(format, |c: &regex::Captures| {
-        let width: usize = c[2].parse().unwrap_or(0);
-        let body = match &c[3] {
-            "x" => format!("{n:x}"),
-            "X" => format!("{n:X}"),
-            "o" => format!("{n:o}"),
-            _ => n.to_string(),
-        };
-        if c[1].is_empty() {
-            format!("{body:>width$}")
-        } else {
-            format!("{body:0>width$}")
-        }
-    })
-    .into_owned()
 }

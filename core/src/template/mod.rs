@@ -20,6 +20,7 @@ mod pyre;
 mod pyyaml;
 mod scope;
 mod secret_fn;
+mod sequence;
 mod time;
 pub mod unsafe_text;
 mod urls;

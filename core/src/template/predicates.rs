@@ -38,11 +38,19 @@ pub fn register(env: &mut Environment<'static>) {
     // Background jobs (`async`); a result that was not one counts as started and finished.
     env.add_test("finished", |r: Value| job_flag(&r, "finished"));
     env.add_test("started", |r: Value| job_flag(&r, "started"));
-    env.add_test("truthy", |v: Value| {
-        truthy(&v) || (v.kind() != ValueKind::String && v.is_true())
-    });
-    env.add_test("falsy", |v: Value| {
-        !(truthy(&v) || (v.kind() != ValueKind::String && v.is_true()))
+    // Python's bool(value); with convert_bool, ansible's boolean() of it first.
+    fn truthiness(v: &Value, kw: &Kwargs) -> Result<bool, Error> {
+        let convert: bool = kw.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
+        kw.assert_all_used()?;
+        Ok(if convert {
+            truthy(v) || (v.kind() != ValueKind::String && v.is_true())
+        } else {
+            v.is_true()
+        })
+    }
+    env.add_test("truthy", |v: Value, kw: Kwargs| truthiness(&v, &kw));
+    env.add_test("falsy", |v: Value, kw: Kwargs| {
+        truthiness(&v, &kw).map(|t| !t)
     });
     for name in ["subset", "issubset"] {
         env.add_test(name, |a: Value, b: Value| subset(&a, &b));
