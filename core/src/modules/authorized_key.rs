@@ -152,6 +152,7 @@ impl Module for AuthorizedKey {
         }
         let edit = Edit {
             path: &path,
+            created_msg: None,
             backup_key: "backup_file",
             attrs,
             backup: false,

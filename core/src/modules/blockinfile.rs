@@ -119,6 +119,7 @@ impl Module for BlockInFile {
         }
         let edit = Edit {
             path: &self.path.0,
+            created_msg: Some("File created"),
             backup_key: "backup_file",
             attrs: self.attrs(),
             backup: self.backup.0,

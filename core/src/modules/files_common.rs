@@ -323,6 +323,9 @@ pub struct Edit<'a> {
     /// as each ansible-core module names it.
     pub backup_key: &'static str,
     pub create: bool,
+    /// The message when the edit creates the file (blockinfile: `File created`), if the
+    /// module has one of its own.
+    pub created_msg: Option<&'static str>,
     pub validate: Option<String>,
 }
 
@@ -381,6 +384,10 @@ impl Edit<'_> {
             None => return fail(format!("Destination {} does not exist !", self.path)),
         };
         let (after, msg) = f(&before)?;
+        let msg = match (current.is_none(), self.created_msg) {
+            (true, Some(m)) if !ctx.check || after != before => m.to_string(),
+            _ => msg,
+        };
         let mut out = Outcome::ok().msg(msg);
         if after != before || current.is_none() {
             out.changed = true;
@@ -393,6 +400,16 @@ impl Edit<'_> {
                 });
             }
             if !ctx.check {
+                // A file created by the edit gets its missing parent directories, as in
+                // ansible-core.
+                if current.is_none()
+                    && let Some((dir, _)) = self.path.rsplit_once('/')
+                    && !dir.is_empty()
+                {
+                    remote
+                        .check(&format!("mkdir -p -- {}", quote_path(dir)), None)
+                        .await?;
+                }
                 let mut opts = self.attrs.write_opts(current.as_ref())?;
                 opts.backup = self.backup;
                 opts.validate = self.validate.clone();

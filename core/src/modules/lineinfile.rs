@@ -178,6 +178,7 @@ impl Module for LineInFile {
         };
         let edit = Edit {
             path: &self.path.0,
+            created_msg: None,
             backup_key: "backup",
             attrs: self.attrs(),
             backup: self.backup.0,

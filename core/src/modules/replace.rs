@@ -108,6 +108,7 @@ impl Module for Replace {
         let _ = (&self.encoding, &self.unsafe_writes);
         let edit = Edit {
             path: &self.path.0,
+            created_msg: None,
             backup_key: "backup_file",
             attrs: self.attrs(),
             backup: self.backup.0,

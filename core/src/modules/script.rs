@@ -86,20 +86,34 @@ impl Module for Script {
             "t=$(mktemp -d) || exit 1; f=\"$t\"/{name}; cat > \"$f\" && chmod 0700 \"$f\" && {{ {exe}\"$f\"{rest}; }}; rc=$?; rm -rf \"$t\"; exit $rc",
             name = quote(&name),
         );
-        execute(
+        let (creates, removes) = (self.creates.map(|t| t.0), self.removes.map(|t| t.0));
+        let mut o = execute(
             Plan {
                 shown: Json::from(raw.clone()),
                 script,
                 chdir: self.chdir.map(|t| t.0),
-                creates: self.creates.map(|t| t.0),
-                removes: self.removes.map(|t| t.0),
+                creates: creates.clone(),
+                removes: removes.clone(),
                 stdin: Some(body),
                 strip: false,
                 check_supported: true,
             },
             ctx,
         )
-        .await
+        .await?;
+        // A guard that held skips the task, as ansible-core's action reports it.
+        if o.msg
+            .as_deref()
+            .is_some_and(|m| m.starts_with("Did not run command"))
+        {
+            o.skipped = true;
+            o.msg = Some(match (&creates, &removes) {
+                (Some(c), _) => format!("{c} exists, matching creates option"),
+                (_, Some(r)) => format!("{r} does not exist, matching removes option"),
+                _ => "skipped".into(),
+            });
+        }
+        Ok(o)
     }
 }
 

@@ -255,6 +255,59 @@ fn parse_loop_control(node: &Node) -> Result<LoopControl, SourceError> {
 }
 
 /// `k=v k2="v 2"` words, honouring quotes.
+/// Python's escape sequences in a `key=value` word, decoded as ansible-core's parse_kv does
+/// (`\n`, `\t`, `\b`, `\xHH`, `\uHHHH`, quotes and backslashes; no octal, as there).
+pub fn decode_escapes(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let hex = |chars: &mut std::iter::Peekable<std::str::Chars>, n: usize| -> Option<char> {
+            let digits: String = (0..n).filter_map(|_| chars.next()).collect();
+            u32::from_str_radix(&digits, 16)
+                .ok()
+                .and_then(char::from_u32)
+        };
+        match chars.peek().copied() {
+            Some(e @ ('\\' | '\'' | '"')) => {
+                chars.next();
+                out.push(e);
+            }
+            Some(e @ ('a' | 'b' | 'f' | 'n' | 'r' | 't' | 'v')) => {
+                chars.next();
+                out.push(match e {
+                    'a' => '\u{7}',
+                    'b' => '\u{8}',
+                    'f' => '\u{c}',
+                    'n' => '\n',
+                    'r' => '\r',
+                    't' => '\t',
+                    _ => '\u{b}',
+                });
+            }
+            Some(e @ ('x' | 'u' | 'U')) => {
+                let n = match e {
+                    'x' => 2,
+                    'u' => 4,
+                    _ => 8,
+                };
+                let ahead: String = chars.clone().skip(1).take(n).collect();
+                if ahead.len() == n && ahead.chars().all(|d| d.is_ascii_hexdigit()) {
+                    chars.next();
+                    out.extend(hex(&mut chars, n));
+                } else {
+                    out.push('\\');
+                }
+            }
+            _ => out.push('\\'),
+        }
+    }
+    out
+}
+
 pub fn split_words(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -314,7 +367,7 @@ fn free_form_args(s: &str, info: Option<&modules::ModuleInfo>) -> serde_json::Ma
     for word in split_words(s) {
         match word.split_once('=') {
             Some((k, v)) if !free_form || info.is_some_and(|i| i.fields.iter().any(|f| f == k)) => {
-                args.insert(k.to_string(), Json::String(v.to_string()));
+                args.insert(k.to_string(), Json::String(decode_escapes(v)));
             }
             _ => raw.push(word),
         }
@@ -422,8 +475,10 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
     }
     let action = resolved.name();
     let ansible_module = resolved.located();
+    let mut background_issue = None;
     if let Some(at) = &t.async_at {
-        check_async(&action, t.async_.as_ref(), t.poll.as_ref(), at)?;
+        check_async(t.async_.as_ref(), t.poll.as_ref(), at)?;
+        background_issue = background_issue_at(&action, t.async_.as_ref(), t.poll.as_ref(), at);
     }
     let arg_origins = arg_positions(&args_node);
     let issue = match &ansible_module {
@@ -447,6 +502,7 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
             None => e,
         }
     });
+    let arg_issue = arg_issue.or(background_issue);
     Ok(Task {
         origin: origin(node),
         common,
@@ -503,30 +559,38 @@ pub fn whole_seconds(v: &Json) -> Result<Option<u64>, String> {
     .ok_or_else(|| format!("expected a whole number of seconds, got `{v}`"))
 }
 
-/// `async`/`poll` as written: numbers of seconds, and `poll: 0` (a job nobody waits for) only
-/// for modules that can run as background jobs.
-fn check_async(
+/// `async`/`poll` as written: numbers of seconds (which modules can run in the background is
+/// decided when the task runs, where ansible-core decides it).
+/// `async` with `poll: 0` (a job nobody waits for) runs only `command` and `shell`: a finding
+/// (strict in check-syntax, a warning in runs; the task fails when it runs).
+fn background_issue_at(
     action: &str,
     async_: Option<&Json>,
     poll: Option<&Json>,
     at: &Origin,
-) -> Result<(), SourceError> {
-    let limit = match async_ {
-        Some(v) => whole_seconds(v).map_err(|e| at.error(format!("`async`: {e}")))?,
-        None => None,
-    };
+) -> Option<SourceError> {
+    let secs = |v: &Json| whole_seconds(v).ok().flatten();
+    let limit = async_.and_then(secs);
     let poll = match poll {
-        Some(v) => whole_seconds(v).map_err(|e| at.error(format!("`poll`: {e}")))?,
+        Some(p) => secs(p),
         None => Some(15),
     };
-    if limit != Some(0) && poll == Some(0) && !BACKGROUND_MODULES.contains(&action) {
-        return Err(at
-            .error(format!(
-                "`async` with `poll: 0` runs only `command` and `shell` in the background, not `{action}`"
-            ))
-            .with_help(
-                "other modules run in the foreground: hoist's connection to the host does not time out, so they need no `async`",
-            ));
+    (limit != Some(0) && poll == Some(0) && !BACKGROUND_MODULES.contains(&action)).then(|| {
+        at.error(format!(
+            "`async` with `poll: 0` runs only `command` and `shell` in the background, not `{action}`"
+        ))
+        .with_help(
+            "other modules run in the foreground: hoist's connection to the host does not time out, so they need no `async`",
+        )
+    })
+}
+
+fn check_async(async_: Option<&Json>, poll: Option<&Json>, at: &Origin) -> Result<(), SourceError> {
+    if let Some(v) = async_ {
+        whole_seconds(v).map_err(|e| at.error(format!("`async`: {e}")))?;
+    }
+    if let Some(v) = poll {
+        whole_seconds(v).map_err(|e| at.error(format!("`poll`: {e}")))?;
     }
     Ok(())
 }
@@ -761,4 +825,24 @@ fn parse_import(node: &Node, ctx: &LoadCtx) -> Result<Option<Item>, SourceError>
     // The import's own keywords (when, tags, vars, become...) apply to every imported task.
     common.name = common.name.take();
     Ok(Some(Item::Block(Arc::new(Block { common, ..block }))))
+}
+
+#[cfg(test)]
+mod escape_tests {
+    use super::decode_escapes;
+
+    #[test]
+    fn key_value_words_decode_python_escapes() {
+        assert_eq!(decode_escapes(r"\b(.+)\b"), "\u{8}(.+)\u{8}");
+        assert_eq!(decode_escapes(r"a\nb\tc"), "a\nb\tc");
+        assert_eq!(decode_escapes(r"\\b"), r"\b");
+        assert_eq!(decode_escapes(r"\x41\u00e9"), "Aé");
+        assert_eq!(
+            decode_escapes(r"\1"),
+            r"\1",
+            "no octal escapes: group references survive"
+        );
+        assert_eq!(decode_escapes(r"\d+ \w"), r"\d+ \w");
+        assert_eq!(decode_escapes(r"end\"), r"end\");
+    }
 }

@@ -17,6 +17,25 @@ use std::time::{Duration, Instant};
 const CENSORED: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
+/// Modules that are ansible-core action plugins without async support: `async` fails them.
+const NO_ASYNC: &[&str] = &[
+    "script",
+    "copy",
+    "template",
+    "fetch",
+    "unarchive",
+    "assemble",
+    "debug",
+    "set_fact",
+    "assert",
+    "fail",
+    "include_vars",
+    "add_host",
+    "group_by",
+    "pause",
+    "wait_for_connection",
+];
+
 /// What one task did on one host.
 #[derive(Debug, Clone)]
 pub struct TaskRun {
@@ -127,6 +146,13 @@ impl Runner {
         };
         if limit_secs == 0 {
             return Ok(None);
+        }
+        // ansible-core's action plugins (those that are more than a module) refuse async.
+        if NO_ASYNC.contains(&task.action.as_str()) {
+            return Err(format!(
+                "This action ({}) does not support async.",
+                task.action
+            ));
         }
         if !BACKGROUND_MODULES.contains(&task.action.as_str()) {
             return match poll_secs {
@@ -436,6 +462,7 @@ impl Runner {
         let diff = inh.diff.unwrap_or(self.opts.diff);
         let background = match self.background(task, &ctx) {
             Ok(b) => b,
+            Err(e) if e.starts_with("This action (") => return TaskRun::failed(host, e),
             Err(e) => return TaskRun::failed(host, format!("{loc}: {e}")),
         };
         let controller = info.as_ref().is_some_and(|i| i.controller);

@@ -6,7 +6,7 @@ use serde_json::{Map, Value as Json};
 
 const FIELDS: [&str; 5] = ["start", "end", "stride", "count", "format"];
 
-fn int(s: &str) -> Result<i64, String> {
+fn int(key: &str, s: &str) -> Result<i64, String> {
     let t = s.trim();
     let (neg, t) = match t.strip_prefix('-') {
         Some(r) => (true, r),
@@ -20,7 +20,7 @@ fn int(s: &str) -> Result<i64, String> {
     } else {
         t.parse::<i64>()
     }
-    .map_err(|_| format!("can't parse {s} as an integer"))?;
+    .map_err(|_| format!("option '{key}' has an invalid value: '{s}' is not an integer"))?;
     Ok(if neg { -v } else { v })
 }
 
@@ -113,10 +113,16 @@ pub fn run(term: &str, options: &Map<String, Json>) -> Result<Vec<String>, Strin
             .find(|(n, _)| n == k)
             .map(|(_, v)| v.clone())
     };
-    let start = get("start").map(|v| int(&v)).transpose()?.unwrap_or(1);
-    let stride = get("stride").map(|v| int(&v)).transpose()?.unwrap_or(1);
-    let count = get("count").map(|v| int(&v)).transpose()?;
-    let mut end = get("end").map(|v| int(&v)).transpose()?;
+    let start = get("start")
+        .map(|v| int("start", &v))
+        .transpose()?
+        .unwrap_or(1);
+    let stride = get("stride")
+        .map(|v| int("stride", &v))
+        .transpose()?
+        .unwrap_or(1);
+    let count = get("count").map(|v| int("count", &v)).transpose()?;
+    let mut end = get("end").map(|v| int("end", &v)).transpose()?;
     let format = get("format").unwrap_or_else(|| "%d".into());
     match (count, end) {
         (None, None) => return Err("must specify count or end in with_sequence".into()),
