@@ -28,4 +28,5 @@ pub mod source;
 pub mod ssh;
 pub mod sys;
 pub mod template;
+pub mod vault;
 pub mod yaml;

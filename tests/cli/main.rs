@@ -5,6 +5,7 @@ mod ha_preflight;
 mod playbook_errors;
 mod plugins;
 mod secrets;
+mod vault;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

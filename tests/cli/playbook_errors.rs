@@ -150,13 +150,17 @@ fn notify_of_a_missing_handler() {
 }
 
 #[test]
-fn vault_values_are_refused_with_a_hint() {
+fn a_vault_tag_on_text_that_is_not_vault_is_refused() {
     let (d, r) = check(&[(
         "pb.yml",
         "- hosts: all\n  vars:\n    pw: !vault |\n      abc\n  tasks: []\n",
     )]);
     let e = shown(d.path(), &r);
-    assert!(e.contains("ansible-vault values are not supported"), "{e}");
+    assert!(e.contains("[DIR]/pb.yml:3:9"), "{e}");
+    assert!(
+        e.contains("a !vault value must be an ansible-vault text ($ANSIBLE_VAULT;...)"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -152,6 +152,9 @@ pub async fn run(
     args: RunArgs,
     callbacks: Vec<Arc<hoist_plugins::kinds::callback::PluginCallback>>,
 ) -> Result<u8, CliError> {
+    let secrets = hoist_core::vault::secrets_from_args(&args.vault_password_file, &args.vault_id)
+        .map_err(CliError::Other)?;
+    hoist_core::vault::set_secrets(secrets);
     let books = args
         .playbooks
         .iter()

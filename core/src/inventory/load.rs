@@ -40,7 +40,7 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory, InventoryError> {
 }
 
 fn parse_file(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
+    let text = crate::vault::read_text(path).map_err(|source| InventoryError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -28,7 +28,7 @@ pub fn load_for(dir: &Path, name: &str) -> Result<Vars, InventoryError> {
 
 /// Reads one YAML/JSON variables file; an empty file is no variables.
 pub fn load_file(path: &Path) -> Result<Vars, InventoryError> {
-    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Io {
+    let text = crate::vault::read_text(path).map_err(|source| InventoryError::Io {
         path: path.to_path_buf(),
         source,
     })?;

@@ -48,16 +48,7 @@ impl<'de> Deserialize<'de> for SetFact {
             ));
         }
         for k in m.keys() {
-            let valid = k
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-                && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-            if !valid {
-                return Err(serde::de::Error::custom(format!(
-                    "`{k}` is not a valid variable name"
-                )));
-            }
+            crate::template::var_name::check(k).map_err(serde::de::Error::custom)?;
         }
         Ok(SetFact(m))
     }

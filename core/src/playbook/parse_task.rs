@@ -424,7 +424,15 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
         }
         match k {
             "loop_control" => lc = parse_loop_control(v)?,
-            "register" => t.register = Some(v.expect_scalar_string("`register`")?),
+            "register" => {
+                let name = v.expect_scalar_string("`register`")?;
+                if !crate::template::var_name::valid(&name) {
+                    return Err(v.error(format!(
+                        "Invalid variable name in 'register' specified: '{name}'"
+                    )));
+                }
+                t.register = Some(name);
+            }
             "notify" => t.notify = v.string_list("`notify`")?,
             "listen" => t.listen = v.string_list("`listen`")?,
             "changed_when" => t.changed_when = Some(conditions(v, k)?),

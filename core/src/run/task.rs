@@ -784,10 +784,25 @@ impl Runner {
         let mut out: Vec<(String, String)> = Vec::new();
         for e in &inh.environment {
             let v = self.templar.render_value(e, &scope.context())?;
-            let Json::Object(m) = v else {
-                return Err(TemplateError::new("environment must be a mapping"));
+            // A mapping, or (as ansible-core takes it) a list of mappings merged in order.
+            let maps = match v {
+                Json::Object(m) => vec![m],
+                Json::Array(a) => a
+                    .into_iter()
+                    .map(|m| match m {
+                        Json::Object(m) => Ok(m),
+                        _ => Err(TemplateError::new(
+                            "environment must be a mapping or a list of mappings",
+                        )),
+                    })
+                    .collect::<Result<_, _>>()?,
+                Json::Null => Vec::new(),
+                _ => return Err(TemplateError::new("environment must be a mapping")),
             };
-            for (k, v) in m {
+            for (k, v) in maps.into_iter().flatten() {
+                if v.as_str().is_some_and(|s| s.starts_with(OMIT)) {
+                    continue;
+                }
                 if !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || k.is_empty() {
                     return Err(TemplateError::new(format!(
                         "`{k}` is not a valid environment variable name"

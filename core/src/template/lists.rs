@@ -5,6 +5,7 @@ use minijinja::value::{Kwargs, Rest};
 use minijinja::{Environment, Error, Value};
 
 pub fn register(env: &mut Environment<'static>) {
+    env.add_filter("map", strict_map);
     env.add_filter("product", product);
     env.add_filter("zip", zip);
     env.add_filter("zip_longest", zip_longest);
@@ -74,4 +75,37 @@ fn path_join(parts: Value) -> Result<String, Error> {
         p.push(part.to_string());
     }
     Ok(p.display().to_string())
+}
+
+/// Jinja's `map`, with ansible-core's strict undefined: an item without the attribute (and no
+/// `default=`) is an error naming it, not a hole in the list.
+fn strict_map(
+    state: &mut minijinja::State,
+    value: Value,
+    args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>,
+) -> Result<Vec<Value>, Error> {
+    let attribute = args.0.iter().find_map(|a| {
+        let v: &Value = a;
+        (v.kind() == minijinja::value::ValueKind::Map)
+            .then(|| v.get_attr("attribute").ok())
+            .flatten()
+            .filter(|x| !x.is_undefined())
+    });
+    let items: Vec<Value> = value.try_iter().map(|i| i.collect()).unwrap_or_default();
+    let out = minijinja::filters::map(state, value, args)?;
+    if let Some(i) = out.iter().position(Value::is_undefined) {
+        let kind = match items.get(i).map(Value::kind) {
+            Some(minijinja::value::ValueKind::Map) => "dict",
+            Some(minijinja::value::ValueKind::Seq) => "list",
+            Some(minijinja::value::ValueKind::String) => "str",
+            Some(minijinja::value::ValueKind::Number) => "int",
+            _ => "object",
+        };
+        let what = attribute.map(|a| a.to_string()).unwrap_or_default();
+        return Err(Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            format!("object of type '{kind}' has no attribute '{what}'"),
+        ));
+    }
+    Ok(out)
 }

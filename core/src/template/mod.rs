@@ -24,6 +24,8 @@ mod sequence;
 mod time;
 pub mod unsafe_text;
 mod urls;
+pub mod var_name;
+pub mod vaulted;
 
 pub use convert::{from_jinja, to_jinja};
 pub use filters::{merge_hash, python_replacement};
@@ -160,6 +162,7 @@ impl Templar {
         lookups::register(&mut env);
         time::register(&mut env);
         lists::register(&mut env);
+        vaulted::register(&mut env);
         paths::register(&mut env);
         urls::register(&mut env);
         math::register(&mut env);
@@ -236,6 +239,7 @@ impl Templar {
                 .collect::<Result<_, _>>()
                 .map(Json::Array),
             Json::Object(map) if unsafe_text::is_marker(map) => Ok(unsafe_text::strip(v)),
+            Json::Object(map) if vaulted::envelope(map).is_some() => vaulted::open(map),
             Json::Object(map) => {
                 let mut out = serde_json::Map::new();
                 for (k, v) in map {

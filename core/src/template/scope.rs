@@ -184,6 +184,7 @@ fn needs_render(v: &serde_json::Value) -> bool {
         serde_json::Value::Array(a) => a.iter().any(needs_render),
         serde_json::Value::Object(m) => {
             super::unsafe_text::is_marker(m)
+                || super::vaulted::envelope(m).is_some()
                 || m.iter()
                     .any(|(k, v)| Templar::is_template(k) || needs_render(v))
         }

@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 /// Reads and parses `path`. An empty file is `Null`.
 pub fn load_file(path: &Path) -> Result<Node, SourceError> {
-    let text = std::fs::read_to_string(path)
+    // A whole file encrypted with ansible-vault is decrypted with the run's passwords.
+    let text = crate::vault::read_text(path)
         .map_err(|e| SourceError::new(path, None, format!("cannot read the file: {e}")))?;
     parse_str(path, text)
 }
@@ -206,10 +207,13 @@ impl Builder {
             return match (tag.handle.as_str(), tag.suffix.as_str()) {
                 // Ansible's `!unsafe`: the text is never templated.
                 ("!", "unsafe") => Ok(NodeKind::Unsafe(value.to_string())),
-                ("!", "vault") => Err(self
-                    .doc
-                    .error(at, "ansible-vault values are not supported")
-                    .with_help("keep secrets in the keyring (`hoist secret set NAME`) and read them with `secret('NAME')`")),
+                ("!", "vault") if crate::vault::is_vaulted(value) => {
+                    Ok(NodeKind::Vault(value.to_string()))
+                }
+                ("!", "vault") => Err(self.doc.error(
+                    at,
+                    "a !vault value must be an ansible-vault text ($ANSIBLE_VAULT;...)",
+                )),
                 (h, s) => Err(self.doc.error(at, format!("unknown YAML tag `{h}{s}`"))),
             };
         }

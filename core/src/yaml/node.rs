@@ -41,6 +41,9 @@ pub enum NodeKind {
     Str(String),
     /// `!unsafe` text: never rendered (plain JSON: the unsafe marker object).
     Unsafe(String),
+    /// `!vault` text: an ansible-vault envelope, decrypted when used (plain JSON: the vault
+    /// marker object).
+    Vault(String),
     Seq(Vec<Node>),
     /// Keys are scalars rendered as strings (Ansible's keys are strings in practice).
     Map(Vec<(String, Node, Node)>),
@@ -61,6 +64,7 @@ impl Node {
             NodeKind::Float(_) => "a float",
             NodeKind::Str(_) => "a string",
             NodeKind::Unsafe(_) => "an !unsafe string",
+            NodeKind::Vault(_) => "a !vault value",
             NodeKind::Seq(_) => "a list",
             NodeKind::Map(_) => "a mapping",
         }
@@ -157,6 +161,7 @@ impl Node {
                 .unwrap_or(Value::Null),
             NodeKind::Str(s) => Value::String(s.clone()),
             NodeKind::Unsafe(s) => crate::template::unsafe_text::mark(s.clone()),
+            NodeKind::Vault(s) => crate::template::vaulted::mark(s.clone()),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
             NodeKind::Map(entries) => Value::Object(
                 entries
