@@ -22,7 +22,7 @@ pub struct FactsArgs {
 
 pub async fn run(args: FactsArgs) -> Result<u8, CliError> {
     let results: Vec<HostResult<Facts>> =
-        select::run_command(&args.connect, &args.pattern, facts::SCRIPT)
+        select::run_command(&args.connect, &args.pattern, &facts::script())
             .await?
             .into_iter()
             .map(|r| HostResult {

@@ -155,6 +155,8 @@ pub async fn run(
     let secrets = hoist_core::vault::secrets_from_args(&args.vault_password_file, &args.vault_id)
         .map_err(CliError::Other)?;
     hoist_core::vault::set_secrets(secrets);
+    let extra = extra_vars(&args.extra_vars)?;
+    playbook::set_static_vars(extra.clone());
     let books = args
         .playbooks
         .iter()
@@ -171,7 +173,6 @@ pub async fn run(
             inv.add_vars_dirs(dir)?;
         }
     }
-    let extra = extra_vars(&args.extra_vars)?;
     if args.syntax_check {
         for b in &books {
             println!("\nplaybook: {}", b.path.display());

@@ -207,6 +207,30 @@ impl Facts {
             Some(d)
         });
         put("default_ipv4", default.unwrap_or_else(|| json!({})));
+        put("env", serde_json::Value::Object(self.extra.env.clone()));
+        let virt = self.extra.virtualization.as_str();
+        put(
+            "virtualization_type",
+            json!(if virt.is_empty() { "NA" } else { virt }),
+        );
+        put(
+            "virtualization_role",
+            json!(if virt.is_empty() || virt == "none" {
+                "NA"
+            } else {
+                "guest"
+            }),
+        );
+        if let Some(py) = &self.extra.python {
+            put("python", py.clone());
+            if let Some(v) = py.get("version") {
+                put(
+                    "python_version",
+                    json!(format!("{}.{}.{}", v["major"], v["minor"], v["micro"])),
+                );
+            }
+        }
+        put("local", serde_json::Value::Object(self.extra.local.clone()));
         put("user_id", json!(self.user));
         put("user_uid", json!(self.uid));
         let pkg = match self.pkg_mgr.as_str() {

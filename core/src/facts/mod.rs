@@ -2,6 +2,7 @@
 //! marked sections, and [`parse`] turns its output into [`Facts`].
 
 mod ansible;
+mod extra;
 
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -25,6 +26,11 @@ echo @@init; cat /proc/1/comm 2>/dev/null
 echo @@route; ip -o -4 route show default 2>/dev/null
 echo @@end"#;
 
+/// The whole fact script: the system's shape, then the extra facts, then the end marker.
+pub fn script() -> String {
+    SCRIPT.replace("echo @@end", &format!("{}echo @@end", extra::SCRIPT))
+}
+
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Facts {
     pub hostname: String,
@@ -46,6 +52,8 @@ pub struct Facts {
     pub init: String,
     /// The interface and gateway of the IPv4 default route.
     pub default_route: Option<(String, String)>,
+    /// Environment, virtualization, Python and local facts.
+    pub extra: extra::Extra,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -185,6 +193,7 @@ pub fn parse(output: &str) -> Result<Facts, String> {
         .map(|s| s.trim().to_string())
         .unwrap_or_default();
     f.uid = user.get(1).and_then(|s| s.trim().parse().ok()).unwrap_or(0);
+    f.extra = extra::parse(&sec("env"), &sec("virt"), &sec("python"), &sec("local"));
     f.pkg_mgr = first("pkg");
     f.init = first("init");
     // "default via 10.77.0.1 dev eth0 ..."

@@ -20,7 +20,7 @@ pub struct Setup {
 impl Module for Setup {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let _ = (&self.gather_subset, &self.gather_timeout, &self.fact_path);
-        let out = ctx.remote()?.check(crate::facts::SCRIPT, None).await?;
+        let out = ctx.remote()?.check(&crate::facts::script(), None).await?;
         let facts = crate::facts::parse(&out.stdout_str()).map_err(ModuleError::Failed)?;
         let mut all = facts.ansible_facts();
         if let Some(filter) = self.filter.filter(|f| !f.0.is_empty()) {

@@ -513,13 +513,43 @@ impl LoadCtx {
         dirs.into_iter().map(|d| d.join(p)).find(|c| c.is_file())
     }
 
+    /// A static import's templated name rendered with what ansible-core knows while loading:
+    /// `role_path`, `role_name`, `playbook_dir` and the command line's extra vars.
+    fn static_name(&self, name: &str) -> Result<String, String> {
+        let mut vars = serde_json::Map::new();
+        for (k, v) in crate::playbook::static_vars() {
+            vars.insert(k, v);
+        }
+        vars.insert(
+            "playbook_dir".into(),
+            self.playbook_dir.display().to_string().into(),
+        );
+        if let Some(r) = &self.role {
+            vars.insert("role_path".into(), r.path.display().to_string().into());
+            vars.insert("role_name".into(), r.name.clone().into());
+        }
+        let t = crate::template::Templar::new();
+        t.render_str(
+            name,
+            &crate::template::to_jinja(&serde_json::Value::Object(vars)),
+        )
+        .map_err(|e| e.message)
+    }
+
     /// Parses an `import_tasks` file now.
     pub fn import_tasks(&self, file: &str, at: &Node) -> Result<Vec<Item>, SourceError> {
-        if crate::template::Templar::is_template(file) {
-            return Err(at
-                .error("`import_tasks` is static: its file name cannot hold templates")
-                .with_help("use `include_tasks` for a file chosen at run time"));
-        }
+        let rendered;
+        let file = if crate::template::Templar::is_template(file) {
+            rendered = self.static_name(file).map_err(|e| {
+                at.error(format!(
+                    "`import_tasks` is static: its file name can only use what is known before the run ({e})"
+                ))
+                .with_help("use `include_tasks` for a file chosen at run time")
+            })?;
+            rendered.as_str()
+        } else {
+            file
+        };
         if self.depth >= MAX_DEPTH {
             return Err(at.error("import_tasks nests too deep (a cycle?)"));
         }

@@ -516,10 +516,19 @@ impl Runner {
                 ..b
             }),
         };
-        let become_ = match task_vars.filter(|_| delegate.is_none()) {
+        let mut become_ = match task_vars.filter(|_| delegate.is_none()) {
             Some(vars) => self.become_vars(on, vars, become_),
             None => become_,
         };
+        // `become_user` may be a template (rendered with the task's variables).
+        if let (Some(b), Some(vars)) = (become_.as_mut(), task_vars)
+            && crate::template::Templar::is_template(&b.user)
+        {
+            b.user = self
+                .templar
+                .render_str(&b.user, vars)
+                .map_err(|e| ModuleError::Failed(format!("become_user: {}", e.message)))?;
+        }
         Ok(Remote {
             host: on.to_string(),
             transport,

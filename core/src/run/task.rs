@@ -789,6 +789,7 @@ impl Runner {
                 Json::Object(m) => vec![m],
                 Json::Array(a) => a
                     .into_iter()
+                    .filter(|m| !m.as_str().is_some_and(|s| s.starts_with(OMIT)))
                     .map(|m| match m {
                         Json::Object(m) => Ok(m),
                         _ => Err(TemplateError::new(

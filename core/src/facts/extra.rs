@@ -1,0 +1,144 @@
+//! The facts beyond the system's shape that playbooks read: the login environment
+//! (`ansible_env`), the virtualization type, the host's Python (`ansible_python`, for the
+//! Ansible-module fallback and playbooks that test for it) and local facts from
+//! `/etc/ansible/facts.d` (`ansible_local`: JSON or INI files, or programs printing JSON).
+//! What comes back is data.
+
+use serde_json::{Map, Value as Json, json};
+
+/// The script sections for these facts (appended to the main script).
+pub const SCRIPT: &str = r#"echo @@env; env
+echo @@virt; systemd-detect-virt 2>/dev/null || echo none
+echo @@python; for p in /usr/bin/python3 python3 /usr/libexec/platform-python python; do if command -v $p >/dev/null 2>&1; then $p -c 'import sys,json;print(json.dumps({"executable":sys.executable,"version_info":list(sys.version_info),"type":sys.implementation.name}))' 2>/dev/null && break; fi; done
+echo @@local; for f in /etc/ansible/facts.d/*.fact; do [ -f "$f" ] || continue; printf '@@@fact %s\n' "$f"; if [ -x "$f" ]; then "$f" 2>/dev/null; else cat "$f"; fi; echo; done
+"#;
+
+/// The extra facts, read from their sections.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Extra {
+    pub env: Map<String, Json>,
+    pub virtualization: String,
+    pub python: Option<Json>,
+    pub local: Map<String, Json>,
+}
+
+fn ini(text: &str) -> Json {
+    let mut out = Map::new();
+    let mut section: Option<String> = None;
+    for line in text.lines() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') || l.starts_with(';') {
+            continue;
+        }
+        if let Some(s) = l.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            section = Some(s.to_string());
+            out.entry(s.to_string()).or_insert_with(|| json!({}));
+            continue;
+        }
+        let Some((k, v)) = l.split_once('=').or_else(|| l.split_once(':')) else {
+            continue;
+        };
+        if let Some(Json::Object(m)) = section.as_ref().and_then(|s| out.get_mut(s)) {
+            m.insert(k.trim().to_lowercase(), json!(v.trim()));
+        }
+    }
+    Json::Object(out)
+}
+
+/// One local fact file's value: JSON, else INI, else an error string as ansible-core reports.
+fn local_fact(text: &str) -> Json {
+    let t = text.trim();
+    if let Ok(v) = serde_json::from_str::<Json>(t) {
+        return v;
+    }
+    match ini(t) {
+        Json::Object(m) if !m.is_empty() => Json::Object(m),
+        _ => json!("error loading facts as JSON or ini - please check content"),
+    }
+}
+
+pub fn parse(env: &[&str], virt: &[&str], python: &[&str], local: &[&str]) -> Extra {
+    let mut x = Extra::default();
+    for line in env {
+        if let Some((k, v)) = line.split_once('=')
+            && !k.is_empty()
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            x.env.insert(k.to_string(), json!(v));
+        }
+    }
+    x.virtualization = virt
+        .first()
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    x.python = python
+        .first()
+        .and_then(|l| serde_json::from_str::<Json>(l).ok())
+        .map(|p| {
+            let vi = p.get("version_info").cloned().unwrap_or(json!([]));
+            let at = |i: usize| vi.get(i).cloned().unwrap_or(Json::Null);
+            json!({
+                "executable": p.get("executable").cloned().unwrap_or(Json::Null),
+                "has_sslcontext": true,
+                "type": match p.get("type").and_then(Json::as_str) { Some("cpython") => "CPython", Some(o) => o, None => "CPython" },
+                "version": {"major": at(0), "minor": at(1), "micro": at(2), "releaselevel": at(3), "serial": at(4)},
+                "version_info": vi,
+            })
+        });
+    let mut name: Option<String> = None;
+    let mut body = String::new();
+    let flush = |name: &mut Option<String>, body: &mut String, out: &mut Map<String, Json>| {
+        if let Some(n) = name.take() {
+            out.insert(n, local_fact(body));
+        }
+        body.clear();
+    };
+    for line in local {
+        if let Some(path) = line.strip_prefix("@@@fact ") {
+            flush(&mut name, &mut body, &mut x.local);
+            let stem = std::path::Path::new(path)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name = Some(stem);
+        } else {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    flush(&mut name, &mut body, &mut x.local);
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_read_as_ansible_core_reports_them() {
+        let x = parse(
+            &["HOME=/root", "PATH=/usr/bin:/bin", "not a var"],
+            &["systemd-nspawn"],
+            &[
+                r#"{"executable": "/usr/bin/python3", "version_info": [3, 11, 2, "final", 0], "type": "cpython"}"#,
+            ],
+            &[
+                "@@@fact /etc/ansible/facts.d/app.fact",
+                r#"{"port": 80}"#,
+                "",
+                "@@@fact /etc/ansible/facts.d/ini.fact",
+                "[general]",
+                "Name = x",
+                "",
+            ],
+        );
+        assert_eq!(x.env["HOME"], json!("/root"));
+        assert_eq!(x.env.len(), 2);
+        assert_eq!(x.virtualization, "systemd-nspawn");
+        let py = x.python.unwrap();
+        assert_eq!(py["version"]["major"], json!(3));
+        assert_eq!(py["type"], json!("CPython"));
+        assert_eq!(x.local["app"], json!({"port": 80}));
+        assert_eq!(x.local["ini"], json!({"general": {"name": "x"}}));
+    }
+}
