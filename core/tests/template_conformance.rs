@@ -65,6 +65,9 @@ fn hoist_eval(t: &Templar, case: &Json, dir: &Path) -> Json {
             ..FileSyntax::default()
         };
         t.render_file_with(&path, &ctx, &opts).map(Json::String)
+    } else if let Some(text) = case["value"].as_str() {
+        // A variable's value as written (set_fact, vars): native types for one expression.
+        t.render_string_value(text, &ctx)
     } else {
         let expr = case["expr"]
             .as_str()

@@ -39,6 +39,8 @@ def main():
                                  lstrip_blocks=opts.get("lstrip_blocks", False))
                 data = templar.copy_with_new_env(searchpath=[workdir], available_variables=variables)
                 value = data.template(trust_as_template(case["template"]), escape_backslashes=False, overrides=overrides)
+            elif "value" in case:
+                value = templar.template(trust_as_template(case["value"]))
             else:
                 value = templar.template(trust_as_template("{{ " + case["expr"] + " }}"))
             out.append({"value": plain(value)})

@@ -88,7 +88,10 @@ impl Outcome {
         if let Some(msg) = &self.msg {
             m.insert("msg".into(), Json::String(msg.clone()));
         }
-        if let Some(f) = &self.facts {
+        // A module may register its facts under other names than the host keeps them.
+        if let Some(f) = &self.facts
+            && !m.contains_key("ansible_facts")
+        {
             m.insert("ansible_facts".into(), Json::Object(f.clone()));
         }
         if !self.diffs.is_empty() {

@@ -34,7 +34,13 @@ impl Module for Setup {
                 })
                 .collect::<Vars>();
         }
-        let mut o = Outcome::ok();
+        // The registered result names facts as the setup module returns them
+        // (`ansible_distribution`); the host's `ansible_facts` drops the prefix.
+        let registered: serde_json::Map<String, Json> = all
+            .iter()
+            .map(|(k, v)| (format!("ansible_{k}"), v.clone()))
+            .collect();
+        let mut o = Outcome::ok().with("ansible_facts", Json::Object(registered));
         o.facts = Some(all);
         Ok(o)
     }

@@ -259,8 +259,13 @@ impl Templar {
         }
         let escaped = escape_backslashes(s);
         if let Some(expr) = single_expression(&escaped) {
-            let v = self.eval_raw(expr, ctx)?;
-            return from_jinja(&v);
+            let v = from_jinja(&self.eval_raw(expr, ctx)?)?;
+            // The newline Jinja dropped comes back on a string result (ansible-core's
+            // preserve_trailing_newlines); other types keep their type.
+            return Ok(match v {
+                Json::String(text) if escaped.ends_with('\n') => Json::String(text + "\n"),
+                other => other,
+            });
         }
         // `{{ {'a': {'b': 1}} }}`: braces of dict literals look like delimiters; it is still one
         // expression when the inside compiles as one (and keeps its type, as in Ansible).
@@ -416,6 +421,9 @@ pub fn escape_backslashes(s: &str) -> std::borrow::Cow<'_, str> {
 
 /// `"{{ expr }}"` (and nothing else) → `expr`.
 fn single_expression(s: &str) -> Option<&str> {
+    // Jinja drops one trailing newline of a template (`key: >` blocks end with one), so
+    // `"{{ x }}\n"` is still one expression and keeps its type, as in ansible-core.
+    let s = s.strip_suffix('\n').unwrap_or(s);
     let inner = s.strip_prefix("{{")?.strip_suffix("}}")?;
     let inner = inner.strip_prefix('-').unwrap_or(inner);
     let inner = inner.strip_suffix('-').unwrap_or(inner);

@@ -262,7 +262,12 @@ mod tests {
         let e = parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(e.message.starts_with("invalid YAML"), "{e}");
         let e = parse("a: !vault |\n  xyz\n").unwrap_err();
-        assert!(e.to_string().contains("hoist secret"), "{e}");
+        assert!(
+            e.to_string().contains("must be an ansible-vault text"),
+            "{e}"
+        );
+        let v = parse("a: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  3031\n").unwrap();
+        assert!(v.to_value()["a"]["__ansible_vault"].is_string());
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn outcome(module: &str, out: &ExecOutput) -> ModResult {
             None
         }
     };
-    if let Some(Json::Object(f)) = m.remove("ansible_facts") {
+    if let Some(Json::Object(f)) = m.get("ansible_facts").cloned() {
         // ansible-core files `ansible_x` as `ansible_facts.x` (and the variable `ansible_x`);
         // other names (`getent_passwd`) also become variables of their own name.
         let mut facts = Map::new();
