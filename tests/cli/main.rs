@@ -5,6 +5,7 @@ mod ha_preflight;
 mod playbook_errors;
 mod plugins;
 mod secrets;
+mod trust;
 mod vault;
 
 use std::path::{Path, PathBuf};

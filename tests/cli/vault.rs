@@ -8,7 +8,7 @@ use hoist_core::vault::encrypt;
 use std::path::Path;
 use std::process::Command;
 
-fn run_in(dir: &Path, args: &[&str]) -> Run {
+pub(super) fn run_in(dir: &Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args(args)
         .current_dir(dir)

@@ -658,7 +658,7 @@ fn action_form(v: &Node, ctx: &LoadCtx) -> Result<(Resolved, Json), SourceError>
 fn not_found_help(name: &str, why: &str) -> String {
     let all = modules::names();
     match keywords::closest(module_name(name), all.iter().map(String::as_str)) {
-        Some(s) => format!("did you mean `{s}`? (no Ansible module `{name}` either: {why})"),
+        Some(s) => format!("did you mean `{s}`?"),
         None => format!("neither hoist nor Ansible has a module `{name}`: {why}"),
     }
 }

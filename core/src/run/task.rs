@@ -17,6 +17,33 @@ use std::time::{Duration, Instant};
 const CENSORED: &str =
     "the output has been hidden due to the fact that 'no_log: true' was specified for this result";
 
+/// Data is not code: the expressions `assert` evaluates (`that`) and the variable `debug`
+/// shows (`var`) must be written by the operator. One that came out of data (a loop item
+/// splatted into the arguments) or is marked `!unsafe` is refused, as ansible-core refuses
+/// untrusted expressions.
+fn untrusted_expression(action: &str, given: &Json, args: &Json) -> Option<String> {
+    let key = match action {
+        "assert" => "that",
+        "debug" => "var",
+        _ => return None,
+    };
+    let rendered = args.get(key)?;
+    let written = given.get(key);
+    let marked = |v: &Json| {
+        v.as_object()
+            .is_some_and(crate::template::unsafe_text::is_marker)
+    };
+    let from_data = match written {
+        None => rendered.is_string() || rendered.is_array(),
+        Some(w) => marked(w) || w.as_array().is_some_and(|a| a.iter().any(marked)),
+    };
+    from_data.then(|| {
+        format!(
+            "{action}: `{key}` is an untrusted template or expression: it came from data (or is !unsafe), which is never evaluated"
+        )
+    })
+}
+
 /// Modules that are ansible-core action plugins without async support: `async` fails them.
 const NO_ASYNC: &[&str] = &[
     "script",
@@ -445,6 +472,9 @@ impl Runner {
             Ok(a) => splat(info.as_ref().is_some_and(|i| i.free_form), strip_omit(a)),
             Err(e) => return TaskRun::failed(host, self.arg_error(task, &given, &ctx, e)),
         };
+        if let Some(e) = untrusted_expression(&task.action, &given, &args) {
+            return TaskRun::failed(host, format!("{loc}: {e}"));
+        }
         let delegate = match &inh.delegate_to {
             Some(d) => match self.templar.render_str(d, &ctx) {
                 Ok(d) => Some(d),
