@@ -34,6 +34,11 @@ fn workdir() -> tempfile::TempDir {
         ("files/hello.txt", "hello\n"),
         ("files/lines.txt", "l1\nl2\n"),
         ("templates/greet.j2", "Hello {{ who }}!\n"),
+        (
+            "files/settings.ini",
+            "[global]\nUser = yperre\n[paths]\nbase = /srv\npath = %(base)s/x\n",
+        ),
+        ("files/people.csv", "Smith,\"Jane, Q\",35\nJones,Bob,40\n"),
     ] {
         let p = d.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();

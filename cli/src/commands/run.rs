@@ -162,7 +162,26 @@ pub async fn run(
         .iter()
         .map(|p| playbook::load_playbook(p).map_err(CliError::Playbook))
         .collect::<Result<Vec<_>, _>>()?;
-    let mut inv = Inventory::load(&args.connect.inventory.inventory)?;
+    // As ansible-playbook: an inventory source that does not exist is a warning, and the run
+    // goes on with the others (or with the implicit localhost alone).
+    let sources: Vec<PathBuf> = args
+        .connect
+        .inventory
+        .inventory
+        .iter()
+        .filter(|p| {
+            let there = p.exists();
+            if !there {
+                eprintln!(
+                    "[WARNING]: Unable to parse {} as an inventory source (it does not exist)",
+                    p.display()
+                );
+            }
+            there
+        })
+        .cloned()
+        .collect();
+    let mut inv = Inventory::load(&sources)?;
     for b in &books {
         if let Some(dir) = b.path.parent() {
             let dir = if dir.as_os_str().is_empty() {

@@ -21,10 +21,14 @@ impl Module for Debug {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let _ = self.verbosity;
         if let Some(var) = self.var {
-            let value = ctx
-                .templar
-                .eval(&var, ctx.vars)
-                .unwrap_or_else(|_| Json::String("VARIABLE IS NOT DEFINED!".into()));
+            // An undefined variable is shown as such; any other error fails the task.
+            let value = match ctx.templar.eval(&var, ctx.vars) {
+                Ok(v) => v,
+                Err(e) if e.message.contains("undefined") => {
+                    Json::String("VARIABLE IS NOT DEFINED!".into())
+                }
+                Err(e) => return fail(format!("{var}: {}", e.message)),
+            };
             return Ok(Outcome::ok().with(&var, value));
         }
         let msg = self

@@ -63,6 +63,8 @@ pub struct Common {
     pub vars: Vars,
     pub become_: Option<bool>,
     pub become_user: Option<String>,
+    /// `notify` on a block or an import: handlers every task inside notifies when it changes.
+    pub notify: Vec<String>,
     /// `connection`: `ssh` (also `smart`, `paramiko`) or `local`.
     pub connection: Option<String>,
     pub environment: Option<Json>,

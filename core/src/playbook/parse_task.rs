@@ -153,6 +153,7 @@ pub fn parse_common(
             "become" => bool_or_template(&mut c.become_, &mut c.templated, k, value)?,
             "become_user" => c.become_user = Some(value.expect_scalar_string("`become_user`")?),
             "connection" => c.connection = Some(value.expect_scalar_string("`connection`")?),
+            "notify" => c.notify = value.string_list("`notify`")?,
             "environment" => c.environment = Some(value.to_value()),
             "ignore_errors" => bool_or_template(&mut c.ignore_errors, &mut c.templated, k, value)?,
             "ignore_unreachable" => {

@@ -18,6 +18,9 @@ pub struct Inherit {
     pub become_: Option<bool>,
     pub become_user: Option<String>,
     pub connection: Option<String>,
+    pub remote_user: Option<String>,
+    /// `notify` of enclosing blocks and imports, outermost first.
+    pub notify: Vec<String>,
     /// `environment:` maps, outermost first.
     pub environment: Vec<Json>,
     pub ignore_errors: Option<bool>,
@@ -49,6 +52,7 @@ impl Inherit {
         let mut n = self.clone();
         n.when.extend(c.when.iter().cloned());
         n.tags.extend(c.tags.iter().cloned());
+        n.notify.extend(c.notify.iter().cloned());
         if !c.vars.is_empty() {
             n.vars.push(Arc::new(c.vars.clone()));
         }
@@ -59,6 +63,7 @@ impl Inherit {
             become_,
             become_user,
             connection,
+            remote_user,
             ignore_errors,
             ignore_unreachable,
             delegate_to,

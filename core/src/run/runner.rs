@@ -444,6 +444,24 @@ impl Runner {
         }
     }
 
+    /// The connection target of `on`, as `remote_user` when the play, block or task names one
+    /// and the inventory does not (`ansible_user` wins over the keyword, as in ansible-core).
+    fn target_as(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        on: &str,
+        remote_user: Option<&str>,
+    ) -> Target {
+        let mut t = self.target(pc, on);
+        if let Some(u) = remote_user {
+            let inv = self.inv().vars.get(on).cloned().unwrap_or_default();
+            if !inv.contains_key("ansible_user") && !inv.contains_key("ansible_ssh_user") {
+                t.user = u.to_string();
+            }
+        }
+        t
+    }
+
     /// The connection target of `host` (inventory variables rendered first).
     fn target(self: &Arc<Self>, pc: &Arc<PlayCtx>, host: &str) -> Target {
         let scope = self.scope(pc, host, &Inherit::default(), Vec::new());
@@ -481,7 +499,7 @@ impl Runner {
         let (transport, base_become, password) = if local {
             (Transport::Local, None, None)
         } else if let Some(spec) = &self.opts.relay {
-            let target = self.target(pc, on);
+            let target = self.target_as(pc, on, inh.remote_user.as_deref());
             let ctx = self.pool.context();
             let relay = self.relay.get_or_init(|| {
                 Arc::new(crate::modules::Relay {
@@ -493,7 +511,7 @@ impl Runner {
             let (b, p) = (target.become_.clone(), target.become_password.clone());
             (Transport::Relay(relay.clone(), Box::new(target)), b, p)
         } else {
-            let target = self.target(pc, on);
+            let target = self.target_as(pc, on, inh.remote_user.as_deref());
             let conn = self.pool.get(&target).await?;
             (
                 Transport::Ssh(conn),

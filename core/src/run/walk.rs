@@ -212,7 +212,14 @@ impl Runner {
     /// Records a task's result in the host's state (and, for `run_once`, the other hosts').
     fn apply(&self, pc: &PlayCtx, task: &Task, inh: &Inherit, run: &TaskRun, also: &[String]) {
         let notify: Vec<String> = if run.status == Status::Changed {
-            task.notify.clone()
+            let mut n = task.notify.clone();
+            n.extend(
+                inh.notify
+                    .iter()
+                    .filter(|h| !task.notify.contains(h))
+                    .cloned(),
+            );
+            n
         } else {
             Vec::new()
         };

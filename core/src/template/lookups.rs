@@ -30,6 +30,8 @@ pub const NAMES: &[&str] = &[
     "sequence",
     "varnames",
     "random_choice",
+    "ini",
+    "csvfile",
 ];
 
 pub fn register(env: &mut Environment<'static>) {
@@ -327,6 +329,45 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                         ));
                     }
                 }
+            }
+            out
+        }
+        "ini" | "csvfile" => {
+            let mut options = serde_json::Map::new();
+            for k in [
+                "file",
+                "section",
+                "re",
+                "default",
+                "type",
+                "encoding",
+                "case_sensitive",
+                "allow_no_value",
+                "allow_none",
+                "interpolation",
+                "delimiter",
+                "col",
+                "keycol",
+            ] {
+                if let Some(v) = kwargs.get::<Option<Value>>(k)? {
+                    options.insert(
+                        k.to_string(),
+                        serde_json::to_value(&v).map_err(|e| err(e.to_string()))?,
+                    );
+                }
+            }
+            let find = |f: &str| find_file(state, f, "files");
+            let mut out = Vec::new();
+            for t in strings(terms) {
+                let got = if name == "ini" {
+                    super::file_lookups::ini(&t, &options, &find)
+                } else {
+                    super::file_lookups::csvfile(&t, &options, &find)
+                };
+                out.extend(got.map_err(err)?.iter().map(super::to_jinja));
+            }
+            if terms.is_empty() && name == "csvfile" {
+                return Err(err("Search key is required but was not found"));
             }
             out
         }

@@ -6,6 +6,7 @@
 pub mod blocking;
 mod convert;
 pub mod external;
+mod file_lookups;
 mod filters;
 pub mod list_lookups;
 mod lists;

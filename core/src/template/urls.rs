@@ -1,10 +1,55 @@
-//! `urldecode` and `urlsplit` as ansible-core has them (Python's `unquote_plus` and
-//! `urlsplit`); `urlencode` is minijinja's own.
+//! `urldecode`, `urlsplit` and `urlencode` as ansible-core has them (Python's `unquote_plus`
+//! and `urlsplit`, Jinja's `do_urlencode`).
 
 use minijinja::{Environment, Error, ErrorKind};
 use std::collections::BTreeMap;
 
+/// Python's `quote` (safe `/` unless for a query string, where spaces become `+`).
+fn url_quote(v: &minijinja::Value, for_qs: bool) -> String {
+    let text = match v.as_str() {
+        Some(s) => s.to_string(),
+        None => v.to_string(),
+    };
+    let mut out = String::new();
+    for b in text.as_bytes() {
+        let c = *b as char;
+        if c.is_ascii_alphanumeric() || "_.-~".contains(c) || (!for_qs && c == '/') {
+            out.push(c);
+        } else if for_qs && c == ' ' {
+            out.push('+');
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Jinja's `urlencode`: a string quoted as a path; a mapping or a list of pairs as a query.
+fn urlencode(v: minijinja::Value) -> Result<String, Error> {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Map => {
+            let mut parts = Vec::new();
+            for k in v.try_iter()? {
+                let val = v.get_item(&k)?;
+                parts.push(format!("{}={}", url_quote(&k, true), url_quote(&val, true)));
+            }
+            Ok(parts.join("&"))
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            let mut parts = Vec::new();
+            for pair in v.try_iter()? {
+                let (k, val) = (pair.get_item_by_index(0)?, pair.get_item_by_index(1)?);
+                parts.push(format!("{}={}", url_quote(&k, true), url_quote(&val, true)));
+            }
+            Ok(parts.join("&"))
+        }
+        _ => Ok(url_quote(&v, false)),
+    }
+}
+
 pub fn register(env: &mut Environment<'static>) {
+    env.add_filter("urlencode", urlencode);
     env.add_filter("urldecode", |s: String| unquote_plus(&s));
     env.add_filter("urlsplit", |s: String, part: Option<String>| {
         let parts = urlsplit(&s);
