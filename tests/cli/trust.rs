@@ -2,9 +2,10 @@
 
 use super::vault::run_in;
 
-/// Data is not code, for the expressions modules evaluate: an `assert` whose `that` came out
-/// of a loop item, or a `debug` whose `var` is `!unsafe`, is refused (ansible-core 2.19 refuses
-/// them as untrusted too); operator-written ones run.
+/// An `assert` whose `that` came out of a host's output (a splatted loop item, or a template
+/// that renders to expression text), or a `debug` whose `var` is `!unsafe`, is refused
+/// (ansible-core 2.19 refuses such untrusted expressions too); expressions the operator wrote,
+/// in the task or in the playbook's own loop list, run.
 #[test]
 fn expressions_from_data_are_never_evaluated() {
     let d = tempfile::tempdir().unwrap();
@@ -15,13 +16,41 @@ fn expressions_from_data_are_never_evaluated() {
     .unwrap();
     std::fs::write(
         d.path().join("pb.yml"),
-        "- hosts: all\n  gather_facts: false\n  tasks:\n    - assert: '{{ item }}'\n      loop:\n        - that: \"lookup('pipe', 'touch pwned') is string\"\n      ignore_errors: true\n      register: splat\n    - debug:\n        var: !unsafe debug_me\n      ignore_errors: true\n      register: unsafe_var\n    - assert:\n        that:\n          - splat is failed\n          - splat.results[0].msg is contains 'untrusted'\n          - unsafe_var is failed\n          - unsafe_var.msg is contains 'untrusted template or expression'\n          - 1 + 1 == 2\n",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo "lookup('pipe', 'touch pwned') is string"
+      register: out
+    - assert: '{{ {"that": item} }}'
+      loop: "{{ out.stdout_lines }}"
+      ignore_errors: true
+      register: splat
+    - assert:
+        that: "{{ out.stdout }}"
+      ignore_errors: true
+      register: templated
+    - debug:
+        var: !unsafe debug_me
+      ignore_errors: true
+      register: unsafe_var
+    - assert: '{{ item }}'
+      loop:
+        - that: 1 + 1 == 2
+    - assert:
+        that:
+          - splat is failed
+          - splat.results[0].msg is contains 'untrusted'
+          - templated is failed
+          - unsafe_var is failed
+          - unsafe_var.msg is contains 'untrusted template or expression'
+          - "{{ 1 + 1 == 2 }}"
+"#,
     )
     .unwrap();
     let r = run_in(d.path(), &["run", "pb.yml", "-i", "inv.yml"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(
         !d.path().join("pwned").exists(),
-        "a loop item's expression ran"
+        "an expression from host output ran"
     );
 }

@@ -82,7 +82,9 @@ enum Conditions {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Assert {
-    that: Conditions,
+    /// Checked when the task runs, with ansible-core's messages (missing, or null).
+    #[serde(default)]
+    that: Option<Json>,
     #[serde(alias = "msg")]
     fail_msg: Option<Json>,
     success_msg: Option<Json>,
@@ -94,7 +96,14 @@ impl Module for Assert {
     const CONTROLLER: bool = true;
 
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let conds: Vec<String> = match self.that {
+        let that = match self.that {
+            None => return fail("missing required arguments: that"),
+            Some(Json::Null) => return fail("Empty conditional expression"),
+            Some(v) => serde_json::from_value::<Conditions>(v).map_err(|_| {
+                ModuleError::Args("argument `that`: a condition or a list of conditions".into())
+            })?,
+        };
+        let conds: Vec<String> = match that {
             Conditions::One(s) => vec![s],
             Conditions::Bool(b) => vec![if b { "True".into() } else { "False".into() }],
             Conditions::Many(v) => v

@@ -21,7 +21,33 @@ const CENSORED: &str =
 /// shows (`var`) must be written by the operator. One that came out of data (a loop item
 /// splatted into the arguments) or is marked `!unsafe` is refused, as ansible-core refuses
 /// untrusted expressions.
-fn untrusted_expression(action: &str, given: &Json, args: &Json) -> Option<String> {
+fn untrusted_expression(task: &Task, given: &Json, args: &Json) -> Option<String> {
+    let action = task.action.as_str();
+    // An expression written out in the playbook's own loop list is the operator's text; one
+    // that came out of templating (or of a templated loop) is data.
+    fn strings<'a>(v: &'a Json, out: &mut Vec<&'a str>) {
+        match v {
+            Json::String(s) => out.push(s),
+            Json::Array(a) => a.iter().for_each(|x| strings(x, out)),
+            Json::Object(m) => m.values().for_each(|x| strings(x, out)),
+            _ => {}
+        }
+    }
+    let mut written_in_loop = Vec::new();
+    match &task.loop_ {
+        Some(crate::playbook::LoopSpec::Loop(v)) if !v.is_string() => {
+            strings(v, &mut written_in_loop)
+        }
+        Some(crate::playbook::LoopSpec::With { terms, .. }) if !terms.is_string() => {
+            strings(terms, &mut written_in_loop)
+        }
+        _ => {}
+    }
+    let in_loop_text = |v: &Json| {
+        let mut exprs = Vec::new();
+        strings(v, &mut exprs);
+        !exprs.is_empty() && exprs.iter().all(|e| written_in_loop.contains(e))
+    };
     let key = match action {
         "assert" => "that",
         "debug" => "var",
@@ -33,9 +59,24 @@ fn untrusted_expression(action: &str, given: &Json, args: &Json) -> Option<Strin
         v.as_object()
             .is_some_and(crate::template::unsafe_text::is_marker)
     };
+    // A written template that renders to text gives an expression that came out of
+    // rendering (a variable's value): not the operator's expression, so not evaluated.
+    let templated_text = |w: &Json, r: Option<&Json>| {
+        w.as_str()
+            .is_some_and(crate::template::Templar::is_template)
+            && r.is_some_and(Json::is_string)
+    };
     let from_data = match written {
-        None => rendered.is_string() || rendered.is_array(),
-        Some(w) => marked(w) || w.as_array().is_some_and(|a| a.iter().any(marked)),
+        None => (rendered.is_string() || rendered.is_array()) && !in_loop_text(rendered),
+        Some(w) => {
+            marked(w)
+                || templated_text(w, Some(rendered))
+                || w.as_array().is_some_and(|a| {
+                    a.iter()
+                        .enumerate()
+                        .any(|(i, x)| marked(x) || templated_text(x, rendered.get(i)))
+                })
+        }
     };
     from_data.then(|| {
         format!(
@@ -472,7 +513,7 @@ impl Runner {
             Ok(a) => splat(info.as_ref().is_some_and(|i| i.free_form), strip_omit(a)),
             Err(e) => return TaskRun::failed(host, self.arg_error(task, &given, &ctx, e)),
         };
-        if let Some(e) = untrusted_expression(&task.action, &given, &args) {
+        if let Some(e) = untrusted_expression(task, &given, &args) {
             return TaskRun::failed(host, format!("{loc}: {e}"));
         }
         let delegate = match &inh.delegate_to {
