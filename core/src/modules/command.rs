@@ -218,12 +218,20 @@ pub(super) async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
             ..plan
         };
         let out = remote.exec(&full_script(&probe), None).await?;
-        let skip = out.stdout_str() == SKIP_MARK;
-        return Ok(Outcome::changed(!skip).msg(if skip {
-            "skipped, since a guard says it already ran"
-        } else {
-            "Command would have run if not in check mode"
-        }));
+        if out.stdout_str() == SKIP_MARK {
+            let (creates, removes) = (probe.creates.clone(), probe.removes.clone());
+            let now = SystemTime::now();
+            return Ok(result(
+                &probe.shown,
+                &out,
+                false,
+                &creates,
+                &removes,
+                now,
+                now,
+            ));
+        }
+        return Ok(Outcome::changed(true).msg("Command would have run if not in check mode"));
     }
     if let Some(bg) = ctx.background {
         return super::async_job::run(

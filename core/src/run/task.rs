@@ -64,7 +64,7 @@ fn untrusted_expression(task: &Task, given: &Json, args: &Json) -> Option<String
     let templated_text = |w: &Json, r: Option<&Json>| {
         w.as_str()
             .is_some_and(crate::template::Templar::is_template)
-            && r.is_some_and(Json::is_string)
+            && r.is_some_and(|r| r.is_string() && !in_loop_text(r))
     };
     let from_data = match written {
         None => (rendered.is_string() || rendered.is_array()) && !in_loop_text(rendered),

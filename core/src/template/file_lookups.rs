@@ -278,7 +278,11 @@ pub fn ini(
         .chain(defaults.iter())
         .find(|(k, _)| *k == wanted)
     {
-        Some((_, v)) => Ok(vec![value(v)?]),
+        // A key without a value (allow_no_value) is None, which ansible-core leaves out.
+        Some((_, v)) => Ok(vec![value(v)?]
+            .into_iter()
+            .filter(|v| !v.is_null())
+            .collect()),
         None => Ok(vec![
             o.get("default")
                 .cloned()

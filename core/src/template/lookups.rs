@@ -51,6 +51,7 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
         return Ok(Value::from(results));
     }
     Ok(match results.len() {
+        0 => Value::from(Vec::<Value>::new()),
         1 => results.into_iter().next().unwrap_or_default(),
         _ if results.iter().all(|r| r.kind() == ValueKind::String) => Value::from(
             results
