@@ -164,6 +164,16 @@ impl Human {
 
     fn render(&self, e: &Event) -> Option<String> {
         Some(match e {
+            // ansible-playbook's -vv lines, which scripts count.
+            Event::PlaybookStart { path, plays, .. } if self.ansible_recap && self.verbose >= 2 => {
+                format!(
+                    "PLAYBOOK: {}\n{plays} plays in {path}",
+                    std::path::Path::new(path)
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default()
+                )
+            }
             Event::PlaybookStart { check: true, .. } => {
                 "hoist: check mode, nothing will be changed".into()
             }

@@ -47,6 +47,9 @@ pub enum Event {
     PlaybookStart {
         path: String,
         check: bool,
+        /// How many plays the playbook has.
+        #[serde(default)]
+        plays: usize,
     },
     PlayStart {
         name: String,

@@ -217,6 +217,7 @@ impl Runner {
         self.emit(Event::PlaybookStart {
             path: pb.path.display().to_string(),
             check: self.opts.check,
+            plays: pb.plays.len(),
         });
         // What the static checks found fails those tasks when they run, as in ansible-core;
         // said before the run, with the place.

@@ -21,6 +21,8 @@ pub struct HostState {
     /// Handler notifications (names or `listen` topics) not yet run.
     pub notified: IndexSet<String>,
     pub stats: Stats,
+    /// How many times `meta: clear_host_errors` cleared this host's failure.
+    pub errors_cleared: u32,
 }
 
 impl HostState {

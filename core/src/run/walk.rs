@@ -277,7 +277,10 @@ impl Runner {
             }
             Some(Meta::ClearHostErrors) => {
                 for h in &pc.batch {
-                    self.with_host(h, |st| st.failed = false);
+                    self.with_host(h, |st| {
+                        st.failed = false;
+                        st.errors_cleared += 1;
+                    });
                 }
             }
             _ => {}
@@ -326,16 +329,33 @@ impl Runner {
                 .filter(|h| self.with_host(h, |s| s.failed && !s.unreachable))
                 .cloned()
                 .collect();
-            for h in &still_failed {
-                self.with_host(h, |s| s.failed = false);
-            }
+            let cleared: Vec<u32> = still_failed
+                .iter()
+                .map(|h| {
+                    self.with_host(h, |s| {
+                        s.failed = false;
+                        s.errors_cleared
+                    })
+                })
+                .collect();
             let was_aborted = pc.abort.swap(false, Ordering::SeqCst);
             self.walk(pc, &b.always, hosts, &inh).await;
-            if was_aborted {
-                pc.abort.store(true, Ordering::SeqCst);
+            // Still failed after `always`, unless it ran `meta: clear_host_errors` (which also
+            // lifts an any_errors_fatal stop, as in ansible-core).
+            let mut cleared_any = false;
+            for (h, before) in still_failed.iter().zip(cleared) {
+                self.with_host(h, |s| {
+                    if s.errors_cleared == before {
+                        s.failed = true;
+                    } else {
+                        cleared_any = true;
+                    }
+                });
             }
-            for h in &still_failed {
-                self.with_host(h, |s| s.failed = true);
+            if was_aborted && !cleared_any {
+                pc.abort.store(true, Ordering::SeqCst);
+            } else if was_aborted {
+                pc.broken.store(false, Ordering::SeqCst);
             }
         }
     }
