@@ -215,7 +215,7 @@ snap!(
         json!({"path": "/etc/passwd"}),
         vec![(
             0,
-            "regular file|644|root|root|0|0|1200|1700000000\n\nda39a3ee5e6b4b0d3255bfef95601890afd80709  /etc/passwd\n"
+            "/etc/passwd\nregular file|644|root|root|0|0|1200|1700000000.250000000|1700000000.000000000|1700000001.000000000|2049|131|1|8|4096|0|0\n\n\nrw\nda39a3ee5e6b4b0d3255bfef95601890afd80709\ntext/plain; charset=us-ascii\n   42 --------------e------- /etc/passwd\n"
         )]
     )
 );
