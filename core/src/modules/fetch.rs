@@ -77,7 +77,8 @@ impl Module for Fetch {
         let out = Outcome::ok()
             .with("src", src.clone())
             .with("dest", dest.display().to_string())
-            .with("checksum", remote_sum.clone());
+            .with("checksum", remote_sum.clone())
+            .with("remote_checksum", remote_sum.clone());
         if local_sum.as_deref() == Some(remote_sum.as_str()) {
             return Ok(out);
         }

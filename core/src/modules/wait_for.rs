@@ -109,7 +109,10 @@ impl Module for WaitFor {
                 )
                 .with("state", state)
                 .with("port", self.port.map(|p| p.0))
-                .with("path", self.path.map(|p| p.0))),
+                .with("path", self.path.map(|p| p.0))
+                .with("search_regex", self.search_regex.clone())
+                .with("match_groups", serde_json::json!([]))
+                .with("match_groupdict", serde_json::json!({}))),
             Some(3) => fail(self.msg.unwrap_or_else(|| {
                 format!(
                     "Timeout when waiting for {}",

@@ -212,7 +212,7 @@ impl Runner {
             (Some(t), Some(h)) => {
                 let scope = self.scope(pc, h, root, Vec::new());
                 match self.templar.render_str(t, &scope.context()).as_deref() {
-                    Ok("linear") => Strategy::Linear,
+                    Ok("linear" | "") => Strategy::Linear,
                     Ok("free" | "host_pinned") => Strategy::Free,
                     Ok(other) => {
                         let at = pc.play.origin.location();
