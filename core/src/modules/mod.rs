@@ -6,41 +6,28 @@
 pub mod ansible;
 pub mod external;
 mod outcome;
-mod path_lock;
 mod registry;
 pub mod remote;
 pub mod types;
 pub use async_job::Background;
 
-mod apt;
-mod async_job;
-mod async_status;
-mod authorized_key;
-mod backup_rotate;
-mod blockinfile;
-mod command;
-mod controller;
-mod copy;
-mod cron;
-mod fetch;
-mod file;
-mod files_common;
-mod get_url;
-mod health;
-mod include_vars;
-mod inventory;
-mod lineinfile;
-mod replace;
-mod script;
-mod service;
-mod setup;
-mod stat;
-mod sysctl;
-mod tempfile;
-mod unarchive;
-mod uri;
-mod user;
-mod wait_for;
+mod commands;
+mod controller_side;
+mod files;
+mod net;
+mod ops;
+mod packages;
+mod system;
+use commands::{async_job, async_status, command, script};
+use controller_side::{controller, include_vars, inventory};
+use files::{
+    blockinfile, copy, fetch, file, files_common, lineinfile, path_lock, replace, stat, tempfile,
+    unarchive,
+};
+use net::{get_url, uri, wait_for};
+use ops::{backup_rotate, health};
+use packages::apt;
+use system::{authorized_key, cron, service, setup, sysctl, user};
 
 pub use outcome::{FileDiff, Meta, ModResult, ModuleError, Outcome, fail};
 pub use registry::{ArgIssue, has_templates};

@@ -1,0 +1,492 @@
+//! What the file modules share: ownership and mode (octal or symbolic, decided on the
+//! controller so check mode knows the answer), and "make this file hold exactly these bytes"
+//! with checksums compared before anything is sent.
+
+use crate::modules::remote::Stat;
+use crate::modules::types::{Bool, Mode, Text};
+use crate::modules::{Ctx, FileDiff, ModuleError, Outcome, fail};
+use crate::ssh::WriteOpts;
+use crate::ssh::shell::{quote, quote_path};
+
+/// `owner`, `group`, `mode` as the file modules take them.
+#[derive(Debug, Clone, Default)]
+pub struct Attrs {
+    pub owner: Option<Text>,
+    pub group: Option<Text>,
+    pub mode: Option<Mode>,
+}
+
+/// Applies a symbolic mode (`u+x,go-w`, `a=rX`) to `mode`.
+pub fn apply_symbolic(mode: u32, spec: &str, is_dir: bool) -> Result<u32, String> {
+    let mut m = mode;
+    for clause in spec.split(',') {
+        let split = clause
+            .find(['+', '-', '='])
+            .ok_or_else(|| format!("`{clause}` has no operator (+, - or =)"))?;
+        let (who, rest) = clause.split_at(split);
+        let who: u32 = if who.is_empty() || who.contains('a') {
+            0o7777
+        } else {
+            who.chars().try_fold(0, |acc, c| match c {
+                'u' => Ok(acc | 0o4700),
+                'g' => Ok(acc | 0o2070),
+                'o' => Ok(acc | 0o1007),
+                _ => Err(format!("`{c}` is not u, g, o or a")),
+            })?
+        };
+        let op = rest.chars().next().unwrap_or('=');
+        let mut perm = 0u32;
+        for c in rest[1..].chars() {
+            perm |= match c {
+                'r' => 0o444,
+                'w' => 0o222,
+                'x' => 0o111,
+                'X' if is_dir || m & 0o111 != 0 => 0o111,
+                'X' => 0,
+                's' => 0o6000,
+                't' => 0o1000,
+                _ => return Err(format!("`{c}` is not a permission (r, w, x, X, s, t)")),
+            };
+        }
+        let bits = perm & who;
+        m = match op {
+            '+' => m | bits,
+            '-' => m & !bits,
+            _ => (m & !who) | bits,
+        };
+    }
+    Ok(m & 0o7777)
+}
+
+impl Attrs {
+    /// The mode the file should end with, given its current one (or the default for a new one).
+    pub fn wanted_mode(
+        &self,
+        current: Option<u32>,
+        is_dir: bool,
+    ) -> Result<Option<u32>, ModuleError> {
+        let Some(mode) = &self.mode else {
+            return Ok(None);
+        };
+        if let Some(o) = mode.octal() {
+            return Ok(u32::from_str_radix(&o, 8).ok());
+        }
+        let base = current.unwrap_or(if is_dir { 0o755 } else { 0o644 });
+        apply_symbolic(base, &mode.0, is_dir)
+            .map(Some)
+            .map_err(|e| ModuleError::Args(format!("mode `{}`: {e}", mode.0)))
+    }
+
+    /// What differs between `stat` and these attributes, as `chown`/`chmod` words.
+    pub fn changes(&self, stat: &Stat) -> Result<Changes, ModuleError> {
+        let mut c = Changes::default();
+        let current = u32::from_str_radix(&stat.mode, 8).ok();
+        if let Some(want) = self.wanted_mode(current, stat.kind == "directory")?
+            && Some(want) != current
+        {
+            c.mode = Some(format!("{want:04o}"));
+        }
+        if let Some(o) = &self.owner
+            && o.0 != stat.owner
+            && o.0 != stat.uid.to_string()
+        {
+            c.owner = Some(o.0.clone());
+        }
+        if let Some(g) = &self.group
+            && g.0 != stat.group
+            && g.0 != stat.gid.to_string()
+        {
+            c.group = Some(g.0.clone());
+        }
+        c.before = format!(
+            "mode: {}\nowner: {}\ngroup: {}\n",
+            stat.mode, stat.owner, stat.group
+        );
+        c.after = format!(
+            "mode: {}\nowner: {}\ngroup: {}\n",
+            c.mode.as_deref().unwrap_or(&stat.mode),
+            c.owner.as_deref().unwrap_or(&stat.owner),
+            c.group.as_deref().unwrap_or(&stat.group)
+        );
+        Ok(c)
+    }
+
+    /// Write options for a new or replaced file.
+    pub fn write_opts(&self, current: Option<&Stat>) -> Result<WriteOpts, ModuleError> {
+        let cur = current.and_then(|s| u32::from_str_radix(&s.mode, 8).ok());
+        Ok(WriteOpts {
+            mode: self.wanted_mode(cur, false)?.map(|m| format!("{m:04o}")),
+            owner: self.owner.as_ref().map(|t| t.0.clone()),
+            group: self.group.as_ref().map(|t| t.0.clone()),
+            ..WriteOpts::default()
+        })
+    }
+}
+
+/// Ownership and mode changes to make on an existing path.
+#[derive(Debug, Default)]
+pub struct Changes {
+    pub owner: Option<String>,
+    pub group: Option<String>,
+    pub mode: Option<String>,
+    before: String,
+    after: String,
+}
+
+impl Changes {
+    pub fn any(&self) -> bool {
+        self.owner.is_some() || self.group.is_some() || self.mode.is_some()
+    }
+
+    /// The commands that make them (`-h` so a symlink itself is changed, not its target).
+    pub fn script(&self, path: &str, recurse: bool) -> String {
+        let p = quote_path(path);
+        let r = if recurse { "-R " } else { "" };
+        let mut s = Vec::new();
+        if self.owner.is_some() || self.group.is_some() {
+            let spec = format!(
+                "{}{}",
+                self.owner.as_deref().unwrap_or(""),
+                self.group
+                    .as_ref()
+                    .map(|g| format!(":{g}"))
+                    .unwrap_or_default()
+            );
+            s.push(format!("chown {r}{} {p}", quote(&spec)));
+        }
+        if let Some(m) = &self.mode {
+            s.push(format!("chmod {r}{m} {p}"));
+        }
+        s.join(" && ")
+    }
+
+    pub fn diff(&self, path: &str) -> FileDiff {
+        FileDiff {
+            before_header: format!("{path} (attributes)"),
+            after_header: format!("{path} (attributes)"),
+            before: self.before.clone(),
+            after: self.after.clone(),
+        }
+    }
+}
+
+/// Makes `dest` a regular file holding `content` with `attrs`: checksums first, bytes sent only
+/// when they differ, written atomically (temp file + rename), backed up on request.
+pub struct PutContent<'a> {
+    pub dest: &'a str,
+    pub content: &'a [u8],
+    pub attrs: &'a Attrs,
+    pub backup: bool,
+    pub force: bool,
+    pub validate: Option<String>,
+    /// When `dest` turns out to be a directory, the file goes inside it under this name.
+    pub into_dir: Option<&'a str>,
+}
+
+/// Text for a diff, or a note when the bytes are not shown.
+fn diff_text(bytes: &[u8]) -> String {
+    if bytes.len() > 256 * 1024 {
+        return "[content too large to show]\n".into();
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => "[binary content]\n".into(),
+    }
+}
+
+impl PutContent<'_> {
+    pub async fn run(&self, ctx: &Ctx<'_>) -> Result<Outcome, ModuleError> {
+        let remote = ctx.remote()?;
+        let want = crate::digest::hex("sha1", self.content);
+        let mut dest = self.dest.to_string();
+        if let (true, Some(name)) = (dest.ends_with('/'), self.into_dir) {
+            dest = format!("{dest}{name}");
+        }
+        let mut current = remote.stat(&dest, true, true).await?;
+        if let Some(s) = &current
+            && s.kind == "directory"
+        {
+            let Some(name) = self.into_dir else {
+                return fail(format!("destination {dest} is a directory"));
+            };
+            dest = format!("{}/{name}", dest.trim_end_matches('/'));
+            current = remote.stat(&dest, true, true).await?;
+        }
+        let dest = dest.as_str();
+        let same = current
+            .as_ref()
+            .is_some_and(|s| s.checksum.as_deref() == Some(want.as_str()));
+        let mut out;
+        if same || (current.is_some() && !self.force) {
+            let stat = current
+                .as_ref()
+                .ok_or_else(|| ModuleError::Failed("stat vanished".into()))?;
+            let changes = self.attrs.changes(stat)?;
+            out = Outcome::changed(changes.any());
+            if changes.any() {
+                if ctx.diff {
+                    out.diffs.push(changes.diff(dest));
+                }
+                if !ctx.check {
+                    remote.check(&changes.script(dest, false), None).await?;
+                }
+            }
+        } else {
+            out = Outcome::changed(true);
+            if ctx.diff {
+                let before = match &current {
+                    Some(_) => remote
+                        .read(dest)
+                        .await?
+                        .map(|b| diff_text(&b))
+                        .unwrap_or_default(),
+                    None => String::new(),
+                };
+                out.diffs.push(FileDiff {
+                    before_header: dest.to_string(),
+                    after_header: dest.to_string(),
+                    before,
+                    after: diff_text(self.content),
+                });
+            }
+            if !ctx.check {
+                let mut opts = self.attrs.write_opts(current.as_ref())?;
+                opts.backup = self.backup;
+                opts.validate = self.validate.clone();
+                if let Some(b) = remote.write(dest, self.content, &opts).await? {
+                    out.data.insert("backup_file".into(), b.into());
+                }
+            }
+        }
+        let info = if ctx.check || (same && !out.changed) {
+            current.clone()
+        } else {
+            remote.stat(dest, true, false).await?
+        };
+        if let Some(s) = &info {
+            out.data.extend(path_info(s));
+        }
+        Ok(out
+            .with("dest", dest)
+            .with("checksum", want)
+            .with("size", self.content.len() as u64))
+    }
+}
+
+/// What ansible-core adds about a path to a file module's result: `uid`, `gid`, `owner`,
+/// `group`, `mode`, `state`, `size`.
+pub fn path_info(s: &Stat) -> serde_json::Map<String, serde_json::Value> {
+    let state = match s.kind.as_str() {
+        "directory" => "directory",
+        "link" => "link",
+        _ => "file",
+    };
+    serde_json::Map::from_iter([
+        ("uid".to_string(), s.uid.into()),
+        ("gid".to_string(), s.gid.into()),
+        ("owner".to_string(), s.owner.clone().into()),
+        ("group".to_string(), s.group.clone().into()),
+        ("mode".to_string(), s.mode.clone().into()),
+        ("state".to_string(), state.into()),
+        ("size".to_string(), s.size.into()),
+    ])
+}
+
+/// `fn attrs(&self) -> Attrs` for module types with `owner`, `group` and `mode` fields.
+macro_rules! impl_attrs {
+    ($($t:ty),*) => {
+        $(impl $t {
+            fn attrs(&self) -> $crate::modules::files_common::Attrs {
+                $crate::modules::files_common::Attrs {
+                    owner: self.owner.clone(),
+                    group: self.group.clone(),
+                    mode: self.mode.clone(),
+                }
+            }
+        })*
+    };
+}
+pub(crate) use impl_attrs;
+
+/// `backup`/`force` defaults as the file modules use them.
+pub fn yes() -> Bool {
+    Bool(true)
+}
+
+/// Edits a text file in place (lineinfile, blockinfile, replace): read once, change in memory,
+/// write back atomically only when the text differs.
+pub struct Edit<'a> {
+    pub path: &'a str,
+    pub attrs: Attrs,
+    pub backup: bool,
+    /// The result key naming the backup: `backup` (lineinfile) or `backup_file` (the others),
+    /// as each ansible-core module names it.
+    pub backup_key: &'static str,
+    pub create: bool,
+    /// The message when the edit creates the file (blockinfile: `File created`), if the
+    /// module has one of its own.
+    pub created_msg: Option<&'static str>,
+    pub validate: Option<String>,
+}
+
+/// How many times an edit is read and made again when the file changed in between.
+const EDIT_ATTEMPTS: u32 = 20;
+
+impl Edit<'_> {
+    /// `f` gets the current text (empty for a file about to be created) and returns the new
+    /// text and a message. Edits of one path take turns within the run, and the write replaces
+    /// the file only if it is still what was read (another process may edit it too): if not,
+    /// the edit is read and made again, so no update is ever lost silently.
+    pub async fn run(
+        &self,
+        ctx: &Ctx<'_>,
+        f: impl Fn(&str) -> Result<(String, String), ModuleError>,
+    ) -> Result<Outcome, ModuleError> {
+        let remote = ctx.remote()?;
+        let _turn = crate::modules::path_lock::lock(&remote.host, self.path).await;
+        for attempt in 1..=EDIT_ATTEMPTS {
+            if let Some(out) = self.attempt(ctx, &f).await? {
+                return Ok(out);
+            }
+            let pause = 10 * u64::from(attempt) + rand::random::<u64>() % 20;
+            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        }
+        fail(format!(
+            "{} kept changing while it was edited ({EDIT_ATTEMPTS} attempts); nothing was written",
+            self.path
+        ))
+    }
+
+    /// One read, change and checked write; `None` when the file changed in between.
+    async fn attempt(
+        &self,
+        ctx: &Ctx<'_>,
+        f: &impl Fn(&str) -> Result<(String, String), ModuleError>,
+    ) -> Result<Option<Outcome>, ModuleError> {
+        let remote = ctx.remote()?;
+        let (current, content) = remote.stat_read(self.path).await?;
+        let expect = match (&current, &content) {
+            (None, _) => crate::ssh::Expect::Absent,
+            (Some(_), c) => crate::ssh::Expect::Sha256(crate::digest::hex(
+                "sha256",
+                c.as_deref().unwrap_or_default(),
+            )),
+        };
+        let before = match &current {
+            Some(s) if s.kind == "directory" => {
+                return fail(format!("path {} is a directory", self.path));
+            }
+            Some(s) if s.kind != "file" => {
+                return fail(format!("path {} is not a regular file", self.path));
+            }
+            Some(_) => String::from_utf8_lossy(&content.unwrap_or_default()).into_owned(),
+            None if self.create => String::new(),
+            None => return fail(format!("Destination {} does not exist !", self.path)),
+        };
+        let (after, msg) = f(&before)?;
+        let msg = match (current.is_none(), self.created_msg) {
+            (true, Some(m)) if !ctx.check || after != before => m.to_string(),
+            _ => msg,
+        };
+        let mut out = Outcome::ok().msg(msg);
+        if after != before || current.is_none() {
+            out.changed = true;
+            if ctx.diff {
+                out.diffs.push(FileDiff {
+                    before_header: format!("{} (content)", self.path),
+                    after_header: format!("{} (content)", self.path),
+                    before: before.clone(),
+                    after: after.clone(),
+                });
+            }
+            if !ctx.check {
+                // A file created by the edit gets its missing parent directories, as in
+                // ansible-core.
+                if current.is_none()
+                    && let Some((dir, _)) = self.path.rsplit_once('/')
+                    && !dir.is_empty()
+                {
+                    remote
+                        .check(&format!("mkdir -p -- {}", quote_path(dir)), None)
+                        .await?;
+                }
+                let mut opts = self.attrs.write_opts(current.as_ref())?;
+                opts.backup = self.backup;
+                opts.validate = self.validate.clone();
+                opts.expect = Some(expect);
+                match remote
+                    .write_checked(self.path, after.as_bytes(), &opts)
+                    .await?
+                {
+                    crate::modules::remote::Written::Done(Some(b)) => {
+                        out.data.insert(self.backup_key.into(), b.into());
+                    }
+                    crate::modules::remote::Written::Done(None) => {}
+                    crate::modules::remote::Written::ChangedSinceRead => return Ok(None),
+                }
+            }
+        } else if let Some(stat) = &current {
+            let changes = self.attrs.changes(stat)?;
+            if changes.any() {
+                out.changed = true;
+                out.msg = Some("ownership, perms or SE linux context changed".into());
+                if ctx.diff {
+                    out.diffs.push(changes.diff(self.path));
+                }
+                if !ctx.check {
+                    remote
+                        .check(&changes.script(self.path, false), None)
+                        .await?;
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+/// The names ansible-core gives `lsattr`'s flag letters.
+pub fn attribute_names(flags: &str) -> Vec<&'static str> {
+    flags
+        .chars()
+        .filter_map(|c| {
+            Some(match c {
+                'A' => "noatime",
+                'a' => "append",
+                'c' => "compressed",
+                'C' => "nocow",
+                'd' => "nodump",
+                'D' => "dirsync",
+                'e' => "extents",
+                'E' => "encrypted",
+                'h' => "blocksize",
+                'i' => "immutable",
+                'I' => "indexed",
+                'j' => "journalled",
+                'N' => "inline",
+                's' => "zero",
+                'S' => "synchronous",
+                't' => "notail",
+                'T' => "blockroot",
+                'u' => "undelete",
+                'X' => "compressedraw",
+                'Z' => "compresseddirty",
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn symbolic_modes() {
+        assert_eq!(apply_symbolic(0o644, "u+x", false).unwrap(), 0o744);
+        assert_eq!(apply_symbolic(0o777, "go-w", false).unwrap(), 0o755);
+        assert_eq!(apply_symbolic(0o640, "a=rX", true).unwrap(), 0o555);
+        assert_eq!(apply_symbolic(0o640, "a=rX", false).unwrap(), 0o444);
+        assert_eq!(apply_symbolic(0o600, "u=rw,g=r,o=", false).unwrap(), 0o640);
+        assert!(apply_symbolic(0o600, "u~x", false).is_err());
+    }
+}

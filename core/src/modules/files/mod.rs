@@ -1,0 +1,13 @@
+//! Files on the host: content, attributes, in-place edits, links, archives, stat.
+
+pub(crate) mod blockinfile;
+pub(crate) mod copy;
+pub(crate) mod fetch;
+pub(crate) mod file;
+pub(crate) mod files_common;
+pub(crate) mod lineinfile;
+pub(crate) mod path_lock;
+pub(crate) mod replace;
+pub(crate) mod stat;
+pub(crate) mod tempfile;
+pub(crate) mod unarchive;

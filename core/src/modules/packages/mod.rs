@@ -1,0 +1,3 @@
+//! Packages: apt (and `package` on Debian-family hosts).
+
+pub(crate) mod apt;

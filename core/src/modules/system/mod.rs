@@ -1,0 +1,8 @@
+//! The host's system: services, users and groups, cron, sysctl, SSH keys, facts.
+
+pub(crate) mod authorized_key;
+pub(crate) mod cron;
+pub(crate) mod service;
+pub(crate) mod setup;
+pub(crate) mod sysctl;
+pub(crate) mod user;
