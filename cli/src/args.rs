@@ -58,6 +58,10 @@ pub enum Output {
     Json,
     /// As ansible-playbook prints it (its recap lines), for scripts that parse them.
     Ansible,
+    /// As `ansible` prints ad-hoc results (`host | SUCCESS => {...}`).
+    Adhoc,
+    /// Ad-hoc results one line each (`ansible -o`).
+    AdhocOneLine,
 }
 
 /// Where the inventory comes from.

@@ -151,8 +151,12 @@ def run_target(tool, exe, targets, name, host, work):
         # The script runs ansible-playbook itself: a directory of stand-ins first on PATH.
         shim = os.path.join(work, tool, "bin")
         os.makedirs(shim, exist_ok=True)
-        # hoist linked as `ansible-playbook` takes that command's arguments.
+        # hoist linked as `ansible-playbook` (and `ansible`) takes that command's arguments.
         os.symlink(os.path.abspath(exe), os.path.join(shim, "ansible-playbook"))
+        if tool == "hoist":
+            os.symlink(os.path.abspath(exe), os.path.join(shim, "ansible"))
+        elif os.path.exists(os.path.join(os.path.dirname(exe), "ansible")):
+            os.symlink(os.path.join(os.path.dirname(os.path.abspath(exe)), "ansible"), os.path.join(shim, "ansible"))
         env["PATH"] = shim + os.pathsep + env["PATH"]
         cmd = ["bash", "./runme.sh", "-i", inv]
         cwd = os.path.join(tdir, name)

@@ -42,7 +42,7 @@ pub async fn run(args: ExecArgs) -> Result<u8, CliError> {
                 serde_json::to_string_pretty(&rows).unwrap_or_default()
             );
         }
-        Output::Table | Output::Ansible => {
+        Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
             for r in &results {
                 match &r.outcome {
                     Ok(o) => {

@@ -51,7 +51,7 @@ pub async fn run(args: FactsArgs) -> Result<u8, CliError> {
             }
             println!("{}", serde_json::to_string_pretty(&map).unwrap_or_default());
         }
-        Output::Table | Output::Ansible => {
+        Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
             let mut t = table(&[
                 "HOST",
                 "OS",

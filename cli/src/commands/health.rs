@@ -122,7 +122,9 @@ pub async fn run(args: HealthArgs) -> Result<u8, CliError> {
         && fleet.iter().all(|c| c.ok);
     match args.connect.output {
         Output::Json => print_json(&hosts, &fleet, healthy),
-        Output::Table | Output::Ansible => print_tables(&hosts, &fleet, healthy),
+        Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
+            print_tables(&hosts, &fleet, healthy)
+        }
     }
     Ok(if unreachable {
         exit::UNREACHABLE

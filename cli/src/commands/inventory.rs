@@ -45,7 +45,7 @@ pub fn run(args: InventoryArgs) -> Result<u8, CliError> {
                 )));
             }
             match args.output {
-                Output::Table | Output::Ansible => {
+                Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
                     println!("{}", graph_lines(&inv, &group).join("\n"))
                 }
                 Output::Json => println!("{}", pretty(&ansible_list(&inv))),
@@ -57,7 +57,7 @@ pub fn run(args: InventoryArgs) -> Result<u8, CliError> {
                 .ok_or_else(|| CliError::Other(format!("no host `{name}` in the inventory")))?;
             match args.output {
                 Output::Json => println!("{}", pretty(&Value::Object(vars))),
-                Output::Table | Output::Ansible => {
+                Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
                     let mut t = table(&["VARIABLE", "VALUE"]);
                     for (k, v) in &vars {
                         let v = match v {
@@ -78,7 +78,7 @@ fn list(inv: &Inventory, pattern: &str, output: Output) -> Result<(), CliError> 
     let hosts = inv.select(pattern)?;
     match output {
         Output::Json => println!("{}", pretty(&ansible_list(inv))),
-        Output::Table | Output::Ansible => {
+        Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
             let mut t = table(&["HOST", "ADDRESS", "GROUPS"]);
             for h in &hosts {
                 let vars = inv.host_vars(h).unwrap_or_default();

@@ -58,7 +58,7 @@ pub fn run(args: ModulesArgs) -> Result<u8, CliError> {
                 .collect();
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
-        Output::Table | Output::Ansible => {
+        Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
             let mut t = table(&["module", "runs on", "arguments"]);
             for (n, k, a) in rows {
                 t.add_row(vec![n, k, a.join(", ")]);

@@ -44,7 +44,7 @@ pub async fn run(args: PingArgs) -> Result<u8, CliError> {
                 serde_json::to_string_pretty(&rows).unwrap_or_default()
             );
         }
-        Output::Table | Output::Ansible => {
+        Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
             let mut t = table(&["HOST", "PING", "TIME", "DETAIL"]);
             for r in &results {
                 let ms = format!("{}ms", r.elapsed.as_millis());

@@ -119,7 +119,7 @@ fn list(dirs: &[PathBuf], output: Output) -> Result<u8, CliError> {
                 .collect();
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
-        Output::Table | Output::Ansible => {
+        Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
             let mut t = crate::output::table(&[
                 "plugin",
                 "kind",
@@ -182,7 +182,7 @@ fn inspect(dirs: &[PathBuf], plugin: &str, output: Output) -> Result<u8, CliErro
             });
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
-        Output::Table | Output::Ansible => {
+        Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
             let mut t = crate::output::table(&["", ""]);
             t.add_row(vec![
                 "plugin".to_string(),

@@ -231,6 +231,9 @@ pub async fn run(
         Output::Ansible => sinks.push(Arc::new(
             printer::human::Human::new(args.verbose, args.diff).ansible_recap(),
         )),
+        Output::Adhoc | Output::AdhocOneLine => sinks.push(Arc::new(printer::adhoc::Adhoc {
+            one_line: args.connect.output == Output::AdhocOneLine,
+        })),
     }
     let junit = args
         .junit

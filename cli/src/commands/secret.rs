@@ -167,7 +167,7 @@ pub fn run(args: SecretArgs) -> Result<u8, CliError> {
                     let v = json!({"backend": backend, "stored": stored, "environment": env});
                     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                 }
-                Output::Table | Output::Ansible => {
+                Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
                     let mut t = crate::output::table(&["secret", "source"]);
                     for n in &stored {
                         t.add_row(vec![n.clone(), backend.to_string()]);
@@ -202,7 +202,7 @@ pub fn run(args: SecretArgs) -> Result<u8, CliError> {
                                    "probes": probes, "environment_overrides": secrets::env_overrides()});
                     println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
                 }
-                Output::Table | Output::Ansible => {
+                Output::Table | Output::Ansible | Output::Adhoc | Output::AdhocOneLine => {
                     let mut t = crate::output::table(&["backend", "available", "detail"]);
                     for p in &sel.probes {
                         t.add_row(vec![
