@@ -1,6 +1,7 @@
 //! The `hoist` binary on bad and good input, without hosts: exit codes, error messages that
 //! name file, line and column, and inventory views (snapshots).
 
+mod dropin;
 mod ha_preflight;
 mod playbook_errors;
 mod plugins;
