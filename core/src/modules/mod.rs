@@ -4,6 +4,7 @@
 //! change, diff mode reports before/after.
 
 pub mod ansible;
+mod choices;
 pub mod external;
 mod outcome;
 mod registry;
@@ -288,7 +289,10 @@ pub fn validate_static(name: &str, args: &Json) -> Result<(), ArgIssue> {
     }
     match external::get(name) {
         Some(m) if builtin_info(name).is_none() => m.validate(args),
-        _ => typed(name, args),
+        _ => {
+            typed(name, args)?;
+            choices::check(name, map)
+        }
     }
 }
 
