@@ -3,6 +3,7 @@
 
 mod dropin;
 mod ha_preflight;
+mod local_runs;
 mod playbook_errors;
 mod plugins;
 mod secrets;

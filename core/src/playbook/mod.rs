@@ -10,7 +10,7 @@ mod parse_task;
 pub mod resolve_module;
 pub mod undefined;
 
-pub use keywords::closest;
+pub use keywords::{closest, module_name};
 pub use load::{load_playbook, load_playbook_str, load_role_dynamic, load_tasks_file, load_vars};
 pub use model::*;
 pub use parse_task::{BACKGROUND_MODULES, split_words, whole_seconds};

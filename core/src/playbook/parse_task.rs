@@ -496,6 +496,7 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
             message,
             help: None,
         }),
+        None if crate::template::Templar::is_template(&action) => None,
         None => modules::validate_static(&action, &args).err(),
     };
     let arg_issue = issue.map(|issue| {
@@ -634,10 +635,12 @@ fn action_form(v: &Node, ctx: &LoadCtx) -> Result<(Resolved, Json), SourceError>
     };
     match &v.kind {
         NodeKind::Str(s) => {
-            let (name, rest) = s
-                .trim()
-                .split_once(char::is_whitespace)
-                .unwrap_or((s.trim(), ""));
+            let s = s.trim();
+            // The name is the first word, or a whole `{{ ... }}` template.
+            let (name, rest) = match s.strip_prefix("{{").and_then(|r| r.find("}}")) {
+                Some(end) => (&s[..end + 4], s[end + 4..].trim_start()),
+                None => s.split_once(char::is_whitespace).unwrap_or((s, "")),
+            };
             let resolved = resolve_or(name)?;
             let args = free_form_args(rest, resolved.info().as_ref());
             Ok((resolved, Json::Object(args)))

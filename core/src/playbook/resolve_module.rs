@@ -55,6 +55,10 @@ fn dirs(ctx: &LoadCtx) -> Vec<std::path::PathBuf> {
 
 /// Resolves module name `written`; `Err` says why nothing was found.
 pub fn resolve(written: &str, ctx: &LoadCtx) -> Result<Resolved, String> {
+    // A templated name (`action: "{{ module }}"`) is resolved per host when the task runs.
+    if crate::template::Templar::is_template(written) {
+        return Ok(Resolved::Native(written.to_string()));
+    }
     let dirs = dirs(ctx);
     if let Some(found) = ansible::in_library(written, &dirs) {
         return found.map(Resolved::Ansible);

@@ -485,6 +485,19 @@ impl Runner {
     ) -> TaskRun {
         let ctx = scope.context();
         let loc = task.origin.location();
+        // A templated module name is decided here, for this host.
+        let resolved_task;
+        let task = if crate::template::Templar::is_template(&task.action) {
+            match self.resolve_action(task, &ctx, inh, pc) {
+                Ok(t) => {
+                    resolved_task = Arc::new(t);
+                    &resolved_task
+                }
+                Err(e) => return TaskRun::failed(host, format!("{loc}: {e}")),
+            }
+        } else {
+            task
+        };
         let info = modules::info(&task.action);
         let defaults =
             crate::playbook::module_defaults::for_module(&inh.module_defaults, &task.action);
@@ -687,6 +700,37 @@ impl Runner {
             .change_inventory(&change)
             .map_err(modules::ModuleError::Failed)?;
         Ok(o)
+    }
+
+    /// `task` with its templated module name rendered and resolved (native, a plugin's, or
+    /// Ansible's own through the fallback).
+    fn resolve_action(
+        &self,
+        task: &Task,
+        ctx: &minijinja::Value,
+        inh: &Inherit,
+        pc: &PlayCtx,
+    ) -> Result<Task, String> {
+        let name = self
+            .templar
+            .render_str(&task.action, ctx)
+            .map_err(|e| format!("the module name `{}`: {}", task.action, e.message))?;
+        let name = name.trim().to_string();
+        let short = crate::playbook::module_name(&name).to_string();
+        let mut t = task.clone();
+        if modules::info(&short).is_some() {
+            t.action = short;
+            t.ansible_module = None;
+        } else {
+            let dirs = modules::ansible::library_dirs(
+                self.search_paths(pc, inh).iter().map(PathBuf::as_path),
+            );
+            let located = modules::ansible::locate(&name, &dirs)
+                .map_err(|why| format!("couldn't resolve module/action '{name}': {why}"))?;
+            t.action = name;
+            t.ansible_module = Some(located);
+        }
+        Ok(t)
     }
 
     /// A scope where the task's own result is visible under its `register` name.
