@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json, json};
 pub const SCRIPT: &str = r#"echo @@env; env
 echo @@virt; systemd-detect-virt 2>/dev/null || echo none
 echo @@python; for p in /usr/bin/python3 python3 /usr/libexec/platform-python python; do if command -v $p >/dev/null 2>&1; then $p -c 'import sys,json;print(json.dumps({"executable":sys.executable,"version_info":list(sys.version_info),"type":sys.implementation.name}))' 2>/dev/null && break; fi; done
-echo @@local; for f in /etc/ansible/facts.d/*.fact; do [ -f "$f" ] || continue; printf '@@@fact %s\n' "$f"; if [ -x "$f" ]; then "$f" 2>/dev/null; else cat "$f"; fi; echo; done
+echo @@local; for f in /etc/ansible/facts.d/*.fact; do { [ -e "$f" ] || [ -L "$f" ]; } || continue; printf '%%hoist-fact %s\n' "$f"; if [ ! -e "$f" ]; then echo '%hoist-fact-error Could not stat fact'; elif [ -x "$f" ]; then "$f" 2>/dev/null || echo '%hoist-fact-error Failure executing fact script'; elif [ -r "$f" ]; then cat "$f"; else echo '%hoist-fact-error error loading facts as JSON or ini - please check content'; fi; echo; done
 "#;
 
 /// The extra facts, read from their sections.
@@ -22,7 +22,9 @@ pub struct Extra {
     pub local: Map<String, Json>,
 }
 
-fn ini(text: &str) -> Json {
+/// configparser's reading of a fact file: `None` where it would refuse it (a line before any
+/// section, a line that is not `key = value`).
+fn ini(text: &str) -> Option<Json> {
     let mut out = Map::new();
     let mut section: Option<String> = None;
     for line in text.lines() {
@@ -35,25 +37,37 @@ fn ini(text: &str) -> Json {
             out.entry(s.to_string()).or_insert_with(|| json!({}));
             continue;
         }
-        let Some((k, v)) = l.split_once('=').or_else(|| l.split_once(':')) else {
-            continue;
+        let (k, v) = l.split_once('=').or_else(|| l.split_once(':'))?;
+        let Json::Object(m) = out.get_mut(section.as_ref()?)? else {
+            return None;
         };
-        if let Some(Json::Object(m)) = section.as_ref().and_then(|s| out.get_mut(s)) {
-            m.insert(k.trim().to_lowercase(), json!(v.trim()));
+        // configparser's interpolation: a `%` must start `%%` or `%(name)s`.
+        let v = v.trim();
+        let mut rest = v;
+        while let Some(i) = rest.find('%') {
+            let after = &rest[i + 1..];
+            if !(after.starts_with('%') || after.starts_with('(')) {
+                return None;
+            }
+            rest = &after[1..];
         }
+        m.insert(k.trim().to_lowercase(), json!(v.replace("%%", "%")));
     }
-    Json::Object(out)
+    Some(Json::Object(out))
 }
 
 /// One local fact file's value: JSON, else INI, else an error string as ansible-core reports.
 fn local_fact(text: &str) -> Json {
     let t = text.trim();
+    if let Some(e) = t.lines().find_map(|l| l.strip_prefix("%hoist-fact-error ")) {
+        return json!(e);
+    }
     if let Ok(v) = serde_json::from_str::<Json>(t) {
         return v;
     }
     match ini(t) {
-        Json::Object(m) if !m.is_empty() => Json::Object(m),
-        _ => json!("error loading facts as JSON or ini - please check content"),
+        Some(Json::Object(m)) if !m.is_empty() => Json::Object(m),
+        _ => json!("error loading facts as ini - please check content"),
     }
 }
 
@@ -94,7 +108,7 @@ pub fn parse(env: &[&str], virt: &[&str], python: &[&str], local: &[&str]) -> Ex
         body.clear();
     };
     for line in local {
-        if let Some(path) = line.strip_prefix("@@@fact ") {
+        if let Some(path) = line.strip_prefix("%hoist-fact ") {
             flush(&mut name, &mut body, &mut x.local);
             let stem = std::path::Path::new(path)
                 .file_stem()
@@ -123,10 +137,10 @@ mod tests {
                 r#"{"executable": "/usr/bin/python3", "version_info": [3, 11, 2, "final", 0], "type": "cpython"}"#,
             ],
             &[
-                "@@@fact /etc/ansible/facts.d/app.fact",
+                "%hoist-fact /etc/ansible/facts.d/app.fact",
                 r#"{"port": 80}"#,
                 "",
-                "@@@fact /etc/ansible/facts.d/ini.fact",
+                "%hoist-fact /etc/ansible/facts.d/ini.fact",
                 "[general]",
                 "Name = x",
                 "",

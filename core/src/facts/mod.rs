@@ -28,7 +28,22 @@ echo @@end"#;
 
 /// The whole fact script: the system's shape, then the extra facts, then the end marker.
 pub fn script() -> String {
-    SCRIPT.replace("echo @@end", &format!("{}echo @@end", extra::SCRIPT))
+    script_with(None)
+}
+
+/// The fact script reading local facts from `fact_path` (default `/etc/ansible/facts.d`).
+pub fn script_with(fact_path: Option<&str>) -> String {
+    let extra = match fact_path {
+        Some(dir) => extra::SCRIPT.replace(
+            "/etc/ansible/facts.d/*.fact",
+            &format!(
+                "{}/*.fact",
+                crate::ssh::shell::quote_path(dir.trim_end_matches('/'))
+            ),
+        ),
+        None => extra::SCRIPT.to_string(),
+    };
+    SCRIPT.replace("echo @@end", &format!("{extra}echo @@end"))
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -329,6 +344,22 @@ default via 10.77.0.1 dev eth0 proto static
     #[test]
     fn parses_sample() {
         insta::assert_json_snapshot!(parse(SAMPLE).unwrap());
+    }
+
+    /// Local facts go through the section parser intact: their file markers are not sections.
+    #[test]
+    fn local_facts_survive_the_section_parser() {
+        let out = SAMPLE.replace(
+            "@@end",
+            "@@local\n%hoist-fact /f/app.fact\n{\"port\": 80}\n\n%hoist-fact /f/broken.fact\n%hoist-fact-error Failure executing fact script\n\n@@end",
+        );
+        let f = parse(&out).unwrap().ansible_facts();
+        assert_eq!(f["local"]["app"], serde_json::json!({"port": 80}));
+        assert_eq!(
+            f["local"]["broken"],
+            serde_json::json!("Failure executing fact script")
+        );
+        assert!(script_with(Some("/tmp/my facts")).contains("'/tmp/my facts'/*.fact"));
     }
 
     #[test]

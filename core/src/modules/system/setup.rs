@@ -19,8 +19,11 @@ pub struct Setup {
 
 impl Module for Setup {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let _ = (&self.gather_subset, &self.gather_timeout, &self.fact_path);
-        let out = ctx.remote()?.check(&crate::facts::script(), None).await?;
+        let _ = (&self.gather_subset, &self.gather_timeout);
+        let out = ctx
+            .remote()?
+            .check(&crate::facts::script_with(self.fact_path.as_deref()), None)
+            .await?;
         let facts = crate::facts::parse(&out.stdout_str()).map_err(ModuleError::Failed)?;
         let mut all = facts.ansible_facts();
         if let Some(filter) = self.filter.filter(|f| !f.0.is_empty()) {
