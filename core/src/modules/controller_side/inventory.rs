@@ -19,6 +19,17 @@ impl<'de> Deserialize<'de> for AddHost {
     }
 }
 
+/// A list of names as text (non-strings written as JSON), for groups and parents.
+fn names(a: &[Json]) -> Vec<String> {
+    a.iter()
+        .map(|g| {
+            g.as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| g.to_string())
+        })
+        .collect()
+}
+
 /// `name:port` or `[v6]:port` split as ansible-core's parse_address does.
 fn split_port(name: &str) -> (String, Option<u64>) {
     if let Some(rest) = name.strip_prefix('[')
@@ -66,14 +77,7 @@ impl Module for AddHost {
             None | Some(Json::Null) => Vec::new(),
             Some(Json::String(s)) if s.is_empty() => Vec::new(),
             Some(Json::String(s)) => s.split(',').map(str::to_string).collect(),
-            Some(Json::Array(a)) => a
-                .iter()
-                .map(|g| {
-                    g.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| g.to_string())
-                })
-                .collect(),
+            Some(Json::Array(a)) => names(&a),
             Some(_) => return fail("Groups must be specified as a list."),
         };
         for g in given {
@@ -115,14 +119,7 @@ impl Module for GroupBy {
         let parents: Vec<String> = match self.parents {
             None | Some(Json::Null) => vec!["all".into()],
             Some(Json::String(s)) => vec![s],
-            Some(Json::Array(a)) => a
-                .iter()
-                .map(|g| {
-                    g.as_str()
-                        .map(str::to_string)
-                        .unwrap_or_else(|| g.to_string())
-                })
-                .collect(),
+            Some(Json::Array(a)) => names(&a),
             Some(other) => vec![other.to_string()],
         };
         Ok(Outcome::ok().with("add_group", key.replace(' ', "-")).with(
