@@ -21,7 +21,7 @@ pub use pattern::PatternError;
 pub use range::expand as expand_range;
 
 use crate::source::SourceError;
-use indexmap::IndexMap;
+use indexmap::{IndexMap, IndexSet};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -42,7 +42,8 @@ pub struct Host {
 #[derive(Debug, Clone, Default)]
 pub struct Group {
     pub name: String,
-    pub hosts: Vec<String>,
+    /// Its own hosts in the order they were added (a set: inventories of many thousand hosts).
+    pub hosts: IndexSet<String>,
     pub children: Vec<String>,
     /// Variables written on the group in an inventory file.
     pub vars: Vars,
@@ -139,8 +140,8 @@ impl Inventory {
         });
         host.vars.extend(vars);
         let g = self.group_mut(group);
-        if !g.hosts.iter().any(|h| h == name) {
-            g.hosts.push(name.to_string());
+        if !g.hosts.contains(name) {
+            g.hosts.insert(name.to_string());
         }
     }
 
@@ -184,7 +185,7 @@ impl Inventory {
             .filter(|g| g.name != "all" && g.name != "ungrouped")
             .flat_map(|g| g.hosts.iter().cloned())
             .collect();
-        let ungrouped: Vec<String> = self
+        let ungrouped: IndexSet<String> = self
             .hosts
             .keys()
             .filter(|h| !grouped.contains(*h))
@@ -243,7 +244,7 @@ impl Inventory {
         let mut stack: Vec<&str> = self
             .groups
             .values()
-            .filter(|g| g.hosts.iter().any(|h| h == host))
+            .filter(|g| g.hosts.contains(host))
             .map(|g| g.name.as_str())
             .collect();
         while let Some(g) = stack.pop() {

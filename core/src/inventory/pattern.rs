@@ -4,6 +4,7 @@
 
 use super::{Inventory, range};
 use crate::glob::glob;
+use std::collections::HashSet;
 
 /// A pattern that names nothing, or cannot be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -34,20 +35,16 @@ impl Inventory {
         if terms.first().is_some_and(|t| t.starts_with('!')) {
             terms.insert(0, "all".to_string());
         }
-        let mut selected: Vec<&str> = Vec::new();
+        let mut selected: indexmap::IndexSet<&str> = indexmap::IndexSet::new();
         for term in &terms {
             if let Some(t) = term.strip_prefix('&') {
-                let hosts = self.resolve(pattern, t)?;
+                let hosts: HashSet<&str> = self.resolve(pattern, t)?.into_iter().collect();
                 selected.retain(|h| hosts.contains(h));
             } else if let Some(t) = term.strip_prefix('!') {
-                let hosts = self.resolve(pattern, t)?;
+                let hosts: HashSet<&str> = self.resolve(pattern, t)?.into_iter().collect();
                 selected.retain(|h| !hosts.contains(h));
             } else {
-                for h in self.resolve(pattern, term)? {
-                    if !selected.contains(&h) {
-                        selected.push(h);
-                    }
-                }
+                selected.extend(self.resolve(pattern, term)?);
             }
         }
         Ok(self

@@ -81,7 +81,7 @@ impl InvView {
     }
 }
 
-fn membership(inv: &Inventory) -> Vec<(String, Vec<String>, Vec<String>)> {
+fn membership(inv: &Inventory) -> Vec<(String, indexmap::IndexSet<String>, Vec<String>)> {
     inv.groups
         .values()
         .map(|g| (g.name.clone(), g.hosts.clone(), g.children.clone()))
