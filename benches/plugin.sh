@@ -16,29 +16,14 @@ N=${2:-4}
 CALLS=${3:-200}
 WORK=/var/tmp/hoist-bench
 mkdir -p "$WORK"
-cargo build --release --bin hoist
-HOIST=$PWD/target/release/hoist
+. benches/lib.sh
+bench_build
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 CARGO_TARGET_DIR=$ROOT/target/wasm-plugins $HOIST plugin build tests/plugins/sandbox-probe >/dev/null
-brought_up=0
-if [ "$($HOIST lab status | grep -c running || true)" -lt "$N" ]; then
-  $HOIST lab down >/dev/null 2>&1 || true
-  $HOIST lab up --hosts "$N" --inventory "$WORK/lab.yml" >/dev/null
-  brought_up=1
-fi
+bench_lab "$N"
 trap '[ $brought_up = 1 ] && $HOIST lab down >/dev/null 2>&1 || true' EXIT
-RUN=/var/tmp/hoist-lab/run
 INV=$WORK/plugin-$N.yml
-{
-  echo "all:"
-  echo "  vars:"
-  echo "    ansible_user: root"
-  echo "    ansible_ssh_private_key_file: $RUN/id_ed25519"
-  echo "  children:"
-  echo "    bench:"
-  echo "      hosts:"
-  for i in $(seq 1 "$N"); do echo "        lab$i: {ansible_host: 10.77.0.$((10 + i))}"; done
-} > "$INV"
+bench_inventory "$N" "$INV"
 cat > "$WORK/builtin.yml" <<YML
 - hosts: bench
   gather_facts: false
@@ -62,11 +47,9 @@ cat > "$WORK/plugin.yml" <<YML
 YML
 export HOIST_PLUGIN_PATH=$ROOT/tests/plugins
 $HOIST run "$WORK/plugin.yml" -i "$INV" --known-hosts "$RUN/known_hosts" >/dev/null   # warm the component cache
-measure() { python3 "$ROOT/benches/measure_tree.py" "$RUNS" "$1"; }
-field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
-R=$(measure "$HOIST run $WORK/raw.yml -i $INV --known-hosts $RUN/known_hosts")
-B=$(measure "$HOIST run $WORK/builtin.yml -i $INV --known-hosts $RUN/known_hosts")
-P=$(measure "$HOIST run $WORK/plugin.yml -i $INV --known-hosts $RUN/known_hosts")
+R=$(measure "$RUNS" "$HOIST run $WORK/raw.yml -i $INV --known-hosts $RUN/known_hosts")
+B=$(measure "$RUNS" "$HOIST run $WORK/builtin.yml -i $INV --known-hosts $RUN/known_hosts")
+P=$(measure "$RUNS" "$HOIST run $WORK/plugin.yml -i $INV --known-hosts $RUN/known_hosts")
 echo "hoist $($HOIST --version | cut -d' ' -f2) | $N hosts x $CALLS calls | runs=$RUNS (median)"
 python3 - "$R" "$B" "$P" "$N" "$CALLS" <<'PY'
 import json, sys

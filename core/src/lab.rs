@@ -58,6 +58,9 @@ impl Default for LabPaths {
     }
 }
 
+/// The most hosts one lab holds: lab1..lab240 are 10.77.0.11..10.77.0.250 on the lab's /24.
+pub const MAX_HOSTS: usize = 240;
+
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
     #[error(
@@ -70,7 +73,7 @@ pub enum LabError {
     Io(#[from] std::io::Error),
     #[error("a lab is already up (state in {0}); run `hoist lab down` first")]
     AlreadyUp(PathBuf),
-    #[error("--hosts must be between 1 and 200, got {0}")]
+    #[error("--hosts must be between 1 and {MAX_HOSTS}, got {0}")]
     HostCount(usize),
     #[error(
         "no lab host `{0}` (give a name like lab3 or an address like 10.77.0.13; see `hoist lab status`)"
@@ -140,7 +143,7 @@ pub fn up(
     inventory: &Path,
 ) -> Result<Vec<LabHost>, LabError> {
     require_root()?;
-    if !(1..=200).contains(&hosts) {
+    if !(1..=MAX_HOSTS).contains(&hosts) {
         return Err(LabError::HostCount(hosts));
     }
     step(paths, &["deps"])?;

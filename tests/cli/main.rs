@@ -143,7 +143,7 @@ fn lab_host_count_is_checked() {
     let r = hoist(&["lab", "up", "--hosts", "0"]);
     assert_ne!(r.code, 0);
     assert!(
-        r.stderr.contains("--hosts must be between 1 and 200") || r.stderr.contains("needs root"),
+        r.stderr.contains("--hosts must be between 1 and 240") || r.stderr.contains("needs root"),
         "{}",
         r.stderr
     );

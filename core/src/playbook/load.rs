@@ -3,8 +3,8 @@
 
 use super::keywords;
 use super::model::{
-    Block, Common, HostOrder, Item, Origin, Play, Playbook, RoleCtx, Serial, Strategy, Task,
-    VarsFile,
+    Block, Common, HostOrder, Item, Origin, Play, Playbook, RoleCtx, RoleFiles, Serial, Strategy,
+    Task, VarsFile,
 };
 use super::parse_task::{parse_common, parse_items};
 use crate::inventory::Vars;
@@ -12,7 +12,6 @@ use crate::source::SourceError;
 use crate::yaml::{self, Node, NodeKind};
 use serde_json::Value as Json;
 use std::cell::RefCell;
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -31,7 +30,8 @@ pub struct LoadCtx {
     /// Handlers brought in by roles, added to the play's.
     pub handlers: Rc<RefCell<Vec<Arc<Task>>>>,
     /// Roles already expanded in this play (a role runs once unless its parameters differ).
-    pub seen_roles: Rc<RefCell<HashSet<String>>>,
+    /// Roles loaded in this play, by name, files and parameters.
+    pub seen_roles: Rc<RefCell<std::collections::HashMap<String, Arc<RoleCtx>>>>,
     pub depth: usize,
 }
 
@@ -142,7 +142,7 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
         role: None,
         roles_paths: roles_paths(base_dir),
         handlers: Rc::new(RefCell::new(Vec::new())),
-        seen_roles: Rc::new(RefCell::new(HashSet::new())),
+        seen_roles: Default::default(),
         depth: 0,
     };
     let mut hosts = None;
@@ -327,6 +327,21 @@ fn parse_handlers(v: &Node, ctx: &LoadCtx) -> Result<Vec<Arc<Task>>, SourceError
 }
 
 /// Handlers may be grouped in blocks or imported files; they run one by one.
+/// The roles `items` (a role's dependency entries) bring in directly: each entry's block holds
+/// the dependency's own dependencies first and its role block last.
+fn direct_roles(items: &[Item]) -> Vec<Arc<RoleCtx>> {
+    items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Block(entry) => entry.block.iter().rev().find_map(|b| match b {
+                Item::Block(b) => b.role.clone(),
+                _ => None,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 fn flatten_handlers(item: Item, out: &mut Vec<Arc<Task>>) {
     match item {
         Item::Task(t) => out.push(t),
@@ -364,7 +379,7 @@ fn role_entry(node: &Node, ctx: &LoadCtx) -> Result<Vec<Item>, SourceError> {
         }
         _ => return Err(node.error("a role entry must be a name or a mapping")),
     };
-    let items = ctx.load_role(&name, None, params, node)?;
+    let items = ctx.load_role(&name, &RoleFiles::default(), params, &common.vars, node)?;
     Ok(vec![Item::Block(Arc::new(Block {
         origin: Origin {
             doc: node.doc.clone(),
@@ -376,6 +391,26 @@ fn role_entry(node: &Node, ctx: &LoadCtx) -> Result<Vec<Item>, SourceError> {
         always: Vec::new(),
         role: None,
     }))])
+}
+
+/// A role's `main` file in `sub` (tasks, handlers, vars, defaults), or the one a `*_from`
+/// option names, which must then exist.
+fn role_file(
+    role: &Path,
+    sub: &str,
+    from: &Option<String>,
+    at: &Node,
+) -> Result<Option<PathBuf>, SourceError> {
+    match from {
+        None => Ok(find_yaml(&role.join(sub), "main")),
+        Some(name) => find_yaml(&role.join(sub), name).map(Some).ok_or_else(|| {
+            at.error(format!(
+                "role `{}` has no {sub} file `{name}` (looked in {})",
+                role.file_name().unwrap_or_default().to_string_lossy(),
+                role.join(sub).display()
+            ))
+        }),
+    }
 }
 
 /// `main.yml`, `main.yaml` or `main` in `dir` (or `name` for `tasks_from`).
@@ -398,7 +433,18 @@ fn load_vars_file(path: Option<PathBuf>) -> Result<Vars, SourceError> {
     match node.to_value() {
         Json::Object(m) => Ok(m),
         Json::Null => Ok(Vars::new()),
-        _ => Err(node.error("a vars file must be a mapping of variable names to values")),
+        // A list of mappings is merged in order, as ansible-core's preprocess_vars does.
+        Json::Array(items) if items.iter().all(Json::is_object) => Ok(items
+            .into_iter()
+            .filter_map(|i| match i {
+                Json::Object(m) => Some(m),
+                _ => None,
+            })
+            .flatten()
+            .collect()),
+        _ => Err(node.error(
+            "a vars file must be a mapping of variable names to values (or a list of such mappings)",
+        )),
     }
 }
 
@@ -409,17 +455,20 @@ impl LoadCtx {
             let p = self.playbook_dir.join(name);
             return p.is_dir().then_some(p);
         }
-        self.roles_paths.iter().map(|p| p.join(name)).find(|p| {
-            p.join("tasks").is_dir() || p.join("meta").is_dir() || p.join("handlers").is_dir()
-        })
+        // Any directory of that name is the role, as in ansible-core (a role may hold only vars).
+        self.roles_paths
+            .iter()
+            .map(|p| p.join(name))
+            .find(|p| p.is_dir())
     }
 
     /// Expands a role (its dependencies first) into blocks; its handlers join the play's.
     pub fn load_role(
         &self,
         name: &str,
-        tasks_from: Option<&str>,
+        from: &RoleFiles,
         params: Vars,
+        entry_vars: &Vars,
         at: &Node,
     ) -> Result<Vec<Item>, SourceError> {
         if self.depth >= MAX_DEPTH {
@@ -438,13 +487,41 @@ impl LoadCtx {
                         .join(", ")
                 ))
         })?;
+        // The same role with other parameters or other entry `vars:` is another role.
         let key = format!(
-            "{name}|{}|{}",
-            tasks_from.unwrap_or("main"),
-            Json::Object(params.clone())
+            "{name}|{}|{}|{}",
+            from.key(),
+            Json::Object(params.clone()),
+            Json::Object(entry_vars.clone())
         );
-        if !self.seen_roles.borrow_mut().insert(key) {
-            return Ok(Vec::new());
+        let meta = find_yaml(&path.join("meta"), "main")
+            .map(|m| yaml::load_file(&m))
+            .transpose()?;
+        // A role runs once per play with the same parameters unless its meta allows duplicates.
+        let allow_duplicates = meta
+            .as_ref()
+            .and_then(|m| m.get("allow_duplicates"))
+            .is_some_and(|v| {
+                matches!(v.to_value(), Json::Bool(true))
+                    || matches!(v.to_value(), Json::String(s) if ["yes", "true", "on"].contains(&s.to_ascii_lowercase().as_str()))
+            });
+        // A role that already ran is not run again, but it still counts as the dependency it
+        // is (its vars stay visible to the role that depends on it): an empty block carries it.
+        let seen = self.seen_roles.borrow().get(&key).cloned();
+        if let Some(role) = seen
+            && !allow_duplicates
+        {
+            return Ok(vec![Item::Block(Arc::new(Block {
+                origin: Origin {
+                    doc: at.doc.clone(),
+                    pos: at.pos,
+                },
+                common: Common::default(),
+                block: Vec::new(),
+                rescue: Vec::new(),
+                always: Vec::new(),
+                role: Some(role),
+            }))]);
         }
         let role_name = path
             .file_name()
@@ -453,10 +530,23 @@ impl LoadCtx {
         let role = Arc::new(RoleCtx {
             name: role_name,
             path: path.clone(),
-            defaults: Arc::new(load_vars_file(find_yaml(&path.join("defaults"), "main"))?),
-            vars: Arc::new(load_vars_file(find_yaml(&path.join("vars"), "main"))?),
+            defaults: Arc::new(load_vars_file(role_file(
+                &path,
+                "defaults",
+                &from.defaults,
+                at,
+            )?)?),
+            vars: Arc::new(load_vars_file(role_file(&path, "vars", &from.vars, at)?)?),
             params: Arc::new(params),
+            parents: self
+                .role
+                .iter()
+                .flat_map(|r| r.parents.iter().chain(std::iter::once(r)))
+                .cloned()
+                .collect(),
+            deps: Default::default(),
         });
+        self.seen_roles.borrow_mut().insert(key, role.clone());
         let inner = LoadCtx {
             base_dir: path.join("tasks"),
             role: Some(role.clone()),
@@ -464,24 +554,25 @@ impl LoadCtx {
             ..self.clone()
         };
         let mut items = Vec::new();
-        if let Some(meta) = find_yaml(&path.join("meta"), "main") {
-            let meta = yaml::load_file(&meta)?;
+        if let Some(meta) = &meta {
             if let Some(deps) = meta.get("dependencies") {
                 for dep in deps.expect_seq("`dependencies`")? {
                     items.extend(role_entry(dep, &inner)?);
                 }
             }
         }
-        let tasks_file = find_yaml(&path.join("tasks"), tasks_from.unwrap_or("main"));
-        let tasks = match (tasks_file, tasks_from) {
-            (Some(f), _) => parse_items(&yaml::load_file(&f)?, &inner)?,
-            (None, Some(t)) => {
-                return Err(at.error(format!("role `{name}` has no tasks file `{t}`")));
-            }
-            (None, None) => Vec::new(),
+        let _ = role.deps.set(direct_roles(&items));
+        let tasks = match role_file(&path, "tasks", &from.tasks, at)? {
+            Some(f) => parse_items(&yaml::load_file(&f)?, &inner)?,
+            None => Vec::new(),
         };
-        if let Some(h) = find_yaml(&path.join("handlers"), "main") {
-            let handlers = parse_handlers(&yaml::load_file(&h)?, &inner)?;
+        if let Some(h) = role_file(&path, "handlers", &from.handlers, at)? {
+            // Files the handlers import are looked for beside them first, as ansible-core does.
+            let in_handlers = LoadCtx {
+                base_dir: path.join("handlers"),
+                ..inner.clone()
+            };
+            let handlers = parse_handlers(&yaml::load_file(&h)?, &in_handlers)?;
             self.handlers.borrow_mut().extend(handlers);
         }
         items.push(Item::Block(Arc::new(Block {
@@ -577,7 +668,7 @@ pub fn load_tasks_file(
         role,
         roles_paths: roles_paths(playbook_dir),
         handlers: Rc::new(RefCell::new(Vec::new())),
-        seen_roles: Rc::new(RefCell::new(HashSet::new())),
+        seen_roles: Default::default(),
         depth: 1,
     };
     parse_items(&yaml::load_file(path)?, &ctx)
@@ -586,7 +677,7 @@ pub fn load_tasks_file(
 /// Loads a role for `include_role` at run time: its blocks and its handlers.
 pub fn load_role_dynamic(
     name: &str,
-    tasks_from: Option<&str>,
+    from: &RoleFiles,
     playbook_dir: &Path,
     at: &Origin,
 ) -> Result<(Vec<Item>, Vec<Arc<Task>>), SourceError> {
@@ -596,7 +687,7 @@ pub fn load_role_dynamic(
         role: None,
         roles_paths: roles_paths(playbook_dir),
         handlers: Rc::new(RefCell::new(Vec::new())),
-        seen_roles: Rc::new(RefCell::new(HashSet::new())),
+        seen_roles: Default::default(),
         depth: 1,
     };
     let node = Node {
@@ -604,7 +695,7 @@ pub fn load_role_dynamic(
         kind: NodeKind::Null,
         doc: at.doc.clone(),
     };
-    let items = ctx.load_role(name, tasks_from, Vars::new(), &node)?;
+    let items = ctx.load_role(name, from, Vars::new(), &Vars::new(), &node)?;
     let handlers = ctx.handlers.borrow().clone();
     Ok((items, handlers))
 }

@@ -167,6 +167,67 @@ pub struct RoleCtx {
     pub vars: Arc<Vars>,
     /// Role parameters (`roles: [{role: x, port: 80}]`).
     pub params: Arc<Vars>,
+    /// The roles this one was brought in by (a `meta/main.yml` dependency's dependents),
+    /// outermost first: their vars and defaults are visible below its own, as in ansible-core.
+    pub parents: Vec<Arc<RoleCtx>>,
+    /// Its direct `meta/main.yml` dependencies (set once they are loaded).
+    pub deps: std::sync::OnceLock<Vec<Arc<RoleCtx>>>,
+}
+
+impl RoleCtx {
+    /// Every dependency, depth first, each after its own (ansible-core's
+    /// `get_all_dependencies`): their vars sit between the parents' and the role's own.
+    pub fn all_deps(&self) -> Vec<Arc<RoleCtx>> {
+        let mut out = Vec::new();
+        for d in self.deps.get().into_iter().flatten() {
+            out.extend(d.all_deps());
+            out.push(d.clone());
+        }
+        out
+    }
+}
+
+/// Which files of a role to load (`tasks_from`, `vars_from`, `defaults_from`,
+/// `handlers_from`); `None` is `main`. They may hold templates until the include renders them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RoleFiles {
+    pub tasks: Option<String>,
+    pub vars: Option<String>,
+    pub defaults: Option<String>,
+    pub handlers: Option<String>,
+}
+
+impl RoleFiles {
+    /// Reads the `*_from` options of `include_role` / `import_role`.
+    pub fn from_options(opts: &std::collections::BTreeMap<String, String>) -> RoleFiles {
+        RoleFiles {
+            tasks: opts.get("tasks_from").cloned(),
+            vars: opts.get("vars_from").cloned(),
+            defaults: opts.get("defaults_from").cloned(),
+            handlers: opts.get("handlers_from").cloned(),
+        }
+    }
+
+    /// Each name rendered with `render`.
+    pub fn rendered(
+        &self,
+        render: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<RoleFiles, String> {
+        let r = |o: &Option<String>| o.as_deref().map(&render).transpose();
+        Ok(RoleFiles {
+            tasks: r(&self.tasks)?,
+            vars: r(&self.vars)?,
+            defaults: r(&self.defaults)?,
+            handlers: r(&self.handlers)?,
+        })
+    }
+
+    /// A key telling loads apart (`tasks|vars|defaults|handlers`).
+    pub fn key(&self) -> String {
+        [&self.tasks, &self.vars, &self.defaults, &self.handlers]
+            .map(|o| o.as_deref().unwrap_or("main"))
+            .join("|")
+    }
 }
 
 /// `block` / `rescue` / `always`.
@@ -254,8 +315,8 @@ impl Task {
 pub enum IncludeKind {
     /// `include_tasks: FILE`.
     Tasks,
-    /// `include_role: {name: ROLE, tasks_from: ...}`.
-    Role { tasks_from: Option<String> },
+    /// `include_role: {name: ROLE, tasks_from: ..., public: ...}`.
+    Role { from: RoleFiles, public: bool },
 }
 
 /// A dynamic include, resolved on each host when it is reached.

@@ -3,7 +3,7 @@
 use super::keywords::{self, module_name};
 use super::load::LoadCtx;
 use super::model::{
-    Block, Common, Include, IncludeKind, Item, LoopControl, LoopSpec, Origin, Task,
+    Block, Common, Include, IncludeKind, Item, LoopControl, LoopSpec, Origin, RoleFiles, Task,
 };
 use super::resolve_module::{Resolved, resolve};
 use crate::modules;
@@ -160,7 +160,7 @@ pub fn parse_common(
                 bool_or_template(&mut c.ignore_unreachable, &mut c.templated, k, value)?
             }
             "delegate_to" => c.delegate_to = Some(value.expect_scalar_string("`delegate_to`")?),
-            "run_once" => c.run_once = Some(bool_of(value, k)?),
+            "run_once" => bool_or_template(&mut c.run_once, &mut c.templated, k, value)?,
             "no_log" => bool_or_template(&mut c.no_log, &mut c.templated, k, value)?,
             "check_mode" => bool_or_template(&mut c.check_mode, &mut c.templated, k, value)?,
             "diff" => bool_or_template(&mut c.diff, &mut c.templated, k, value)?,
@@ -703,7 +703,10 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
                     .get("name")
                     .ok_or_else(|| v.error("`include_role` needs `name:`"))?
                     .clone();
-                let tasks_from = opts.get("tasks_from").cloned();
+                let from = RoleFiles::from_options(&opts);
+                let public = opts.get("public").is_some_and(|p| {
+                    ["yes", "true", "on", "1"].contains(&p.to_ascii_lowercase().as_str())
+                });
                 for opt in opts.keys() {
                     if ![
                         "name",
@@ -720,7 +723,7 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
                         return Err(v.error(format!("`{opt}` is not an `include_role` option")));
                     }
                 }
-                kind = Some(IncludeKind::Role { tasks_from });
+                kind = Some(IncludeKind::Role { from, public });
             }
             "loop_control" => lc = parse_loop_control(v)?,
             _ if keywords::TASK.contains(&k) => return Ok(false),
@@ -807,11 +810,11 @@ fn parse_import(node: &Node, ctx: &LoadCtx) -> Result<Option<Item>, SourceError>
             .get("name")
             .ok_or_else(|| value.error("`import_role` needs `name:`"))?
             .clone();
-        let tasks_from = opts.get("tasks_from").cloned();
+        let from = RoleFiles::from_options(&opts);
         Block {
             origin: origin(node),
             common: Common::default(),
-            block: ctx.load_role(&name, tasks_from.as_deref(), Default::default(), value)?,
+            block: ctx.load_role(&name, &from, Default::default(), &Default::default(), value)?,
             rescue: Vec::new(),
             always: Vec::new(),
             role: None,

@@ -134,17 +134,14 @@ impl Names {
                     .find(|p| p.is_file())
                     .and_then(|p| super::load_tasks_file(&p, inc.role.clone(), &play.base_dir).ok())
             }
-            IncludeKind::Role { tasks_from } => super::load_role_dynamic(
-                &inc.target,
-                tasks_from.as_deref(),
-                &play.base_dir,
-                &inc.origin,
-            )
-            .ok()
-            .map(|(items, handlers)| {
-                handlers.iter().for_each(|h| self.task(h));
-                items
-            }),
+            IncludeKind::Role { from, .. } => {
+                super::load_role_dynamic(&inc.target, from, &play.base_dir, &inc.origin)
+                    .ok()
+                    .map(|(items, handlers)| {
+                        handlers.iter().for_each(|h| self.task(h));
+                        items
+                    })
+            }
         };
         match loaded {
             Some(items) => {

@@ -32,6 +32,9 @@ pub struct Inherit {
     pub diff: Option<bool>,
     pub any_errors_fatal: Option<bool>,
     pub role: Option<Arc<RoleCtx>>,
+    /// The roles that brought `role` in at run time (an `include_role` inside a role),
+    /// outermost first.
+    pub role_parents: Vec<Arc<RoleCtx>>,
     /// `throttle` and `timeout`: the innermost given (a number or a template).
     pub throttle: Option<Json>,
     pub timeout: Option<Json>,
@@ -89,6 +92,7 @@ impl Inherit {
             ("no_log", c.no_log.is_some()),
             ("check_mode", c.check_mode.is_some()),
             ("diff", c.diff.is_some()),
+            ("run_once", c.run_once.is_some()),
         ];
         n.templated.retain(|(k, _)| {
             !literal.iter().any(|(l, set)| *set && l == k)
@@ -105,34 +109,83 @@ impl Inherit {
     ) -> Result<Inherit, String> {
         let mut n = self.clone();
         for (k, t) in std::mem::take(&mut n.templated) {
-            let v = render(&t).map_err(|e| format!("`{k}`: {e}"))?;
-            let b = match &v {
-                serde_json::Value::Bool(b) => *b,
-                serde_json::Value::Number(x) => x.as_f64().is_some_and(|f| f != 0.0),
-                serde_json::Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-                    "yes" | "true" | "on" | "1" | "y" | "t" => true,
-                    "no" | "false" | "off" | "0" | "n" | "f" | "" => false,
-                    _ => return Err(format!("`{k}`: `{t}` gave `{s}`, not a boolean")),
-                },
-                serde_json::Value::Null => false,
-                other => return Err(format!("`{k}`: `{t}` gave {other}, not a boolean")),
-            };
-            match k.as_str() {
-                "become" => n.become_ = Some(b),
-                "ignore_errors" => n.ignore_errors = Some(b),
-                "ignore_unreachable" => n.ignore_unreachable = Some(b),
-                "no_log" => n.no_log = Some(b),
-                "check_mode" => n.check_mode = Some(b),
-                _ => n.diff = Some(b),
-            }
+            let b = templated_bool(&k, &t, &render)?;
+            n.set_bool(&k, b);
         }
         Ok(n)
+    }
+
+    /// Decides one templated keyword (`run_once`, decided once for a batch with its first
+    /// host's variables), leaving the others for [`Inherit::decide`].
+    pub fn decide_one(
+        &mut self,
+        key: &str,
+        render: impl Fn(&str) -> Result<serde_json::Value, String>,
+    ) -> Result<(), String> {
+        let Some(i) = self.templated.iter().position(|(k, _)| k == key) else {
+            return Ok(());
+        };
+        let (k, t) = self.templated.remove(i);
+        let b = templated_bool(&k, &t, &render)?;
+        self.set_bool(&k, b);
+        Ok(())
+    }
+
+    fn set_bool(&mut self, key: &str, b: bool) {
+        match key {
+            "become" => self.become_ = Some(b),
+            "ignore_errors" => self.ignore_errors = Some(b),
+            "ignore_unreachable" => self.ignore_unreachable = Some(b),
+            "no_log" => self.no_log = Some(b),
+            "check_mode" => self.check_mode = Some(b),
+            "run_once" => self.run_once = Some(b),
+            _ => self.diff = Some(b),
+        }
     }
 
     /// Enters a role: its variables and search paths apply to what is inside.
     pub fn with_role(&self, role: &Arc<RoleCtx>) -> Inherit {
         let mut n = self.clone();
+        if let Some(prev) = &self.role
+            && !Arc::ptr_eq(prev, role)
+        {
+            n.role_parents = self.parent_roles();
+            n.role_parents.push(prev.clone());
+        }
         n.role = Some(role.clone());
         n
+    }
+
+    /// The roles above the current one, outermost first: those that included it at run time
+    /// and those whose `meta/main.yml` depends on it (ansible-core's dependency chain).
+    pub fn parent_roles(&self) -> Vec<Arc<RoleCtx>> {
+        let mut out: Vec<Arc<RoleCtx>> = Vec::new();
+        let statics = self.role.iter().flat_map(|r| r.parents.iter());
+        for r in self.role_parents.iter().chain(statics) {
+            if !out.iter().any(|o| Arc::ptr_eq(o, r)) {
+                out.push(r.clone());
+            }
+        }
+        out
+    }
+}
+
+/// A templated boolean keyword's value, read as ansible-core's boolean conversion reads it.
+fn templated_bool(
+    k: &str,
+    t: &str,
+    render: impl Fn(&str) -> Result<serde_json::Value, String>,
+) -> Result<bool, String> {
+    let v = render(t).map_err(|e| format!("`{k}`: {e}"))?;
+    match &v {
+        serde_json::Value::Bool(b) => Ok(*b),
+        serde_json::Value::Number(x) => Ok(x.as_f64().is_some_and(|f| f != 0.0)),
+        serde_json::Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "yes" | "true" | "on" | "1" | "y" | "t" => Ok(true),
+            "no" | "false" | "off" | "0" | "n" | "f" | "" => Ok(false),
+            _ => Err(format!("`{k}`: `{t}` gave `{s}`, not a boolean")),
+        },
+        serde_json::Value::Null => Ok(false),
+        other => Err(format!("`{k}`: `{t}` gave {other}, not a boolean")),
     }
 }

@@ -159,7 +159,7 @@ impl Runner {
                 abort: AtomicBool::new(false),
                 batch_only: AtomicBool::new(false),
                 broken: AtomicBool::new(false),
-                play_roles: play_roles(&play.roles),
+                play_roles: std::sync::RwLock::new(Arc::new(play_roles(&play.roles))),
             });
             self.load_vars_files(&pc)?;
             if play.gather_facts {

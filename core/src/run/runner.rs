@@ -111,12 +111,32 @@ pub struct PlayCtx {
     pub abort: AtomicBool,
     /// The stop is for this batch only (`meta: end_batch`).
     pub batch_only: AtomicBool,
-    /// The `roles:` of the play, last first: their vars and defaults are visible to the whole
-    /// play (Ansible's default, `private_role_vars = false`).
-    pub play_roles: Vec<Arc<crate::playbook::RoleCtx>>,
+    /// The `roles:` of the play and the roles `include_role` made `public`, last first: their
+    /// vars and defaults are visible to the whole play (Ansible's default,
+    /// `private_role_vars = false`).
+    pub play_roles: std::sync::RwLock<Arc<Vec<Arc<crate::playbook::RoleCtx>>>>,
     /// The play broke on failures (any_errors_fatal, max_fail_percentage, every host failed):
     /// the playbook ends after it, as in Ansible.
     pub broken: AtomicBool,
+}
+
+impl PlayCtx {
+    /// The play's roles whose vars and defaults every task sees, last first.
+    pub fn roles(&self) -> Arc<Vec<Arc<crate::playbook::RoleCtx>>> {
+        self.play_roles
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// `include_role` with `public: true`: the role's vars and defaults join the play's.
+    pub fn make_public(&self, role: Arc<crate::playbook::RoleCtx>) {
+        if let Ok(mut r) = self.play_roles.write()
+            && !r.iter().any(|x| Arc::ptr_eq(x, &role))
+        {
+            Arc::make_mut(&mut r).insert(0, role);
+        }
+    }
 }
 
 pub struct Runner {
@@ -331,16 +351,26 @@ impl Runner {
         layers.extend(top.into_iter().map(Layer::data));
         layers.push(Layer::data(Arc::new(self.magic(pc, host, inh))));
         layers.extend(inh.params.iter().rev().cloned());
+        // Role parameters: its own, then its parents' (the nearest wins), as ansible-core's
+        // get_role_params.
+        let parents = inh.parent_roles();
         if let Some(r) = &inh.role {
             layers.push(t(r.params.clone()));
         }
+        layers.extend(parents.iter().rev().map(|r| t(r.params.clone())));
         layers.push(Layer::data(set_vars));
         layers.push(t(included));
         layers.extend(inh.vars.iter().rev().cloned().map(t));
+        // ansible-core's role variables: its own, then its dependencies' (the last wins), then
+        // the roles above it (the nearest wins); defaults: its own, the parents', the deps'.
+        let deps = inh.role.as_ref().map(|r| r.all_deps()).unwrap_or_default();
         if let Some(r) = &inh.role {
             layers.push(t(r.vars.clone()));
         }
-        layers.extend(pc.play_roles.iter().map(|r| t(r.vars.clone())));
+        layers.extend(deps.iter().rev().map(|r| t(r.vars.clone())));
+        layers.extend(parents.iter().rev().map(|r| t(r.vars.clone())));
+        let play_roles = pc.roles();
+        layers.extend(play_roles.iter().map(|r| t(r.vars.clone())));
         if let Some(f) = pc.files_vars.lock().ok().and_then(|m| m.get(host).cloned()) {
             layers.push(t(f));
         }
@@ -350,7 +380,9 @@ impl Runner {
         if let Some(r) = &inh.role {
             layers.push(t(r.defaults.clone()));
         }
-        layers.extend(pc.play_roles.iter().map(|r| t(r.defaults.clone())));
+        layers.extend(parents.iter().rev().map(|r| t(r.defaults.clone())));
+        layers.extend(deps.iter().rev().map(|r| t(r.defaults.clone())));
+        layers.extend(play_roles.iter().map(|r| t(r.defaults.clone())));
         layers.push(Layer::data(self.baseline.clone()));
         let source: Arc<dyn HostVarsSource> = Arc::new(HostVarsView {
             runner: self.clone(),

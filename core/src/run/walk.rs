@@ -9,7 +9,7 @@ use super::tags;
 use super::task::TaskRun;
 use crate::inventory::Vars;
 use crate::modules::Meta;
-use crate::playbook::{Block, Include, IncludeKind, Item, Task};
+use crate::playbook::{Block, Include, IncludeKind, Item, RoleFiles, Task};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use indexmap::IndexMap;
@@ -137,6 +137,21 @@ impl Runner {
             location: task.origin.location(),
             handler,
         });
+        // A templated `run_once` is decided for the batch with its first host's variables.
+        let mut inh = inh;
+        if let Some(first) = hosts.first()
+            && inh.templated.iter().any(|(k, _)| k == "run_once")
+        {
+            let ctx = self.scope(pc, first, &inh, Vec::new()).context();
+            let decided = inh.decide_one("run_once", |t| {
+                self.templar
+                    .render_value(&serde_json::Value::String(t.to_string()), &ctx)
+                    .map_err(|e| e.message)
+            });
+            if let Err(e) = decided {
+                inh.undecided = Some(format!("{}: {e}", task.origin.location()));
+            }
+        }
         // add_host runs once for the whole batch (ansible-core's BYPASS_HOST_LOOP).
         let run_once = inh.run_once == Some(true) || task.action == "add_host";
         let targets: Vec<String> = if run_once {
@@ -400,8 +415,7 @@ impl Runner {
             location: inc.origin.location(),
             handler: false,
         });
-        let mut groups: IndexMap<String, (PathBuf, Option<String>, Vars, Vec<String>)> =
-            IndexMap::new();
+        let mut groups: IndexMap<String, (PathBuf, RoleFiles, Vars, Vec<String>)> = IndexMap::new();
         // The include's own `vars:` apply to its file name and loop too, as in ansible-core.
         let mut resolving = own.clone();
         resolving
@@ -412,16 +426,16 @@ impl Runner {
         for h in hosts {
             match self.resolve_include(pc, inc, h, &resolving) {
                 Ok(list) => {
-                    for (path, tasks_from, vars) in list {
+                    for (path, from, vars) in list {
                         let key = format!(
                             "{}|{}|{}",
                             path.display(),
-                            tasks_from.clone().unwrap_or_default(),
+                            from.key(),
                             Json::Object(vars.clone())
                         );
                         groups
                             .entry(key)
-                            .or_insert_with(|| (path, tasks_from, vars, Vec::new()))
+                            .or_insert_with(|| (path, from, vars, Vec::new()))
                             .3
                             .push(h.clone());
                     }
@@ -441,7 +455,7 @@ impl Runner {
             .lock()
             .map(|p| p.clone())
             .unwrap_or_default();
-        for (_, (path, tasks_from, vars, group_hosts)) in groups {
+        for (_, (path, from, vars, group_hosts)) in groups {
             self.emit(Event::Included {
                 file: path.display().to_string(),
                 hosts: group_hosts.clone(),
@@ -453,7 +467,7 @@ impl Runner {
                 }
                 IncludeKind::Role { .. } => crate::playbook::load_role_dynamic(
                     &path.display().to_string(),
-                    tasks_from.as_deref(),
+                    &from,
                     &pc.play.base_dir,
                     &inc.origin,
                 ),
@@ -474,6 +488,15 @@ impl Runner {
             };
             if let Ok(mut hs) = pc.handlers.lock() {
                 hs.extend(handlers);
+            }
+            // `public: true`: the role's vars and defaults stay visible to the rest of the play.
+            if let IncludeKind::Role { public: true, .. } = inc.kind
+                && let Some(role) = items.iter().rev().find_map(|i| match i {
+                    Item::Block(b) => b.role.clone(),
+                    _ => None,
+                })
+            {
+                pc.make_public(role);
             }
             // The include's keywords apply to the include itself; its variables reach the tasks.
             // The loop variables are data: never rendered, above the parameters.
@@ -518,7 +541,7 @@ impl Runner {
         }
     }
 
-    /// What `inc` means on `host`: (file or role, tasks_from, loop variables) per item. `inh`
+    /// What `inc` means on `host`: (file or role, the role's files, loop variables) per item. `inh`
     /// carries the include's own parameters.
     fn resolve_include(
         self: &Arc<Self>,
@@ -526,7 +549,7 @@ impl Runner {
         inc: &Include,
         host: &str,
         inh: &Inherit,
-    ) -> Result<Vec<(PathBuf, Option<String>, Vars)>, String> {
+    ) -> Result<Vec<(PathBuf, RoleFiles, Vars)>, String> {
         let scope = self.scope(pc, host, inh, Vec::new());
         let loc = inc.origin.location();
         if let Some(c) =
@@ -589,18 +612,15 @@ impl Runner {
                     };
                     let path = found
                         .ok_or_else(|| format!("{loc}: tasks file `{target}` was not found"))?;
-                    out.push((path, None, vars));
+                    out.push((path, RoleFiles::default(), vars));
                 }
-                IncludeKind::Role { tasks_from } => {
-                    let tf = match tasks_from {
-                        Some(t) => Some(
-                            self.templar
-                                .render_str(t, &s.context())
-                                .map_err(|e| format!("{loc}: {}", e.message))?,
-                        ),
-                        None => None,
-                    };
-                    out.push((PathBuf::from(target), tf, vars));
+                IncludeKind::Role { from, .. } => {
+                    let from = from.rendered(|t| {
+                        self.templar
+                            .render_str(t, &s.context())
+                            .map_err(|e| format!("{loc}: {}", e.message))
+                    })?;
+                    out.push((PathBuf::from(target), from, vars));
                 }
             }
         }
