@@ -554,11 +554,9 @@ impl LoadCtx {
             ..self.clone()
         };
         let mut items = Vec::new();
-        if let Some(meta) = &meta {
-            if let Some(deps) = meta.get("dependencies") {
-                for dep in deps.expect_seq("`dependencies`")? {
-                    items.extend(role_entry(dep, &inner)?);
-                }
+        if let Some(deps) = meta.as_ref().and_then(|m| m.get("dependencies")) {
+            for dep in deps.expect_seq("`dependencies`")? {
+                items.extend(role_entry(dep, &inner)?);
             }
         }
         let _ = role.deps.set(direct_roles(&items));
