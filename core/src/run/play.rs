@@ -159,6 +159,7 @@ impl Runner {
                 abort: AtomicBool::new(false),
                 batch_only: AtomicBool::new(false),
                 broken: AtomicBool::new(false),
+                throttles: Default::default(),
                 play_roles: std::sync::RwLock::new(Arc::new(play_roles(&play.roles))),
             });
             self.load_vars_files(&pc)?;

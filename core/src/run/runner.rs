@@ -118,6 +118,9 @@ pub struct PlayCtx {
     /// The play broke on failures (any_errors_fatal, max_fail_percentage, every host failed):
     /// the playbook ends after it, as in Ansible.
     pub broken: AtomicBool,
+    /// One `throttle` gate per task (and limit), shared by every host that runs the task, so
+    /// the limit holds under the free strategy too, where hosts reach the task one by one.
+    pub throttles: Mutex<HashMap<(usize, usize), Arc<tokio::sync::Semaphore>>>,
 }
 
 impl PlayCtx {
@@ -127,6 +130,22 @@ impl PlayCtx {
             .read()
             .map(|r| r.clone())
             .unwrap_or_default()
+    }
+
+    /// The `throttle` gate of `task` for `limit` hosts at once.
+    pub fn throttle_gate(
+        &self,
+        task: &Arc<crate::playbook::Task>,
+        limit: usize,
+    ) -> Arc<tokio::sync::Semaphore> {
+        let key = (Arc::as_ptr(task) as usize, limit);
+        match self.throttles.lock() {
+            Ok(mut m) => m
+                .entry(key)
+                .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(limit)))
+                .clone(),
+            Err(_) => Arc::new(tokio::sync::Semaphore::new(limit)),
+        }
     }
 
     /// `include_role` with `public: true`: the role's vars and defaults join the play's.

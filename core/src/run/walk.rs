@@ -174,7 +174,7 @@ impl Runner {
                 return;
             }
         };
-        let gate = throttle.map(|t| Arc::new(tokio::sync::Semaphore::new(t)));
+        let gate = throttle.map(|t| pc.throttle_gate(task, t));
         let mut pending: FuturesUnordered<_> = targets
             .iter()
             .map(|h| {
