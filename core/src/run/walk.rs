@@ -209,15 +209,27 @@ impl Runner {
             };
             self.apply(pc, task, &inh, &run, &also);
         }
-        // `any_errors_fatal` on a block or task: the rest of the play stops for every host.
-        if fatal && inh.any_errors_fatal == Some(true) && !inh.rescuable {
-            self.break_play(
-                pc,
-                format!(
-                    "`{}` failed and any_errors_fatal is set",
-                    task.display_name()
-                ),
-            );
+        // `any_errors_fatal` on a block or task: the rest of the play stops for every host;
+        // inside a block with a `rescue:`, every host of the batch fails there and is rescued.
+        if fatal && inh.any_errors_fatal == Some(true) {
+            if inh.rescuable {
+                for h in hosts {
+                    self.with_host(h, |s| {
+                        if !s.failed && !s.unreachable {
+                            s.failed = true;
+                            s.stats.count(Status::Failed);
+                        }
+                    });
+                }
+            } else {
+                self.break_play(
+                    pc,
+                    format!(
+                        "`{}` failed and any_errors_fatal is set",
+                        task.display_name()
+                    ),
+                );
+            }
         }
         if flush {
             self.flush_handlers(pc, hosts).await;
