@@ -67,12 +67,12 @@ pub enum Output {
 /// Where the inventory comes from.
 #[derive(Debug, Args)]
 pub struct InventoryOpts {
-    /// Inventory file or directory (YAML or INI); repeat to merge several
+    /// Inventory file or directory (YAML or INI), or a comma-separated host list
+    /// (`-i web1,web2,`); repeat to merge several
     #[arg(
         short = 'i',
         long = "inventory",
         env = "HOIST_INVENTORY",
-        value_delimiter = ',',
         default_value = "inventory/lab.yml",
         global = true
     )]

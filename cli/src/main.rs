@@ -6,6 +6,7 @@ mod adhoc_cli;
 mod args;
 mod commands;
 mod diagnostic;
+mod inventory_sources;
 mod output;
 mod plugins;
 mod printer;

@@ -18,3 +18,49 @@ fn templated_module_names_are_decided_per_host() {
     let r = run_in(d.path(), &["run", "pb.yml", "-i", "inv.yml"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn a_comma_separated_inventory_is_a_host_list() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("pb.yml"),
+        "- hosts: all\n  gather_facts: false\n  connection: local\n  tasks:\n    - assert: {that: [\"groups['ungrouped'] == ['web1', 'web2']\", \"hostvars['web2'].ansible_port == 2222\"]}\n",
+    )
+    .unwrap();
+    let r = run_in(d.path(), &["run", "pb.yml", "-i", "web1,web2:2222,"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("web1") && r.stdout.contains("web2"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn cleared_host_errors_do_not_fail_the_run_and_any_errors_fatal_rescues_every_host() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("pb.yml"),
+        "- hosts: all\n  gather_facts: false\n  connection: local\n  tasks:\n    - block:\n        - fail: {msg: boom}\n          when: inventory_hostname == 'a'\n      always:\n        - meta: clear_host_errors\n    - assert: {that: [\"ansible_play_hosts == ['a', 'b']\"]}\n- hosts: all\n  gather_facts: false\n  connection: local\n  any_errors_fatal: true\n  tasks:\n    - block:\n        - fail: {msg: boom}\n          when: inventory_hostname == 'a'\n        - debug: {msg: SHOULD NOT HAPPEN}\n      rescue:\n        - debug: {msg: rescued}\n",
+    )
+    .unwrap();
+    let r = run_in(
+        d.path(),
+        &["run", "pb.yml", "-i", "a,b", "--output", "ansible"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stdout.contains("SHOULD NOT HAPPEN"), "{}", r.stdout);
+    assert_eq!(
+        r.stdout.matches("\"msg\": \"rescued\"").count()
+            + r.stdout.matches("\"msg\":\"rescued\"").count(),
+        2,
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("[ERROR]: Task failed: Action failed: boom"),
+        "{}",
+        r.stdout
+    );
+}

@@ -9,7 +9,6 @@ use crate::diagnostic::{CliError, exit};
 use crate::output::table;
 use clap::Args;
 use hoist_core::health::{CheckResult, fleet_verdicts};
-use hoist_core::inventory::Inventory;
 use hoist_core::run::{Event, HostEvent, RunOptions, Runner, Sink, Status};
 use serde_json::{Value as Json, json};
 use std::path::Path;
@@ -94,7 +93,7 @@ pub async fn run(args: HealthArgs) -> Result<u8, CliError> {
         playbook_text(&args.pattern),
     )
     .map_err(CliError::Playbook)?;
-    let inv = Arc::new(Inventory::load(&args.connect.inventory.inventory)?);
+    let inv = Arc::new(args.connect.inventory.load(false)?);
     let order: Vec<String> = inv.hosts.keys().cloned().collect();
     let collect = Arc::new(Collect::default());
     let opts = RunOptions {

@@ -35,7 +35,7 @@ pub enum InventoryAction {
 }
 
 pub fn run(args: InventoryArgs) -> Result<u8, CliError> {
-    let inv = Inventory::load(&args.inventory.inventory)?;
+    let inv = args.inventory.load(false)?;
     match args.action {
         InventoryAction::List { pattern } => list(&inv, &pattern, args.output)?,
         InventoryAction::Graph { group } => {

@@ -164,24 +164,7 @@ pub async fn run(
         .collect::<Result<Vec<_>, _>>()?;
     // As ansible-playbook: an inventory source that does not exist is a warning, and the run
     // goes on with the others (or with the implicit localhost alone).
-    let sources: Vec<PathBuf> = args
-        .connect
-        .inventory
-        .inventory
-        .iter()
-        .filter(|p| {
-            let there = p.exists();
-            if !there {
-                eprintln!(
-                    "[WARNING]: Unable to parse {} as an inventory source (it does not exist)",
-                    p.display()
-                );
-            }
-            there
-        })
-        .cloned()
-        .collect();
-    let mut inv = Inventory::load(&sources)?;
+    let mut inv = args.connect.inventory.load(true)?;
     for b in &books {
         if let Some(dir) = b.path.parent() {
             let dir = if dir.as_os_str().is_empty() {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Loads the inventory and returns the hosts matching `pattern` (and `--limit`).
 pub fn hosts(args: &ConnectArgs, pattern: &str) -> Result<(Inventory, Vec<String>), CliError> {
-    let inv = Inventory::load(&args.inventory.inventory)?;
+    let inv = args.inventory.load(false)?;
     let mut hosts = inv.select(pattern)?;
     if let Some(limit) = &args.limit {
         let allowed = inv.select(limit)?;

@@ -14,6 +14,9 @@ pub struct Human {
     color: bool,
     ansible_recap: bool,
     lock: Mutex<()>,
+    /// Hosts whose failure in the current task was explained already (`[ERROR]` once per task
+    /// and host, as ansible-core: a loop's first failed item carries it).
+    explained: Mutex<std::collections::HashSet<String>>,
 }
 
 const GREEN: &str = "32";
@@ -31,6 +34,7 @@ impl Human {
             color,
             ansible_recap: false,
             lock: Mutex::new(()),
+            explained: Mutex::new(Default::default()),
         }
     }
 
@@ -118,9 +122,12 @@ impl Human {
             Status::Unreachable => {
                 format!("fatal: {host}: UNREACHABLE! => {}", self.body(r, false))
             }
-            Status::Failed | Status::Ignored => {
-                format!("{word}: {host}{label} => {}", self.body(r, false))
-            }
+            // ansible-core: `failed: [host] (item=x) => {...}`, `ok: [host] => (item=x)`.
+            Status::Failed | Status::Ignored => format!(
+                "{word}: {host} {} => {}",
+                label.trim_start_matches(" => "),
+                self.body(r, false)
+            ),
             _ if self.show_result(r) => format!("{word}: {host}{label} => {}", self.body(r, true)),
             _ => format!("{word}: {host}{label}"),
         };
@@ -128,6 +135,37 @@ impl Human {
             s.push_str("\n...ignoring");
         }
         self.paint(code, &s)
+    }
+
+    /// ansible-core 2.19's `[ERROR]: Task failed: ...` block before a failed result (in the
+    /// `ansible-playbook` output only): the kind of failure, the message, and where the task is.
+    fn error_block(&self, r: &HostEvent) -> Option<String> {
+        if !self.ansible_recap || !matches!(r.status, Status::Failed | Status::Ignored) {
+            return None;
+        }
+        if let Ok(mut seen) = self.explained.lock()
+            && !seen.insert(r.host.clone())
+        {
+            return None;
+        }
+        let msg = r.result.get("msg").and_then(Json::as_str).unwrap_or("");
+        let kind = if r.result.get("failed_when_result") == Some(&Json::Bool(true))
+            || ACTION_PLUGINS.contains(&r.action.trim_start_matches("ansible.builtin."))
+        {
+            "Action failed"
+        } else {
+            "Module failed"
+        };
+        let what = if msg.is_empty() {
+            format!("{kind}.")
+        } else {
+            format!("{kind}: {msg}")
+        };
+        Some(format!(
+            "[ERROR]: Task failed: {what}\nOrigin: {}{}",
+            r.location,
+            source_context(&r.location)
+        ))
     }
 
     fn diff_text(&self, d: &FileDiff) -> String {
@@ -179,12 +217,21 @@ impl Human {
             }
             Event::PlaybookStart { .. } => return None,
             Event::PlayStart { name, .. } => self.banner(&format!("PLAY [{name}]")),
-            Event::TaskStart { name, handler, .. } => self.banner(&format!(
-                "{} [{name}]",
-                if *handler { "RUNNING HANDLER" } else { "TASK" }
-            )),
+            Event::TaskStart { name, handler, .. } => {
+                if let Ok(mut seen) = self.explained.lock() {
+                    seen.clear();
+                }
+                self.banner(&format!(
+                    "{} [{name}]",
+                    if *handler { "RUNNING HANDLER" } else { "TASK" }
+                ))
+            }
             Event::ItemResult(r) => {
-                let mut s = self.line(r, true);
+                let mut s = self
+                    .error_block(r)
+                    .map(|e| format!("{e}\n"))
+                    .unwrap_or_default();
+                s.push_str(&self.line(r, true));
                 if self.diff {
                     r.diffs
                         .iter()
@@ -200,6 +247,10 @@ impl Human {
                 let mut s = String::new();
                 if self.diff && !looped {
                     r.diffs.iter().for_each(|d| s.push_str(&self.diff_text(d)));
+                }
+                if !looped && let Some(e) = self.error_block(r) {
+                    s.push_str(&e);
+                    s.push('\n');
                 }
                 s.push_str(&self.line(r, false));
                 s
@@ -268,4 +319,47 @@ impl Sink for Human {
             let _ = out.flush();
         }
     }
+}
+
+/// ansible-core's action plugins that fail on the controller ("Action failed"); other modules'
+/// failures are "Module failed".
+const ACTION_PLUGINS: [&str; 12] = [
+    "fail",
+    "assert",
+    "debug",
+    "set_fact",
+    "include_vars",
+    "add_host",
+    "group_by",
+    "set_stats",
+    "pause",
+    "wait_for_connection",
+    "validate_argument_spec",
+    "meta",
+];
+
+/// The lines around `file:line:column` as ansible-core shows them under `Origin:`: up to two
+/// lines before, the line, and a caret under the column.
+fn source_context(location: &str) -> String {
+    let mut parts = location.rsplitn(3, ':');
+    let (Some(col), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else {
+        return String::new();
+    };
+    let (Ok(col), Ok(line)) = (col.parse::<usize>(), line.parse::<usize>()) else {
+        return String::new();
+    };
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return String::new();
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    if line == 0 || line > lines.len() {
+        return String::new();
+    }
+    let width = line.to_string().len();
+    let mut out = String::from("\n\n");
+    for n in line.saturating_sub(2).max(1)..=line {
+        out.push_str(&format!("{n:>width$} {}\n", lines[n - 1]));
+    }
+    out.push_str(&format!("{}^ column {col}\n", " ".repeat(width + col)));
+    out
 }

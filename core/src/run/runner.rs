@@ -85,11 +85,14 @@ pub enum RunError {
 #[derive(Debug, Clone)]
 pub struct Recap {
     pub hosts: IndexMap<String, Stats>,
+    /// Hosts still failed when the playbook ended (a failure `meta: clear_host_errors`
+    /// cleared counts in the stats but no longer fails the run, as in ansible-core).
+    pub failed_hosts: Vec<String>,
 }
 
 impl Recap {
     pub fn any_failed(&self) -> bool {
-        self.hosts.values().any(|s| s.failed > 0)
+        !self.failed_hosts.is_empty()
     }
     pub fn any_unreachable(&self) -> bool {
         self.hosts.values().any(|s| s.unreachable > 0)
@@ -277,18 +280,27 @@ impl Runner {
             }
         }
         self.pool.close_all().await;
-        let hosts: IndexMap<String, Stats> = {
+        let (hosts, failed_hosts): (IndexMap<String, Stats>, Vec<String>) = {
             let h = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
-            h.iter()
-                .filter(|(_, s)| s.stats != Stats::default())
-                .map(|(n, s)| (n.clone(), s.stats.clone()))
-                .collect()
+            (
+                h.iter()
+                    .filter(|(_, s)| s.stats != Stats::default())
+                    .map(|(n, s)| (n.clone(), s.stats.clone()))
+                    .collect(),
+                h.iter()
+                    .filter(|(_, s)| s.failed && s.stats.failed > 0)
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            )
         };
         self.emit(Event::Recap {
             hosts: hosts.clone(),
             duration_ms: started.elapsed().as_millis() as u64,
         });
-        Ok(Recap { hosts })
+        Ok(Recap {
+            hosts,
+            failed_hosts,
+        })
     }
 
     /// Magic variables for `host` in this play.
@@ -316,9 +328,20 @@ impl Runner {
         let view = self.inv();
         m.insert("group_names".into(), json!(view.inv.group_names(host)));
         m.insert("groups".into(), (*view.groups).clone());
-        m.insert("play_hosts".into(), json!(pc.batch));
-        m.insert("ansible_play_hosts".into(), json!(pc.batch));
-        m.insert("ansible_play_batch".into(), json!(pc.batch));
+        // The play's hosts and the batch's, without those that failed or were unreachable.
+        let (live_all, live_batch) = {
+            let states = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            let live = |list: &[String]| -> Vec<String> {
+                list.iter()
+                    .filter(|n| states.get(*n).is_none_or(|s| !s.failed && !s.unreachable))
+                    .cloned()
+                    .collect()
+            };
+            (live(&pc.play_hosts), live(&pc.batch))
+        };
+        m.insert("play_hosts".into(), json!(live_batch));
+        m.insert("ansible_play_hosts".into(), json!(live_all));
+        m.insert("ansible_play_batch".into(), json!(live_batch));
         m.insert("ansible_play_hosts_all".into(), json!(pc.play_hosts));
         m.insert(
             "ansible_play_name".into(),

@@ -335,20 +335,16 @@ impl Runner {
             .cloned()
             .collect();
         if !b.rescue.is_empty() && !failed.is_empty() && !pc.abort.load(Ordering::SeqCst) {
+            // As ansible-core counts it: the failure a rescue takes over is `rescued`, whether
+            // or not the rescue then succeeds (a failure in the rescue counts on its own).
             for h in &failed {
                 self.with_host(h, |s| {
                     s.failed = false;
                     s.stats.failed = s.stats.failed.saturating_sub(1);
+                    s.stats.rescued += 1;
                 });
             }
             self.walk(pc, &b.rescue, &failed, &inh).await;
-            for h in &failed {
-                self.with_host(h, |s| {
-                    if !s.failed && !s.unreachable {
-                        s.stats.rescued += 1;
-                    }
-                });
-            }
         }
         if !b.always.is_empty() {
             let still_failed: Vec<String> = hosts
