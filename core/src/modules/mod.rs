@@ -6,6 +6,7 @@
 pub mod ansible;
 mod choices;
 pub mod external;
+mod lenient_args;
 mod outcome;
 mod registry;
 pub mod remote;

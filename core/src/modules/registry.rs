@@ -45,9 +45,10 @@ pub struct ArgIssue {
     pub help: Option<String>,
 }
 
-/// Deserializes module arguments, naming the argument at fault.
+/// Deserializes module arguments (with ansible-core's coercion of scalars to text), naming
+/// the argument at fault.
 pub fn parse_args<T: DeserializeOwned>(args: Json) -> Result<T, ArgIssue> {
-    serde_path_to_error::deserialize::<_, T>(args).map_err(|e| {
+    serde_path_to_error::deserialize::<_, T>(super::lenient_args::Lenient(args)).map_err(|e| {
         let path = e.path().to_string();
         let arg = path
             .split(['.', '['])

@@ -24,8 +24,16 @@ impl InvView {
             .map(|h| (h.clone(), Arc::new(inv.host_vars(h).unwrap_or_default())))
             .collect();
         for name in ["localhost", "127.0.0.1"] {
-            vars.entry(name.to_string())
-                .or_insert_with(|| Arc::new(inv.implicit_localhost_vars(name)));
+            vars.entry(name.to_string()).or_insert_with(|| {
+                let mut v = inv.implicit_localhost_vars(name);
+                v.entry("ansible_python_interpreter").or_insert_with(|| {
+                    crate::modules::ansible::controller_python()
+                        .display()
+                        .to_string()
+                        .into()
+                });
+                Arc::new(v)
+            });
         }
         let groups: serde_json::Map<String, Json> = inv
             .groups

@@ -147,7 +147,9 @@ impl TaskRun {
         TaskRun::new(
             host,
             Status::Failed,
-            json!({"failed": true, "changed": false, "msg": msg}),
+            // What fails on the controller before or around the module (a template, an
+            // include, a keyword) is an exception in ansible-core, and its result says so.
+            json!({"failed": true, "changed": false, "msg": msg, "exception": "(traceback unavailable)"}),
         )
     }
 }

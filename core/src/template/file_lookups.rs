@@ -319,6 +319,12 @@ pub fn csvfile(
     kwargs: &Map<String, Json>,
     find: &dyn Fn(&str) -> Option<std::path::PathBuf>,
 ) -> Result<Vec<Json>, String> {
+    let default = kwargs.get("default").cloned();
+    let kwargs: Map<String, Json> = kwargs
+        .iter()
+        .filter(|(k, _)| *k != "default")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut o = options(
         &[
             ("file", "ansible.csv"),
@@ -327,9 +333,8 @@ pub fn csvfile(
             ("keycol", "0"),
             ("encoding", "utf-8"),
         ],
-        kwargs,
+        &kwargs,
     )?;
-    let default = kwargs.get("default").cloned();
     let mut key = None;
     let mut default = default;
     for word in crate::playbook::split_words(term) {
@@ -367,7 +372,7 @@ pub fn csvfile(
         .map_err(|_| format!("keycol must be a number, got {}", get("keycol")))?;
     let file = get("file");
     let path: std::path::PathBuf =
-        find(&file).ok_or_else(|| format!("csvfile: could not find {file}"))?;
+        find(&file).ok_or_else(|| format!("csvfile: {file}: No such file or directory"))?;
     let data = std::fs::read(Path::new(&path)).map_err(|e| format!("csvfile: {e}"))?;
     let text = String::from_utf8_lossy(&data);
     for line in text.lines() {

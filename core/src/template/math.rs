@@ -1,6 +1,7 @@
 //! ansible-core's math and set filters minijinja lacks: `log`, `pow`, `root`,
 //! `human_readable`, `permutations`, `combinations`, `shuffle`, `rekey_on_member`, and
-//! `to_uuid` (UUID v5 in Ansible's namespace).
+//! `to_uuid` (UUID v5 in Ansible's namespace); `unique` as ansible-core's (Jinja's, refusing
+//! `case_sensitive=false` on items only Python's fallback could compare).
 
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, ErrorKind, Value};
@@ -16,6 +17,24 @@ pub fn register(env: &mut Environment<'static>) {
         Some(b) => x.powf(1.0 / b),
     });
     env.add_filter("human_readable", human_readable);
+    env.add_filter(
+        "unique",
+        |state: &minijinja::State, values: Value, kwargs: Kwargs| {
+            let insensitive = kwargs.peek::<Option<bool>>("case_sensitive")? == Some(false);
+            if insensitive
+                && let Ok(items) = values.try_iter()
+                && items
+                    .into_iter()
+                    .any(|i| matches!(i.kind(), minijinja::value::ValueKind::Map | minijinja::value::ValueKind::Seq))
+            {
+                return Err(Error::new(
+                    ErrorKind::InvalidOperation,
+                    "Jinja2's unique filter failed and we cannot fall back to Ansible's version as it does not support the parameters supplied",
+                ));
+            }
+            minijinja::filters::unique(state, values, kwargs)
+        },
+    );
     env.add_filter("permutations", |v: Value, r: Option<usize>| {
         let items: Vec<Value> = v.try_iter()?.collect();
         let r = r.unwrap_or(items.len());

@@ -83,6 +83,21 @@ impl From<minijinja::Error> for TemplateError {
         if message.is_empty() {
             message = e.to_string();
         }
+        // Python's words for what cannot be iterated (playbooks test for them).
+        for (kind, py) in [("bool", "bool"), ("number", "int"), ("none", "NoneType")] {
+            message = message.replace(
+                &format!("{kind} is not iterable"),
+                &format!("'{py}' object is not iterable"),
+            );
+        }
+        // Python says "division by zero" (and playbooks test for it).
+        if message.starts_with("unable to calculate")
+            && ["/ 0", "% 0", "// 0"]
+                .iter()
+                .any(|z| message.trim_end().ends_with(z))
+        {
+            message = format!("division by zero ({message})");
+        }
         // Undefined values are the common case: say it the way Ansible users know.
         if e.kind() == minijinja::ErrorKind::UndefinedError && !message.contains("undefined") {
             message = format!("undefined value: {message}");

@@ -18,19 +18,24 @@ pub fn register(env: &mut Environment<'static>) {
         regex_test(&s, &p, kw, Mode::Search)
     });
     env.add_test("regex", regex_any);
+    // Task result tests take a result (a mapping), as ansible-core's do.
     for name in ["success", "succeeded", "successful"] {
-        env.add_test(name, |r: Value| {
-            !flag(&r, "failed") && !flag(&r, "unreachable")
+        env.add_test(name, move |r: Value| Ok(!result_flag(&r, "failed", name)?));
+    }
+    for (name, key, want) in [
+        ("failed", "failed", true),
+        ("failure", "failed", true),
+        ("changed", "changed", true),
+        ("change", "changed", true),
+        ("skipped", "skipped", true),
+        ("skip", "skipped", true),
+        ("unreachable", "unreachable", true),
+        ("reachable", "unreachable", false),
+    ] {
+        env.add_test(name, move |r: Value| {
+            result_flag(&r, key, name).map(|f| f == want)
         });
     }
-    env.add_test("failed", |r: Value| flag(&r, "failed"));
-    env.add_test("failure", |r: Value| flag(&r, "failed"));
-    env.add_test("changed", |r: Value| flag(&r, "changed"));
-    env.add_test("change", |r: Value| flag(&r, "changed"));
-    env.add_test("skipped", |r: Value| flag(&r, "skipped"));
-    env.add_test("skip", |r: Value| flag(&r, "skipped"));
-    env.add_test("unreachable", |r: Value| flag(&r, "unreachable"));
-    env.add_test("reachable", |r: Value| !flag(&r, "unreachable"));
     env.add_test("timedout", |r: Value| {
         r.get_attr("timedout")
             .is_ok_and(|t| t.is_true() && t.get_attr("period").is_ok_and(|p| p.is_true()))
@@ -135,8 +140,27 @@ fn is_mount(p: &Path) -> bool {
     }
 }
 
-fn flag(r: &Value, key: &str) -> bool {
-    r.get_attr(key).map(|v| v.is_true()).unwrap_or(false)
+/// `key` of a task result, for the test `test`; anything but a mapping is an error.
+fn result_flag(r: &Value, key: &str, test: &str) -> Result<bool, Error> {
+    if r.kind() != ValueKind::Map {
+        return Err(Error::new(
+            ErrorKind::InvalidOperation,
+            format!("The '{test}' test expects a dictionary"),
+        ));
+    }
+    let v = r.get_attr(key).unwrap_or(Value::UNDEFINED);
+    // A loop's result has no `changed` of its own: changed when an item changed.
+    if key == "changed" && v.is_undefined() {
+        let results = r.get_attr("results").unwrap_or(Value::UNDEFINED);
+        if results.kind() == ValueKind::Seq
+            && let Ok(items) = results.try_iter()
+        {
+            return Ok(items
+                .into_iter()
+                .any(|i| i.get_attr("changed").is_ok_and(|c| c.is_true())));
+        }
+    }
+    Ok(v.is_true())
 }
 
 fn job_flag(r: &Value, key: &str) -> bool {

@@ -45,8 +45,9 @@ enum State {
 static HELPER: Mutex<State> = Mutex::new(State::NotStarted);
 
 /// The Python to run the helper with: `HOIST_ANSIBLE_PYTHON`, else the interpreter of an
-/// `ansible-playbook` on PATH, else `python3`.
-fn python() -> PathBuf {
+/// `ansible-playbook` on PATH, else `python3`. It is also the implicit localhost's
+/// `ansible_python_interpreter`, as ansible-core's own interpreter is.
+pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("HOIST_ANSIBLE_PYTHON").filter(|p| !p.is_empty()) {
         return PathBuf::from(p);
     }

@@ -9,6 +9,6 @@ mod locate;
 mod result;
 mod run;
 
-pub use helper::HelperError;
+pub use helper::{HelperError, python as controller_python};
 pub use locate::{Located, Style, in_library, library_dirs, locate, style_of};
 pub use run::{ANSIBLE_VERSION, run};
