@@ -43,10 +43,19 @@ impl<'de> Deserializer<'de> for Lenient {
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        match python_str(&self.0) {
-            Some(s) => visitor.visit_string(s),
-            None => self.0.deserialize_str(visitor),
-        }
+        let kind = match &self.0 {
+            Json::Object(_) => "dict",
+            Json::Array(_) => "list",
+            _ => match python_str(&self.0) {
+                Some(s) => return visitor.visit_string(s),
+                None => return self.0.deserialize_str(visitor),
+            },
+        };
+        // ansible-core's words, which playbooks test for.
+        Err(de::Error::custom(format!(
+            "is of type {kind} and we were unable to convert to str: '{}' is not a string and conversion is not allowed",
+            self.0
+        )))
     }
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {

@@ -259,6 +259,10 @@ pub struct LoopControl {
     pub label: Option<String>,
     pub pause: Option<f64>,
     pub extended: bool,
+    /// `extended_allitems: false` leaves `ansible_loop.allitems` out (None: kept).
+    pub extended_allitems: Option<bool>,
+    /// Conditions checked after each item: when they all hold, the loop stops there.
+    pub break_when: Vec<String>,
 }
 
 /// One task (or handler).

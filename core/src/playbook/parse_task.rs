@@ -244,11 +244,12 @@ fn parse_loop_control(node: &Node) -> Result<LoopControl, SourceError> {
                 })
             }
             "extended" => lc.extended = bool_of(v, "extended")?,
-            "extended_allitems" | "break_when" => {}
+            "extended_allitems" => lc.extended_allitems = Some(bool_of(v, "extended_allitems")?),
+            "break_when" => lc.break_when = conditions(v, "break_when")?,
             other => {
                 return Err(kn
                     .error(format!("`{other}` is not a valid `loop_control` option"))
-                    .with_help("valid options are: loop_var, index_var, label, pause, extended"));
+                    .with_help("valid options are: loop_var, index_var, label, pause, extended, extended_allitems, break_when"));
             }
         }
     }

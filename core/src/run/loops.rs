@@ -30,7 +30,11 @@ pub fn items(
             let terms = templar.render_value(terms, &ctx)?;
             let what = format!("with_{lookup}");
             match lookup.as_str() {
-                "list" => list(terms, &what),
+                // ansible-core's `list` lookup returns its terms: one value is a list of one.
+                "list" => Ok(match terms {
+                    Json::Array(a) => a,
+                    other => vec![other],
+                }),
                 n if list_lookups::NAMES.contains(&n) => {
                     list_lookups::run(n, &list_lookups::listify(terms)).map_err(TemplateError::new)
                 }
@@ -50,9 +54,9 @@ pub fn items(
 }
 
 /// `ansible_loop` for item `i` of `all` (loop_control.extended).
-pub fn extended(all: &[Json], i: usize) -> Json {
+pub fn extended(all: &[Json], i: usize, allitems: bool) -> Json {
     let n = all.len();
-    json!({
+    let mut v = json!({
         "allitems": all,
         "index": i + 1,
         "index0": i,
@@ -63,7 +67,20 @@ pub fn extended(all: &[Json], i: usize) -> Json {
         "length": n,
         "previtem": if i > 0 { all[i - 1].clone() } else { Json::Null },
         "nextitem": all.get(i + 1).cloned().unwrap_or(Json::Null),
-    })
+    });
+    if let Json::Object(m) = &mut v {
+        if !allitems {
+            m.remove("allitems");
+        }
+        // The first item has no `previtem` and the last no `nextitem` (undefined, not null).
+        if i == 0 {
+            m.remove("previtem");
+        }
+        if i + 1 >= n {
+            m.remove("nextitem");
+        }
+    }
+    v
 }
 
 #[cfg(test)]
@@ -135,6 +152,9 @@ mod tests {
             run(with("sequence", json!("start=1 end=3"))).unwrap(),
             vec![json!("1"), json!("2"), json!("3")]
         );
-        assert_eq!(extended(&[json!(1), json!(2)], 1)["last"], json!(true));
+        assert_eq!(
+            extended(&[json!(1), json!(2)], 1, true)["last"],
+            json!(true)
+        );
     }
 }

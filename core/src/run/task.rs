@@ -358,7 +358,18 @@ impl Runner {
             }
         };
         let lc = &task.loop_control;
-        let var = lc.loop_var.clone().unwrap_or_else(|| "item".into());
+        let var = match &lc.loop_var {
+            Some(v) => match self.templar.render_str(v, &scope.context()) {
+                Ok(v) => v,
+                Err(e) => {
+                    return TaskRun::failed(
+                        host,
+                        format!("{}: loop_var: {}", task.origin.location(), e.message),
+                    );
+                }
+            },
+            None => "item".into(),
+        };
         let mut results = Vec::new();
         let mut agg = TaskRun::new(host, Status::Skipped, Json::Null);
         let (mut changed, mut failed, mut all_skipped) = (false, false, true);
@@ -371,9 +382,22 @@ impl Runner {
                 pairs.push((iv.clone(), json!(i)));
             }
             if lc.extended {
-                pairs.push(("ansible_loop".into(), loops::extended(&items, i)));
+                pairs.push((
+                    "ansible_loop".into(),
+                    loops::extended(&items, i, lc.extended_allitems != Some(false)),
+                ));
             }
-            let top = vec![layer(pairs)];
+            let mut top = vec![layer(pairs)];
+            // What earlier items set (set_fact, include_vars, facts) is seen by later ones, as
+            // ansible-core updates the loop's variables after each item.
+            let earlier: Vec<(String, Json)> = [&agg.facts, &agg.included_vars, &agg.set_vars]
+                .into_iter()
+                .flatten()
+                .flat_map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())))
+                .collect();
+            if !earlier.is_empty() {
+                top.push(layer(earlier));
+            }
             let iscope = self.scope(pc, host, inh, top.clone());
             let label = match &lc.label {
                 Some(l) => self
@@ -415,6 +439,18 @@ impl Runner {
             }
             agg.delegated_to = r.delegated_to.clone();
             results.push(r.result);
+            // `break_when`: evaluated with this item's variables, as ansible-core does.
+            if !lc.break_when.is_empty() {
+                match all_true(self, &lc.break_when, &iscope) {
+                    Ok(None) => break,
+                    Ok(Some(_)) => {}
+                    Err(e) => {
+                        failed = true;
+                        results.push(json!({"failed": true, "msg": format!("{}: error in `break_when`: {}", task.origin.location(), e.message)}));
+                        break;
+                    }
+                }
+            }
             if let Some(p) = lc.pause.filter(|p| *p > 0.0 && i + 1 < items.len()) {
                 tokio::time::sleep(Duration::from_secs_f64(p.min(3600.0))).await;
             }

@@ -580,11 +580,13 @@ impl Runner {
                 .map(Some)
                 .collect(),
         };
-        let var = inc
-            .loop_control
-            .loop_var
-            .clone()
-            .unwrap_or_else(|| "item".into());
+        let var = match &inc.loop_control.loop_var {
+            Some(v) => self
+                .templar
+                .render_str(v, &scope.context())
+                .map_err(|e| format!("{loc}: loop_var: {}", e.message))?,
+            None => "item".into(),
+        };
         let mut out = Vec::new();
         let all: Vec<Json> = items.iter().flatten().cloned().collect();
         for (index, item) in items.into_iter().enumerate() {
@@ -597,7 +599,14 @@ impl Runner {
                     vars.insert("ansible_index_var".into(), Json::String(iv.clone()));
                 }
                 if inc.loop_control.extended {
-                    vars.insert("ansible_loop".into(), super::loops::extended(&all, index));
+                    vars.insert(
+                        "ansible_loop".into(),
+                        super::loops::extended(
+                            &all,
+                            index,
+                            inc.loop_control.extended_allitems != Some(false),
+                        ),
+                    );
                 }
             }
             let s = self.scope(pc, host, inh, vec![Arc::new(vars.clone())]);

@@ -152,7 +152,10 @@ pub fn run(name: &str, terms: &[Json]) -> Result<Vec<Json>, String> {
             let mut out = Vec::new();
             for t in terms {
                 let Json::Object(m) = t else {
-                    return Err(format!("with_dict expects a dict, got {t}"));
+                    return Err(format!(
+                        "the 'dict' lookup plugin expects a dictionary, got '{t}' of type {}",
+                        python_type(t)
+                    ));
                 };
                 out.extend(m.iter().map(|(k, v)| json!({"key": k, "value": v})));
             }
@@ -215,6 +218,19 @@ pub fn listify(terms: Json) -> Vec<Json> {
     }
 }
 
+/// Python's type name of a JSON value, for ansible-core's messages.
+fn python_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "<class 'NoneType'>",
+        Json::Bool(_) => "<class 'bool'>",
+        Json::Number(n) if n.is_f64() => "<class 'float'>",
+        Json::Number(_) => "<class 'int'>",
+        Json::String(_) => "<class 'str'>",
+        Json::Array(_) => "<class 'list'>",
+        Json::Object(_) => "<class 'dict'>",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,7 +284,7 @@ mod tests {
         assert!(
             run("dict", &[json!([1])])
                 .unwrap_err()
-                .contains("with_dict expects a dict")
+                .contains("the 'dict' lookup plugin expects a dictionary")
         );
     }
 }

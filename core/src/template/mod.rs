@@ -154,7 +154,7 @@ impl Templar {
         env.set_recursion_limit(200);
         // Python's str/dict/list methods (`.split()`, `.startswith()`, `.items()`, `.get()`...),
         // which Ansible playbooks use all the time.
-        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.set_unknown_method_callback(python_methods);
         // Template files include others relative to themselves (or by absolute path).
         env.set_path_join_callback(|name, parent| {
             if name.starts_with('/') {
@@ -471,3 +471,25 @@ pub type SharedTemplar = Arc<Templar>;
 
 #[cfg(test)]
 mod tests;
+
+/// Python's methods on values (minijinja-contrib's pycompat), plus `list.index(x)`.
+fn python_methods(
+    state: &mut minijinja::State,
+    value: &Value,
+    method: &str,
+    args: &[Value],
+) -> Result<Value, minijinja::Error> {
+    if value.kind() == minijinja::value::ValueKind::Seq && method == "index" {
+        let (what,): (&Value,) = minijinja::value::from_args(args)?;
+        for (i, item) in value.try_iter()?.enumerate() {
+            if item == *what {
+                return Ok(Value::from(i));
+            }
+        }
+        return Err(minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("{what} is not in list"),
+        ));
+    }
+    minijinja_contrib::pycompat::unknown_method_callback(state, value, method, args)
+}

@@ -70,6 +70,11 @@ impl Module for SetFact {
     }
 }
 
+/// An argument that was given, null included (`Some(Null)`), as opposed to a missing one.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Json>, D::Error> {
+    Json::deserialize(d).map(Some)
+}
+
 /// A condition or a list of them.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -83,7 +88,7 @@ enum Conditions {
 #[serde(deny_unknown_fields)]
 pub struct Assert {
     /// Checked when the task runs, with ansible-core's messages (missing, or null).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     that: Option<Json>,
     #[serde(alias = "msg")]
     fail_msg: Option<Json>,
