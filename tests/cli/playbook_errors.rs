@@ -125,7 +125,7 @@ fn unknown_play_key_and_missing_hosts() {
     let (d, r) = check(&[("pb.yml", "- hostss: all\n  tasks: []\n")]);
     let e = shown(d.path(), &r);
     assert!(
-        e.contains("[DIR]/pb.yml:1:3: `hostss` is not a valid key for a play"),
+        e.contains("[DIR]/pb.yml:1:3: 'hostss' is not a valid attribute for a Play"),
         "{e}"
     );
     assert!(e.contains("did you mean `hosts`?"), "{e}");

@@ -338,4 +338,6 @@ pub struct Include {
     /// The directory relative names resolve against.
     pub base_dir: PathBuf,
     pub role: Option<Arc<RoleCtx>>,
+    /// `apply:` keywords, applied to the included tasks as a block's would be.
+    pub apply: Option<Common>,
 }

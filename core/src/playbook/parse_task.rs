@@ -130,9 +130,13 @@ pub fn parse_common(
             let hint = keywords::closest(k, allowed.iter().copied())
                 .map(|s| format!("did you mean `{s}`?"))
                 .unwrap_or_else(|| format!("valid keys are: {}", allowed.join(", ")));
-            return Err(knode
-                .error(format!("`{k}` is not a valid key for {what}"))
-                .with_help(hint));
+            // ansible-core's words for plays and blocks, which scripts look for.
+            let message = match what {
+                "a play" => format!("'{k}' is not a valid attribute for a Play"),
+                "a block" => format!("'{k}' is not a valid attribute for a Block"),
+                _ => format!("`{k}` is not a valid key for {what}"),
+            };
+            return Err(knode.error(message).with_help(hint));
         }
         if let Some(why) = keywords::unsupported(k) {
             return Err(knode
@@ -681,10 +685,17 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
     let mut params = serde_json::Map::new();
     let mut loop_ = None;
     let mut lc = LoopControl::default();
+    let mut apply = None;
     let mut common = parse_common(node, keywords::TASK, "an include", |k, knode, v| {
         if let Some(l) = parse_loop(k, v)? {
             loop_ = Some(l);
             return Ok(true);
+        }
+        // `apply:` keywords for the included tasks, as a block around them would give.
+        if matches!(module_name(k), "include_tasks" | "include_role")
+            && let Some(a) = v.as_map().and_then(|_| v.get("apply"))
+        {
+            apply = Some(parse_common(a, keywords::BLOCK, "`apply`", |_, _, _| Ok(false))?);
         }
         match module_name(k) {
             "include_tasks" => {
@@ -749,6 +760,7 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
         params,
         base_dir: ctx.base_dir.clone(),
         role: ctx.role.clone(),
+        apply,
     })
 }
 

@@ -508,7 +508,10 @@ impl Runner {
             }
             // The include's keywords apply to the include itself; its variables reach the tasks.
             // The loop variables are data: never rendered, above the parameters.
-            let mut child = inh.clone();
+            let mut child = match &inc.apply {
+                Some(a) => inh.child(a),
+                None => inh.clone(),
+            };
             child
                 .params
                 .push(crate::template::Layer::templates(Arc::new(
