@@ -379,11 +379,19 @@ fn free_form_args(s: &str, info: Option<&modules::ModuleInfo>) -> serde_json::Ma
         }
     }
     if free_form {
-        // Keep the command's text as written, minus the recognised `key=value` options.
-        let text = if raw.len() == split_words(s).len() {
-            s.trim().to_string()
+        // Keep the command's text as written, minus the recognised `key=value` options; a
+        // lone `\` ending a line outside quotes joins it to the next, and a block's final
+        // newline stays, as ansible-core's split_args/join_args give it.
+        let kept = if raw.len() == split_words(s).len() {
+            s.to_string()
         } else {
             rebuild(s, &args)
+        };
+        let joined = join_continuations(kept.trim());
+        let text = if s.ends_with('\n') && !joined.is_empty() {
+            joined + "\n"
+        } else {
+            joined
         };
         if !text.is_empty() {
             args.insert("_raw_params".into(), Json::String(text));
@@ -392,6 +400,30 @@ fn free_form_args(s: &str, info: Option<&modules::ModuleInfo>) -> serde_json::Ma
         args.insert("_raw_params".into(), Json::String(raw.join(" ")));
     }
     args
+}
+
+/// Removes line continuations: a `\` standing alone as the last word of a line, outside
+/// quotes, and the newline after it.
+fn join_continuations(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q && !out.ends_with('\\') => quote = None,
+            (None, '\\')
+                if chars.peek() == Some(&'\n')
+                    && (out.is_empty() || out.ends_with(' ') || out.ends_with('\n')) =>
+            {
+                chars.next();
+                continue;
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The free-form text with recognised `key=value` words removed.
@@ -405,12 +437,19 @@ fn rebuild(s: &str, options: &serde_json::Map<String, Json>) -> String {
             format!("{k}=\"{v}\""),
         ] {
             if let Some(i) = text.find(&candidate) {
-                text.replace_range(i..i + candidate.len(), "");
+                // The option and one separator after it go; the rest stays as written.
+                let mut end = i + candidate.len();
+                if text[end..].starts_with([' ', '\n'])
+                    && (i == 0 || text[..i].ends_with([' ', '\n']))
+                {
+                    end += 1;
+                }
+                text.replace_range(i..end, "");
                 break;
             }
         }
     }
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    text
 }
 
 pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
@@ -695,7 +734,9 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
         if matches!(module_name(k), "include_tasks" | "include_role")
             && let Some(a) = v.as_map().and_then(|_| v.get("apply"))
         {
-            apply = Some(parse_common(a, keywords::BLOCK, "`apply`", |_, _, _| Ok(false))?);
+            apply = Some(parse_common(a, keywords::BLOCK, "`apply`", |_, _, _| {
+                Ok(false)
+            })?);
         }
         match module_name(k) {
             "include_tasks" => {

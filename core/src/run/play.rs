@@ -297,7 +297,11 @@ impl Runner {
             async move {
                 let _permit = me.forks.clone().acquire_owned().await;
                 let start = Instant::now();
-                let r = me.remote(&pc, h, None, &inh, Vec::new(), None).await;
+                // The play's `environment:` applies to gathering too; a variable whose
+                // template needs facts not gathered yet (`ansible_env`) is left out.
+                let scope = me.scope(&pc, h, &inh, Vec::new());
+                let env = me.environment_before_facts(&inh, &scope);
+                let r = me.remote(&pc, h, None, &inh, env, None).await;
                 let outcome = match r {
                     Ok(remote) => {
                         let facts = serde_json::Value::Object(Default::default());

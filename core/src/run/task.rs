@@ -928,8 +928,40 @@ impl Runner {
         }
     }
 
+    /// The environment for fact gathering: as [`Runner::environment`], but each variable on
+    /// its own, and one whose template cannot be rendered yet (it needs facts) left out.
+    pub(crate) fn environment_before_facts(
+        &self,
+        inh: &Inherit,
+        scope: &Arc<Scope>,
+    ) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for e in &inh.environment {
+            let maps: Vec<Json> = match e {
+                Json::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            for m in maps {
+                let Json::Object(m) = m else { continue };
+                for (k, v) in m {
+                    let one = Inherit {
+                        environment: vec![Json::Object([(k.clone(), v)].into_iter().collect())],
+                        ..Inherit::default()
+                    };
+                    if let Ok(vars) = self.environment(&one, scope) {
+                        for (k, v) in vars {
+                            out.retain(|(x, _)| *x != k);
+                            out.push((k, v));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// `environment:` maps merged outermost first, templated.
-    fn environment(
+    pub(crate) fn environment(
         &self,
         inh: &Inherit,
         scope: &Arc<Scope>,

@@ -11,6 +11,8 @@ use serde_json::Value as Json;
 use std::time::{Duration, SystemTime};
 
 const SKIP_MARK: &str = "__hoist_command_skipped__";
+/// Printed when `chdir` cannot be entered (the command never ran).
+const CHDIR_MARK: &str = "__hoist_command_no_chdir__";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,18 +142,21 @@ pub(super) struct Plan {
 fn full_script(plan: &Plan) -> String {
     let mut s = String::new();
     if let Some(d) = &plan.chdir {
-        s.push_str(&format!("cd {} || exit 1; ", quote(d)));
+        s.push_str(&format!(
+            "cd -P {} 2>/dev/null || {{ printf {CHDIR_MARK}; exit 1; }}; ",
+            quote(d)
+        ));
     }
     if let Some(c) = &plan.creates {
         s.push_str(&format!(
-            "if [ -e {} ]; then printf {SKIP_MARK}; exit 0; fi; ",
-            quote(c)
+            "if {}; then printf {SKIP_MARK}; exit 0; fi; ",
+            super::expand::glob_exists(c)
         ));
     }
     if let Some(r) = &plan.removes {
         s.push_str(&format!(
-            "if [ ! -e {} ]; then printf {SKIP_MARK}; exit 0; fi; ",
-            quote(r)
+            "if ! {}; then printf {SKIP_MARK}; exit 0; fi; ",
+            super::expand::glob_exists(r)
         ));
     }
     s.push_str(&plan.script);
@@ -249,6 +254,15 @@ pub(super) async fn execute(plan: Plan, ctx: &Ctx<'_>) -> ModResult {
         .exec(&full_script(&plan), plan.stdin.as_deref())
         .await?;
     let ended = SystemTime::now();
+    if let Some(d) = plan
+        .chdir
+        .as_ref()
+        .filter(|_| out.stdout_str() == CHDIR_MARK)
+    {
+        return crate::modules::outcome::fail(format!(
+            "Unable to change directory before execution: [Errno 2] No such file or directory: '{d}'"
+        ));
+    }
     Ok(result(
         &plan.shown,
         &out,
@@ -351,15 +365,27 @@ impl Module for Command {
         if words.is_empty() {
             return fail("one of the following is required: _raw_params, argv");
         }
-        let _ = self.expand_argument_vars;
-        let script: Vec<String> = words.iter().map(|w| quote(w)).collect();
+        // ansible-core expands `$VAR` and `~` in the words unless told not to.
+        let expand = self.expand_argument_vars.is_none_or(|e| e.0);
+        let expanded = expand && words.iter().any(|w| super::expand::needs(w));
+        let script: Vec<String> = words
+            .iter()
+            .map(|w| {
+                if expanded && super::expand::needs(w) {
+                    super::expand::word(w)
+                } else {
+                    quote(w)
+                }
+            })
+            .collect();
+        let prelude = if expanded { super::expand::PRELUDE } else { "" };
         let warning = self.executable.map(|e| {
             format!("As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{e}'.")
         });
         let mut o = execute(
             Plan {
                 shown: Json::from(words.clone()),
-                script: format!("exec {}", script.join(" ")),
+                script: format!("{prelude}exec {}", script.join(" ")),
                 chdir: self.chdir.map(|t| t.0),
                 creates: self.creates.map(|t| t.0),
                 removes: self.removes.map(|t| t.0),
@@ -447,7 +473,7 @@ mod tests {
             strip: true,
             check_supported: true,
         };
-        insta::assert_snapshot!(full_script(&plan), @"cd /src || exit 1; if [ -e /src/out ]; then printf __hoist_command_skipped__; exit 0; fi; exec make");
+        insta::assert_snapshot!(full_script(&plan), @r#"cd -P /src 2>/dev/null || { printf __hoist_command_no_chdir__; exit 1; }; if { set -- /src/out; [ -e "$1" ] || [ -L "$1" ]; }; then printf __hoist_command_skipped__; exit 0; fi; exec make"#);
     }
 
     #[test]

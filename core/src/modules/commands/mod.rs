@@ -3,4 +3,5 @@
 pub(crate) mod async_job;
 pub(crate) mod async_status;
 pub(crate) mod command;
+mod expand;
 pub(crate) mod script;
