@@ -1,7 +1,8 @@
 //! Variable precedence for one host, in the order ansible-core documents and implements
 //! (`VARIABLE_PRECEDENCE`): `all` inventory vars, other groups' inventory vars, `group_vars/all`,
 //! `group_vars/<group>`, the host's inventory vars, `host_vars/<host>`. Groups merge by depth
-//! (parents before children), then `ansible_group_priority`, then name. Top-level keys replace.
+//! (parents before children), then `ansible_group_priority`, then name. Top-level keys replace
+//! (or, with `ANSIBLE_HASH_BEHAVIOUR=merge`, mappings merge recursively).
 
 use super::{Inventory, Vars};
 use serde_json::Value;
@@ -40,20 +41,34 @@ impl Inventory {
         let groups = self.sorted_groups_of(host);
         let all = self.groups.get("all");
         let mut vars = Vars::new();
+        // Later levels replace a key, or merge into it with `hash_behaviour = merge`.
+        let merge = crate::template::hash_merge();
+        let mut add = |level: &Vars| {
+            for (k, v) in level {
+                match vars.get_mut(k) {
+                    Some(old) if merge && old.is_object() && v.is_object() => {
+                        crate::template::deep_merge(old, v.clone());
+                    }
+                    _ => {
+                        vars.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        };
         if let Some(all) = all {
-            vars.extend(all.vars.clone());
+            add(&all.vars);
         }
         for g in &groups {
-            vars.extend(self.groups[*g].vars.clone());
+            add(&self.groups[*g].vars);
         }
         if let Some(all) = all {
-            vars.extend(all.file_vars.clone());
+            add(&all.file_vars);
         }
         for g in &groups {
-            vars.extend(self.groups[*g].file_vars.clone());
+            add(&self.groups[*g].file_vars);
         }
-        vars.extend(h.vars.clone());
-        vars.extend(h.file_vars.clone());
+        add(&h.vars);
+        add(&h.file_vars);
         vars.insert("inventory_hostname".into(), Value::from(host));
         let short = host.split('.').next().unwrap_or(host);
         vars.insert("inventory_hostname_short".into(), Value::from(short));

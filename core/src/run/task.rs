@@ -169,6 +169,16 @@ fn all_true(
     Ok(None)
 }
 
+/// A condition as the result's `false_condition` shows it: a literal boolean (`when: false`,
+/// which the playbook loader keeps as `False`) stays a boolean, as in ansible-core.
+fn condition_json(c: &str) -> Json {
+    match c {
+        "True" => Json::Bool(true),
+        "False" => Json::Bool(false),
+        other => Json::String(other.to_string()),
+    }
+}
+
 fn strip_omit(v: Json) -> Json {
     match v {
         Json::Object(m) => Json::Object(
@@ -351,7 +361,7 @@ impl Runner {
                     return TaskRun::new(
                         host,
                         Status::Skipped,
-                        json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
+                        json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condition_json(&cond)}),
                     );
                 }
                 return TaskRun::failed(host, format!("{}: {}", task.origin.location(), e.message));
@@ -502,7 +512,7 @@ impl Runner {
             Ok(Some(cond)) => TaskRun::new(
                 host,
                 Status::Skipped,
-                json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": cond}),
+                json!({"changed": false, "skipped": true, "skip_reason": "Conditional result was False", "false_condition": condition_json(&cond)}),
             ),
             Ok(None) => match &inh.undecided {
                 Some(e) => TaskRun::failed(host, e.clone()),

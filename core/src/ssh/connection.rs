@@ -155,6 +155,29 @@ pub struct Connection {
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// How many times a dropped handshake is tried.
+const CONNECT_ATTEMPTS: u64 = 3;
+
+/// A connection the server accepted and then dropped before the session was set up (not a
+/// refusal, an unreachable address, a host key or an authentication failure).
+fn dropped_handshake(e: &SshError) -> bool {
+    match e {
+        SshError::Connect { message, .. } => {
+            let m = message.to_ascii_lowercase();
+            ![
+                "refused",
+                "no route",
+                "unreachable",
+                "lookup address",
+                "name or service",
+            ]
+            .iter()
+            .any(|w| m.contains(w))
+        }
+        _ => false,
+    }
+}
+
 impl Connection {
     /// Connects (through any ProxyJump chain), verifies the host key and authenticates.
     pub fn connect<'a>(
@@ -164,7 +187,25 @@ impl Connection {
         Box::pin(async move {
             let secs = target.connect_timeout.as_secs();
             let addr = format!("{}:{}", target.address, target.port);
-            match tokio::time::timeout(target.connect_timeout, Self::establish(target, ctx)).await {
+            // A handshake the server dropped (sshd's MaxStartups sheds connections while many
+            // are being set up at once) is tried again, as OpenSSH's ConnectionAttempts would;
+            // all attempts together stay within the connect timeout.
+            let attempts = async {
+                let mut tries = 0u64;
+                loop {
+                    tries += 1;
+                    match Self::establish(target, ctx).await {
+                        Err(e) if tries < CONNECT_ATTEMPTS && dropped_handshake(&e) => {
+                            tokio::time::sleep(std::time::Duration::from_millis(
+                                100 * tries * tries,
+                            ))
+                            .await;
+                        }
+                        other => return other,
+                    }
+                }
+            };
+            match tokio::time::timeout(target.connect_timeout, attempts).await {
                 Ok(r) => r,
                 Err(_) => Err(SshError::ConnectTimeout {
                     host: target.name.clone(),

@@ -27,11 +27,12 @@ pub mod unsafe_text;
 mod urls;
 pub mod var_name;
 pub mod vaulted;
+mod version_test;
 
 pub use convert::{from_jinja, to_jinja};
 pub use filters::{merge_hash, python_replacement};
 pub use lookups::NAMES as LOOKUP_NAMES;
-pub use scope::{HostVarsSource, Layer, Scope, Trust};
+pub use scope::{HostVarsSource, Layer, Scope, Trust, deep_merge, hash_merge};
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde_json::Value as Json;

@@ -9,8 +9,8 @@ use std::cmp::Ordering;
 use std::path::Path;
 
 pub fn register(env: &mut Environment<'static>) {
-    env.add_test("version", version);
-    env.add_test("version_compare", version);
+    env.add_test("version", super::version_test::version);
+    env.add_test("version_compare", super::version_test::version);
     env.add_test("match", |s: String, p: String, kw: Kwargs| {
         regex_test(&s, &p, kw, Mode::Match)
     });
@@ -37,20 +37,36 @@ pub fn register(env: &mut Environment<'static>) {
         });
     }
     env.add_test("timedout", |r: Value| {
-        r.get_attr("timedout")
-            .is_ok_and(|t| t.is_true() && t.get_attr("period").is_ok_and(|p| p.is_true()))
+        result_flag(&r, "timedout", "timedout")?;
+        Ok::<_, Error>(
+            r.get_attr("timedout")
+                .is_ok_and(|t| t.is_true() && t.get_attr("period").is_ok_and(|p| p.is_true())),
+        )
     });
     // Background jobs (`async`); a result that was not one counts as started and finished.
-    env.add_test("finished", |r: Value| job_flag(&r, "finished"));
-    env.add_test("started", |r: Value| job_flag(&r, "started"));
+    for name in ["finished", "started"] {
+        env.add_test(name, move |r: Value| {
+            result_flag(&r, name, name)?;
+            Ok::<_, Error>(job_flag(&r, name))
+        });
+    }
     // Python's bool(value); with convert_bool, ansible's boolean() of it first.
     fn truthiness(v: &Value, kw: &Kwargs) -> Result<bool, Error> {
         let convert: bool = kw.get::<Option<bool>>("convert_bool")?.unwrap_or(false);
         kw.assert_all_used()?;
-        Ok(if convert {
-            truthy(v) || (v.kind() != ValueKind::String && v.is_true())
-        } else {
-            v.is_true()
+        // convert_bool: ansible's boolean() of the value when it is one of its words (or
+        // 0/1), else Python's truth of the value itself.
+        let word = v.as_str().map(|s| s.trim().to_ascii_lowercase());
+        let boolean_word = |w: &str| {
+            [
+                "yes", "on", "1", "true", "y", "t", "no", "off", "0", "false", "n", "f",
+            ]
+            .contains(&w)
+        };
+        Ok(match word {
+            Some(w) if convert && boolean_word(&w) => truthy(v),
+            _ if convert && matches!(v.as_i64(), Some(0 | 1)) => truthy(v),
+            _ => v.is_true(),
         })
     }
     env.add_test("truthy", |v: Value, kw: Kwargs| truthiness(&v, &kw));
@@ -66,8 +82,9 @@ pub fn register(env: &mut Environment<'static>) {
     for name in ["nan", "isnan"] {
         env.add_test(name, |v: Value| f64::try_from(v).is_ok_and(f64::is_nan));
     }
-    // Vault text is refused on load, so no value a template meets is vault-encrypted; a
-    // file is when it starts with the vault header.
+    // Vaulted variables are decrypted when a template reads them, so what a template meets is
+    // vault-encrypted only as vault text in a string (a difference from ansible-core, whose
+    // `set_fact` keeps a `!vault` value encrypted); a file is when it starts with the header.
     env.add_test("vault_encrypted", |v: Value| {
         v.as_str()
             .is_some_and(|s| s.trim_start().starts_with("$ANSIBLE_VAULT;"))
@@ -250,29 +267,4 @@ pub fn compare_versions(a: &str, b: &str) -> Ordering {
         }
     }
     Ordering::Equal
-}
-
-fn version(v: Value, other: Value, op: Option<String>, kwargs: Kwargs) -> Result<bool, Error> {
-    let op = match kwargs.get::<Option<String>>("operator")? {
-        Some(o) => o,
-        None => op.unwrap_or_else(|| "eq".into()),
-    };
-    let _strict: Option<bool> = kwargs.get("strict")?;
-    let _vt: Option<String> = kwargs.get("version_type")?;
-    kwargs.assert_all_used()?;
-    let ord = compare_versions(&v.to_string(), &other.to_string());
-    Ok(match op.as_str() {
-        "==" | "=" | "eq" => ord == Ordering::Equal,
-        "!=" | "<>" | "ne" => ord != Ordering::Equal,
-        "<" | "lt" => ord == Ordering::Less,
-        "<=" | "le" => ord != Ordering::Greater,
-        ">" | "gt" => ord == Ordering::Greater,
-        ">=" | "ge" => ord != Ordering::Less,
-        other => {
-            return Err(Error::new(
-                ErrorKind::InvalidOperation,
-                format!("version: unknown operator `{other}`"),
-            ));
-        }
-    })
 }

@@ -137,17 +137,48 @@ impl Scope {
             return Some(v.clone());
         }
         let (raw, trust) = self.raw_with_trust(name)?;
-        let value = match trust {
-            Trust::Data => to_jinja(raw),
-            Trust::Templates => match self.render_nested(name, raw) {
-                Ok(v) => v,
-                Err(e) => Value::from(Error::new(ErrorKind::UndefinedError, e.message)),
-            },
+        let value = if raw.is_object() && hash_merge() {
+            self.merged(name)
+        } else {
+            self.layer_value(name, raw, trust)
         };
         if let Ok(mut c) = self.cache.lock() {
             c.insert(name.to_string(), value.clone());
         }
         Some(value)
+    }
+
+    /// One layer's value of `name`: data as it is, operator text rendered.
+    fn layer_value(self: &Arc<Self>, name: &str, raw: &serde_json::Value, trust: Trust) -> Value {
+        match trust {
+            Trust::Data => to_jinja(raw),
+            Trust::Templates => match self.render_nested(name, raw) {
+                Ok(v) => v,
+                Err(e) => Value::from(Error::new(ErrorKind::UndefinedError, e.message)),
+            },
+        }
+    }
+
+    /// `hash_behaviour = merge`: the mappings every layer gives `name`, merged recursively,
+    /// the higher precedence winning; each layer rendered (or not) by its own trust first.
+    fn merged(self: &Arc<Self>, name: &str) -> Value {
+        let mut out = serde_json::Value::Object(Default::default());
+        for l in self.layers.iter().rev() {
+            let Some(raw) = l.vars.get(name) else {
+                continue;
+            };
+            let v = self.layer_value(name, raw, l.trust);
+            if let Ok(json) = super::convert::from_jinja(&v) {
+                if json.is_object() && out.is_object() {
+                    deep_merge(&mut out, json);
+                } else {
+                    out = json;
+                }
+            } else {
+                return v;
+            }
+        }
+        to_jinja(&out)
     }
 
     fn render_nested(
@@ -227,5 +258,31 @@ impl Object for HostVars {
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
         Enumerator::Values(self.0.host_names().into_iter().map(Value::from).collect())
+    }
+}
+
+/// Whether variables merge mappings across precedence levels (`ANSIBLE_HASH_BEHAVIOUR=merge`,
+/// deprecated in ansible-core but still honoured) instead of replacing them.
+pub fn hash_merge() -> bool {
+    static MERGE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *MERGE.get_or_init(|| {
+        std::env::var("ANSIBLE_HASH_BEHAVIOUR").is_ok_and(|v| v.eq_ignore_ascii_case("merge"))
+    })
+}
+
+/// `over` merged into `base` recursively (mappings merge, anything else replaces).
+pub fn deep_merge(base: &mut serde_json::Value, over: serde_json::Value) {
+    match (base, over) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) if slot.is_object() && v.is_object() => deep_merge(slot, v),
+                    _ => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
     }
 }

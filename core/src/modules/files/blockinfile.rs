@@ -3,7 +3,6 @@
 use crate::modules::files_common::{Edit, impl_attrs};
 use crate::modules::types::{Bool, Mode, Text};
 use crate::modules::{Ctx, ModResult, Module, ModuleError, fail};
-use regex::Regex;
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -37,66 +36,119 @@ pub struct BlockInFile {
 
 impl_attrs!(BlockInFile);
 
-/// The text with the block (between `begin` and `end` markers) set to `block`, or removed.
-pub fn apply(
-    text: &str,
-    begin: &str,
-    end: &str,
-    block: Option<&str>,
-    after: Option<&str>,
-    before: Option<&str>,
-) -> Result<(String, String), ModuleError> {
-    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
-    let b = lines.iter().position(|l| l == begin);
-    let e = b.and_then(|b| lines.iter().skip(b).position(|l| l == end).map(|i| i + b));
-    let mut new_block = Vec::new();
-    if let Some(body) = block.filter(|b| !b.is_empty()) {
-        new_block.push(begin.to_string());
-        new_block.extend(body.trim_end_matches('\n').lines().map(str::to_string));
-        new_block.push(end.to_string());
+/// What to do to a file's text: the markers, the block (`None`: remove it) and where.
+pub struct Change<'a> {
+    pub begin: &'a str,
+    pub end: &'a str,
+    pub block: Option<&'a str>,
+    pub after: Option<&'a str>,
+    pub before: Option<&'a str>,
+    pub prepend_newline: bool,
+    pub append_newline: bool,
+}
+
+/// Python's `splitlines(True)`: lines with their own endings (`\n`, `\r\n` or `\r`).
+fn lines_with_endings(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        cur.push(c);
+        if c == '\n' || (c == '\r' && chars.peek() != Some(&'\n')) {
+            out.push(std::mem::take(&mut cur));
+        }
     }
-    let msg = match (b, e) {
-        (Some(b), Some(e)) => {
-            lines.splice(b..=e, new_block.clone());
-            if new_block.is_empty() {
-                "Block removed"
-            } else {
-                "Block inserted"
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// The text with the block set, inserted or removed, line for line as ansible-core's
+/// blockinfile does it (each line keeps its own ending; markers end with `\n`); the message
+/// is empty when nothing changes (a new file's `File created` is the edit's to say).
+pub fn apply(text: &str, c: &Change) -> Result<(String, String), ModuleError> {
+    let mut lines = lines_with_endings(text);
+    let (marker0, marker1) = (format!("{}\n", c.begin), format!("{}\n", c.end));
+    let blocklines: Vec<String> = match c.block.filter(|b| !b.is_empty()) {
+        Some(body) => {
+            let mut body = body.to_string();
+            if !body.ends_with('\n') {
+                body.push('\n');
+            }
+            std::iter::once(marker0.clone())
+                .chain(lines_with_endings(&body))
+                .chain(std::iter::once(marker1.clone()))
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let present = c.block.is_some();
+    let n0 = lines.iter().rposition(|l| *l == marker0);
+    let n1 = lines.iter().rposition(|l| *l == marker1);
+    let mut at = match (n0, n1) {
+        (Some(a), Some(b)) => {
+            let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+            lines.drain(lo..=hi);
+            lo
+        }
+        _ => {
+            let pattern = match (c.after, c.before) {
+                (Some(p), _) if p != "EOF" => Some((p, true)),
+                (None, Some(p)) if p != "BOF" => Some((p, false)),
+                _ => None,
+            };
+            match pattern {
+                Some((p, after)) => {
+                    // Python's `re`: look-around and back-references included.
+                    let re = fancy_regex::Regex::new(p)
+                        .map_err(|e| ModuleError::Args(format!("{p}: {e}")))?;
+                    // Python's `$` also matches before a line's final `\n`.
+                    let hit = |l: &String| {
+                        re.is_match(l.strip_suffix('\n').unwrap_or(l))
+                            .unwrap_or(false)
+                    };
+                    match lines.iter().rposition(hit) {
+                        None => lines.len(),
+                        Some(i) if after => i + 1,
+                        Some(i) => i,
+                    }
+                }
+                None if c.after.is_none() && c.before.is_some() => 0,
+                None => lines.len(),
             }
         }
-        _ if new_block.is_empty() => return Ok((text.to_string(), String::new())),
-        _ => {
-            let find = |pat: &str| -> Result<Option<usize>, ModuleError> {
-                let re = Regex::new(pat).map_err(|e| ModuleError::Args(format!("{pat}: {e}")))?;
-                Ok(lines.iter().rposition(|l| re.is_match(l)))
-            };
-            let at = match (before, after) {
-                (Some("BOF"), _) => 0,
-                (Some(p), _) => find(p)?.unwrap_or(lines.len()),
-                (None, Some(p)) if p != "EOF" => find(p)?.map(|i| i + 1).unwrap_or(lines.len()),
-                _ => lines.len(),
-            };
-            lines.splice(at..at, new_block);
-            "Block inserted"
-        }
     };
-    let mut s = lines.join("\n");
-    if !s.is_empty() {
-        s.push('\n');
+    // A line separator before the block; the blank lines asked for around it.
+    if at > 0 && !lines[at - 1].ends_with('\n') {
+        lines[at - 1].push('\n');
     }
-    if s == text {
-        return Ok((s, String::new()));
+    if c.prepend_newline && present && at != 0 && lines[at - 1] != "\n" {
+        lines.insert(at, "\n".into());
+        at += 1;
     }
-    Ok((s, msg.to_string()))
+    let count = blocklines.len();
+    lines.splice(at..at, blocklines);
+    if c.append_newline && present {
+        let next = at + count;
+        if next < lines.len() && lines[next] != "\n" {
+            lines.insert(next, "\n".into());
+        }
+    }
+    let result = lines.concat();
+    let msg = if result == text {
+        ""
+    } else if count == 0 {
+        "Block removed"
+    } else {
+        "Block inserted"
+    };
+    Ok((result, msg.to_string()))
 }
 
 impl Module for BlockInFile {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let _ = (
-            &self.unsafe_writes,
-            &self.append_newline,
-            &self.prepend_newline,
-        );
+        let _ = &self.unsafe_writes;
         let present = match self.state.as_deref() {
             None | Some("present") => true,
             Some("absent") => false,
@@ -115,11 +167,14 @@ impl Module for BlockInFile {
                 .await?
                 .is_none()
         {
-            return Ok(crate::modules::Outcome::ok());
+            return Ok(
+                crate::modules::Outcome::ok().msg(format!("File {} not present", self.path.0))
+            );
         }
         let edit = Edit {
             path: &self.path.0,
             created_msg: Some("File created"),
+            missing_word: "Path",
             backup_key: "backup_file",
             attrs: self.attrs(),
             backup: self.backup.0,
@@ -131,46 +186,73 @@ impl Module for BlockInFile {
         } else {
             None
         };
-        edit.run(ctx, |text| {
-            apply(
-                text,
-                &begin,
-                &end,
-                block,
-                self.insertafter.as_deref(),
-                self.insertbefore.as_deref(),
-            )
-        })
-        .await
+        let change = Change {
+            begin: &begin,
+            end: &end,
+            block,
+            after: self.insertafter.as_deref(),
+            before: self.insertbefore.as_deref(),
+            prepend_newline: self.prepend_newline.0,
+            append_newline: self.append_newline.0,
+        };
+        edit.run(ctx, |text| apply(text, &change)).await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::apply;
+    use super::{Change, apply};
+
+    fn change<'a>(block: Option<&'a str>, before: Option<&'a str>) -> Change<'a> {
+        Change {
+            begin: "# BEGIN X",
+            end: "# END X",
+            block,
+            after: None,
+            before,
+            prepend_newline: false,
+            append_newline: false,
+        }
+    }
 
     #[test]
     fn insert_replace_remove() {
-        let (b, e) = ("# BEGIN X", "# END X");
-        let (t, m) = apply("a\n", b, e, Some("x=1\ny=2"), None, None).unwrap();
+        let (t, m) = apply("a\n", &change(Some("x=1\ny=2"), None)).unwrap();
         assert_eq!(
             (t.as_str(), m.as_str()),
             ("a\n# BEGIN X\nx=1\ny=2\n# END X\n", "Block inserted")
         );
         assert_eq!(
-            apply(&t, b, e, Some("x=1\ny=2\n"), None, None).unwrap(),
+            apply(&t, &change(Some("x=1\ny=2\n"), None)).unwrap(),
             (t.clone(), String::new())
         );
         assert_eq!(
-            apply(&t, b, e, Some("z=3"), None, None).unwrap().0,
+            apply(&t, &change(Some("z=3"), None)).unwrap().0,
             "a\n# BEGIN X\nz=3\n# END X\n"
         );
-        assert_eq!(apply(&t, b, e, None, None, None).unwrap().0, "a\n");
+        let removed = apply(&t, &change(None, None)).unwrap();
         assert_eq!(
-            apply("a\nb\n", b, e, Some("x"), None, Some("BOF"))
-                .unwrap()
-                .0,
+            (removed.0.as_str(), removed.1.as_str()),
+            ("a\n", "Block removed")
+        );
+        assert_eq!(
+            apply("a\nb\n", &change(Some("x"), Some("BOF"))).unwrap().0,
             "# BEGIN X\nx\n# END X\na\nb\n"
+        );
+    }
+
+    #[test]
+    fn line_endings_and_blank_lines_are_kept_as_ansible_core_keeps_them() {
+        let text = "unix\ndos\r\n# BEGIN X\ndos\r\n# END X\nunix";
+        let (t, _) = apply(text, &change(Some("dos\r\ndos\r\n"), None)).unwrap();
+        assert_eq!(t, "unix\ndos\r\n# BEGIN X\ndos\r\ndos\r\n# END X\nunix");
+        let mut c = change(Some("x"), None);
+        c.prepend_newline = true;
+        c.append_newline = true;
+        c.after = Some("^a$");
+        assert_eq!(
+            apply("a\nb\n", &c).unwrap().0,
+            "a\n\n# BEGIN X\nx\n# END X\n\nb\n"
         );
     }
 }

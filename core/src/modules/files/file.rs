@@ -317,6 +317,15 @@ impl Module for File {
             let known = if unchanged { current } else { None };
             self.attrs_step(ctx, &path, known, &mut out).await?;
         }
-        Ok(out.with("path", path).with("state", state))
+        // ansible-core names the path `dest` for links and touch (with `src` for links),
+        // `path` otherwise.
+        let out = match state.as_str() {
+            "link" | "hard" => out
+                .with("dest", path)
+                .with("src", self.src.as_ref().map(|s| s.0.clone())),
+            "touch" => out.with("dest", path),
+            _ => out.with("path", path),
+        };
+        Ok(out.with("state", state))
     }
 }

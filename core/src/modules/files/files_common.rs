@@ -327,6 +327,9 @@ pub struct Edit<'a> {
     /// module has one of its own.
     pub created_msg: Option<&'static str>,
     pub validate: Option<String>,
+    /// How the module names a missing file in its message: `Destination` (lineinfile) or
+    /// `Path` (blockinfile, replace), as ansible-core's modules say it.
+    pub missing_word: &'static str,
 }
 
 /// How many times an edit is read and made again when the file changed in between.
@@ -374,14 +377,19 @@ impl Edit<'_> {
         };
         let before = match &current {
             Some(s) if s.kind == "directory" => {
-                return fail(format!("path {} is a directory", self.path));
+                return fail(format!("Path {} is a directory !", self.path));
             }
             Some(s) if s.kind != "file" => {
                 return fail(format!("path {} is not a regular file", self.path));
             }
             Some(_) => String::from_utf8_lossy(&content.unwrap_or_default()).into_owned(),
             None if self.create => String::new(),
-            None => return fail(format!("Destination {} does not exist !", self.path)),
+            None => {
+                return fail(format!(
+                    "{} {} does not exist !",
+                    self.missing_word, self.path
+                ));
+            }
         };
         let (after, msg) = f(&before)?;
         let msg = match (current.is_none(), self.created_msg) {

@@ -179,6 +179,7 @@ impl Module for LineInFile {
         let edit = Edit {
             path: &self.path.0,
             created_msg: None,
+            missing_word: "Destination",
             backup_key: "backup",
             attrs: self.attrs(),
             backup: self.backup.0,

@@ -109,6 +109,7 @@ impl Module for Replace {
         let edit = Edit {
             path: &self.path.0,
             created_msg: None,
+            missing_word: "Path",
             backup_key: "backup_file",
             attrs: self.attrs(),
             backup: self.backup.0,

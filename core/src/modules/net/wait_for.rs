@@ -1,5 +1,6 @@
 //! `wait_for`: wait on the host until a TCP port opens or closes, a file appears (optionally
-//! holding a pattern) or goes away, or a fixed time passes.
+//! holding a pattern — Python's `re`, matched on the controller with its groups returned) or
+//! goes away, or a fixed time passes.
 
 use crate::modules::types::{Int, Seconds, Text};
 use crate::modules::{Ctx, ModResult, Module, Outcome, fail};
@@ -95,6 +96,63 @@ impl Module for WaitFor {
             return Ok(Outcome::ok()
                 .with("elapsed", started.elapsed().as_secs())
                 .with("state", state));
+        }
+        // A pattern in a file is Python's `re` (named groups, look-around), matched here on
+        // what is read from the host, as ansible-core matches it there.
+        if let (Some(f), Some(r), "present" | "started") =
+            (&self.path, &self.search_regex, state.as_str())
+        {
+            let re = fancy_regex::Regex::new(&format!("(?m){r}"))
+                .map_err(|e| crate::modules::ModuleError::Args(format!("search_regex: {e}")))?;
+            let started = std::time::Instant::now();
+            tokio::time::sleep(std::time::Duration::from_secs_f64(delay)).await;
+            let deadline = started + std::time::Duration::from_secs_f64(delay + timeout);
+            let remote = ctx.remote()?;
+            loop {
+                let out = remote
+                    .exec(&format!("cat -- {} 2>/dev/null", quote(&f.0)), None)
+                    .await?;
+                let text = String::from_utf8_lossy(&out.stdout);
+                if out.status == Some(0)
+                    && let Ok(Some(caps)) = re.captures(text.as_ref())
+                {
+                    let groups: Vec<serde_json::Value> = caps
+                        .iter()
+                        .skip(1)
+                        .map(|g| {
+                            g.map(|m| m.as_str().into())
+                                .unwrap_or(serde_json::Value::Null)
+                        })
+                        .collect();
+                    let named: serde_json::Map<String, serde_json::Value> = re
+                        .capture_names()
+                        .flatten()
+                        .map(|n| {
+                            let v = caps
+                                .name(n)
+                                .map(|m| m.as_str().into())
+                                .unwrap_or(serde_json::Value::Null);
+                            (n.to_string(), v)
+                        })
+                        .collect();
+                    return Ok(Outcome::ok()
+                        .with("elapsed", started.elapsed().as_secs())
+                        .with("state", state)
+                        .with("path", f.0.clone())
+                        .with("port", serde_json::Value::Null)
+                        .with("search_regex", r.clone())
+                        .with("match_groups", groups)
+                        .with("match_groupdict", named));
+                }
+                if std::time::Instant::now() >= deadline {
+                    return fail(
+                        self.msg
+                            .clone()
+                            .unwrap_or_else(|| format!("Timeout when waiting for {}", f.0)),
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_secs_f64(sleep)).await;
+            }
         }
         let script = format!(
             "start=$(date +%s); sleep {delay}; end=$(($(date +%s) + {t})); while :; do if {cond}; then echo $(( $(date +%s) - start )); exit 0; fi; [ $(date +%s) -ge $end ] && exit 3; sleep {sleep}; done",

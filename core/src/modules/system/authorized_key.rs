@@ -153,6 +153,7 @@ impl Module for AuthorizedKey {
         let edit = Edit {
             path: &path,
             created_msg: None,
+            missing_word: "Path",
             backup_key: "backup_file",
             attrs,
             backup: false,
