@@ -75,12 +75,12 @@ pub(super) fn apply_vars_dirs(inv: &mut Inventory, base: &Path) -> Result<(), In
     let (gdir, hdir) = (base.join("group_vars"), base.join("host_vars"));
     if gdir.is_dir() {
         for g in inv.groups.values_mut() {
-            g.file_vars.extend(vars_dirs::load_for(&gdir, &g.name)?);
+            super::merge_vars(&mut g.file_vars, vars_dirs::load_for(&gdir, &g.name)?);
         }
     }
     if hdir.is_dir() {
         for h in inv.hosts.values_mut() {
-            h.file_vars.extend(vars_dirs::load_for(&hdir, &h.name)?);
+            super::merge_vars(&mut h.file_vars, vars_dirs::load_for(&hdir, &h.name)?);
         }
     }
     Ok(())

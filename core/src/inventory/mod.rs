@@ -28,6 +28,22 @@ use std::path::PathBuf;
 /// A variable map, kept in the order it was written.
 pub type Vars = serde_json::Map<String, Value>;
 
+/// `from`'s variables laid over `into`: a later source replaces a variable, or with
+/// `hash_behaviour = merge` merges a mapping into the one already there.
+pub fn merge_vars(into: &mut Vars, from: Vars) {
+    let merge = crate::template::hash_merge();
+    for (k, v) in from {
+        match into.get_mut(&k) {
+            Some(old) if merge && old.is_object() && v.is_object() => {
+                crate::template::deep_merge(old, v);
+            }
+            _ => {
+                into.insert(k, v);
+            }
+        }
+    }
+}
+
 /// One host of the inventory.
 #[derive(Debug, Clone, Default)]
 pub struct Host {
@@ -138,7 +154,7 @@ impl Inventory {
             name: name.to_string(),
             ..Host::default()
         });
-        host.vars.extend(vars);
+        merge_vars(&mut host.vars, vars);
         let g = self.group_mut(group);
         if !g.hosts.contains(name) {
             g.hosts.insert(name.to_string());

@@ -2,7 +2,7 @@
 //! and duplicate keys are errors with their line and column.
 
 use super::unique_map::UniqueMap;
-use super::{Inventory, InventoryError, Vars, range};
+use super::{Inventory, InventoryError, Vars, merge_vars, range};
 use crate::source::{SourceError, find_pos, yaml_error};
 use serde::Deserialize;
 use serde_json::Value;
@@ -43,7 +43,7 @@ fn add_group(
     inv.group_mut(name);
     let Some(group) = group else { return Ok(()) };
     if let Some(vars) = group.vars {
-        inv.group_mut(name).vars.extend(vars.0);
+        merge_vars(&mut inv.group_mut(name).vars, vars.0.into_iter().collect());
     }
     for (pattern, vars) in group.hosts.map(|h| h.0).unwrap_or_default() {
         let names = range::expand(&pattern)

@@ -547,8 +547,30 @@ impl Runner {
             task
         };
         let info = modules::info(&task.action);
-        let defaults =
+        let mut defaults =
             crate::playbook::module_defaults::for_module(&inh.module_defaults, &task.action);
+        // `service` and `package` run a backend module (by the service or package manager
+        // facts), and that module's defaults apply too, as ansible-core's action plugins do.
+        let backend_fact = match task.action.as_str() {
+            "service" => Some("ansible_service_mgr"),
+            "package" => Some("ansible_pkg_mgr"),
+            _ => None,
+        };
+        if let Some(backend) =
+            backend_fact.and_then(|f| scope.raw(f).and_then(Json::as_str).map(str::to_string))
+        {
+            let backend = match backend.as_str() {
+                "systemd" => "systemd_service".to_string(),
+                other => other.to_string(),
+            };
+            for name in [backend.as_str(), backend.trim_end_matches("_service")] {
+                for (k, v) in
+                    crate::playbook::module_defaults::for_module(&inh.module_defaults, name)
+                {
+                    defaults.entry(k).or_insert(v);
+                }
+            }
+        }
         let given = if defaults.is_empty() {
             std::borrow::Cow::Borrowed(&task.args)
         } else {

@@ -145,11 +145,12 @@ impl Module for WaitFor {
                         .with("match_groupdict", named));
                 }
                 if std::time::Instant::now() >= deadline {
-                    return fail(
+                    return Ok(timed_out(
                         self.msg
                             .clone()
                             .unwrap_or_else(|| format!("Timeout when waiting for {}", f.0)),
-                    );
+                        timeout,
+                    ));
                 }
                 tokio::time::sleep(std::time::Duration::from_secs_f64(sleep)).await;
             }
@@ -171,20 +172,33 @@ impl Module for WaitFor {
                 .with("search_regex", self.search_regex.clone())
                 .with("match_groups", serde_json::json!([]))
                 .with("match_groupdict", serde_json::json!({}))),
-            Some(3) => fail(self.msg.unwrap_or_else(|| {
-                format!(
-                    "Timeout when waiting for {}",
-                    match (&self.port, &self.path) {
-                        (Some(p), _) => format!("{host}:{}", p.0),
-                        (_, Some(p)) => p.0.clone(),
-                        _ => String::new(),
-                    }
-                )
-            })),
+            Some(3) => Ok(timed_out(
+                self.msg.unwrap_or_else(|| {
+                    format!(
+                        "Timeout when waiting for {}",
+                        match (&self.port, &self.path) {
+                            (Some(p), _) => format!("{host}:{}", p.0),
+                            (_, Some(p)) => p.0.clone(),
+                            _ => String::new(),
+                        }
+                    )
+                }),
+                timeout,
+            )),
             _ => fail(format!(
                 "wait_for could not run: {}",
                 out.stderr_str().trim()
             )),
         }
     }
+}
+
+/// The failure at the end of the wait: ansible-core's message and `elapsed` (the whole
+/// seconds waited, which is the timeout).
+fn timed_out(msg: String, timeout: f64) -> Outcome {
+    let mut o = Outcome::ok()
+        .msg(msg)
+        .with("elapsed", timeout.floor() as u64);
+    o.failed = true;
+    o
 }

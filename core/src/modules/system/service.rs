@@ -195,8 +195,13 @@ impl Systemd {
         let status =
             json!({"ActiveState": now.active, "UnitFileState": now.file, "LoadState": now.load});
         let mut out = out.with("name", unit.as_str()).with("status", status);
+        // The state the service is left in: restarted and reloaded leave it started.
         if let Some(s) = &self.state {
-            out = out.with("state", s.as_str());
+            let left = match s.as_str() {
+                "restarted" | "reloaded" => "started",
+                other => other,
+            };
+            out = out.with("state", left);
         }
         if let Some(e) = self.enabled {
             out = out.with("enabled", e.0);
