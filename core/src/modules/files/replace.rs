@@ -38,6 +38,26 @@ fn failed(e: fancy_regex::Error) -> ModuleError {
     ModuleError::Failed(format!("regular expression failed: {e}"))
 }
 
+/// Python's check of a replacement template: a backslash before an ASCII letter that is not
+/// an escape it knows is an error ("bad escape"), raised even when nothing matches.
+fn check_template(replace: &str) -> Result<(), ModuleError> {
+    let mut chars = replace.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            continue;
+        }
+        if let Some((_, e)) = chars.next()
+            && e.is_ascii_alphabetic()
+            && !"abfnrtvg".contains(e)
+        {
+            return Err(ModuleError::Failed(format!(
+                "Unable to process replace due to error: bad escape \\{e} at position {i}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// What [`apply`] did.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Applied {
@@ -81,6 +101,7 @@ pub fn apply(
         None => (0, text.len()),
     };
     let r = re(&format!("(?m){regexp}"))?;
+    check_template(replace)?;
     let section = &text[start..end];
     let mut count = 0;
     for m in r.find_iter(section) {
