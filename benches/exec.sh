@@ -9,36 +9,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-5}
-WORK=/var/tmp/hoist-bench
-mkdir -p "$WORK"
-cargo build --release --bin hoist
-HOIST=$PWD/target/release/hoist
-INV=$WORK/lab.yml
-brought_up=0
-if [ "$($HOIST lab status | grep -c running || true)" -lt 50 ]; then
-  $HOIST lab down >/dev/null 2>&1 || true
-  $HOIST lab up --hosts 50 --inventory "$INV" >/dev/null
-  brought_up=1
-else
-  INV=$(cat /var/tmp/hoist-lab/run/inventory-path)
-fi
+ROOT=$PWD
+. benches/lib.sh
+bench_start 50
+INV=$(cat $RUN/inventory-path)
 cleanup() {
   $HOIST mux stop >/dev/null 2>&1 || true
   for s in "$WORK"/cm-*; do [ -S "$s" ] && ssh -S "$s" -O exit x 2>/dev/null || true; done
   [ $brought_up = 1 ] && $HOIST lab down >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
-if [ ! -x "$WORK/venv/bin/ansible" ]; then
-  python3 -m venv "$WORK/venv"
-  "$WORK/venv/bin/pip" install -q ansible-core
-fi
+bench_venv ansible-core
 ANSIBLE=$WORK/venv/bin/ansible
-KEY=/var/tmp/hoist-lab/run/id_ed25519
-KH=/var/tmp/hoist-lab/run/known_hosts
+KEY=$RUN/id_ed25519
+KH=$RUN/known_hosts
 SSHO="-i $KEY -o UserKnownHostsFile=$KH -o StrictHostKeyChecking=yes -o BatchMode=yes -o LogLevel=ERROR"
 export ANSIBLE_PYTHON_INTERPRETER=/usr/bin/python3 ANSIBLE_STDOUT_CALLBACK=minimal ANSIBLE_LOAD_CALLBACK_PLUGINS=0
 measure() { python3 benches/measure.py "$RUNS" "$1"; }
-field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$2'])" "$1"; }
 echo "hoist $($HOIST --version | cut -d' ' -f2) | $($ANSIBLE --version | head -1) | $(ssh -V 2>&1) | runs=$RUNS (median)"
 printf '%-6s %-28s %9s %9s %10s %10s\n' hosts tool wall_s cpu_s "wall/hoist" "cpu/hoist"
 for N in 10 50; do

@@ -1,10 +1,18 @@
 # Shared by the benchmarks (sourced, not run): the release build, the lab, the PyPI venv, the
-# per-N inventory and the measurement helpers. Needs ROOT (the repository) and WORK set.
+# per-N inventory and the measurement helpers. Needs ROOT (the repository) set.
 HOIST=$ROOT/target/release/hoist
 RUN=/var/tmp/hoist-lab/run
+WORK=/var/tmp/hoist-bench
+mkdir -p "$WORK"
 
 # Builds hoist in release mode.
 bench_build() { (cd "$ROOT" && cargo build --release --bin hoist); }
+
+# bench_start "N1 N2 ...": the release build and a lab as large as the largest count.
+bench_start() {
+  bench_build
+  bench_lab "$(echo $1 | tr ' ' '\n' | sort -n | tail -1)"
+}
 
 # Makes sure a lab with at least $1 hosts is up; sets brought_up=1 when this run started it.
 bench_lab() {

@@ -14,8 +14,6 @@ ROOT=$PWD
 RUNS=${1:-5}
 N=${2:-4}
 CALLS=${3:-200}
-WORK=/var/tmp/hoist-bench
-mkdir -p "$WORK"
 . benches/lib.sh
 bench_build
 rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2

@@ -13,12 +13,8 @@ ROOT=$PWD
 RUNS=${1:-1}
 COUNTS=${2:-"10 50 240"}
 AFORKS=${3:-50}
-WORK=/var/tmp/hoist-bench
-mkdir -p "$WORK"
 . benches/lib.sh
-bench_build
-MAXN=$(echo $COUNTS | tr ' ' '\n' | sort -n | tail -1)
-bench_lab "$MAXN"
+bench_start "$COUNTS"
 trap '[ $brought_up = 1 ] && $HOIST lab down >/dev/null 2>&1 || true' EXIT
 bench_venv ansible-core
 V=$WORK/venv/bin

@@ -42,8 +42,13 @@ def fetch():
     tree = os.path.join(CACHE, f"ansible_core-{VERSION}")
     os.makedirs(CACHE, exist_ok=True)
     if not os.path.exists(tgz):
-        meta = json.load(urllib.request.urlopen(f"https://pypi.org/pypi/ansible-core/{VERSION}/json", timeout=60))
-        url = next(u["url"] for u in meta["urls"] if u["packagetype"] == "sdist")
+        # The simple index (PEP 503): served by PyPI and by every mirror, unlike the JSON API.
+        index = urllib.request.urlopen("https://pypi.org/simple/ansible-core/", timeout=60).read().decode()
+        sdist = f"ansible_core-{VERSION}.tar.gz"
+        found = re.search(r'href="([^"#]*/' + re.escape(sdist) + r')[#"]', index)
+        if not found:
+            sys.exit(f"{sdist} is not in PyPI's index of ansible-core")
+        url = found.group(1)
         with urllib.request.urlopen(url, timeout=300) as r, open(tgz + ".part", "wb") as f:
             shutil.copyfileobj(r, f)
         os.rename(tgz + ".part", tgz)

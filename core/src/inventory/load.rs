@@ -82,6 +82,15 @@ pub(super) fn apply_vars_dirs(inv: &mut Inventory, base: &Path) -> Result<(), In
         for h in inv.hosts.values_mut() {
             super::merge_vars(&mut h.file_vars, vars_dirs::load_for(&hdir, &h.name)?);
         }
+        for name in ["localhost", "127.0.0.1"] {
+            if !inv.hosts.contains_key(name) {
+                let vars = vars_dirs::load_for(&hdir, name)?;
+                super::merge_vars(
+                    inv.implicit_file_vars.entry(name.to_string()).or_default(),
+                    vars,
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -92,6 +92,9 @@ pub struct Inventory {
     pub hosts: IndexMap<String, Host>,
     pub groups: IndexMap<String, Group>,
     pub sources: Vec<PathBuf>,
+    /// `host_vars/localhost.yml` (and `127.0.0.1`) for Ansible's implicit localhost, which is
+    /// not among `hosts` but reads its host_vars files all the same.
+    pub implicit_file_vars: IndexMap<String, Vars>,
 }
 
 impl Default for Inventory {
@@ -117,6 +120,7 @@ impl Inventory {
             hosts: IndexMap::new(),
             groups,
             sources: Vec::new(),
+            implicit_file_vars: IndexMap::new(),
         }
     }
 

@@ -77,12 +77,16 @@ impl Inventory {
     }
 
     /// The variables of Ansible's implicit `localhost` (the controller, when the inventory does
-    /// not name it): the `all` group's variables and `group_vars/all`, nothing else.
+    /// not name it): the `all` group's variables and `group_vars/all`, and its `host_vars/`
+    /// files.
     pub fn implicit_localhost_vars(&self, name: &str) -> Vars {
         let mut vars = Vars::new();
         if let Some(all) = self.groups.get("all") {
             vars.extend(all.vars.clone());
             vars.extend(all.file_vars.clone());
+        }
+        if let Some(own) = self.implicit_file_vars.get(name) {
+            vars.extend(own.clone());
         }
         vars.insert("inventory_hostname".into(), Value::from(name));
         vars.insert("inventory_hostname_short".into(), Value::from(name));

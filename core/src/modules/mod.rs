@@ -147,8 +147,17 @@ fn check_typed<T: Module>(args: &Json) -> Result<(), ArgIssue> {
     registry::parse_args::<T>(args.clone()).map(|_| ())
 }
 
-async fn execute<T: Module>(ctx: &Ctx<'_>, args: Json) -> ModResult {
-    let m: T = registry::parse_args(args).map_err(|i| ModuleError::Args(i.message))?;
+async fn execute<T: Module>(name: &str, ctx: &Ctx<'_>, args: Json) -> ModResult {
+    // ansible-core's shell action refuses command's `expand_argument_vars` in these words.
+    if name == "shell" && args.get("expand_argument_vars").is_some() {
+        return fail("Unsupported parameters for (shell) module: expand_argument_vars");
+    }
+    let m: T = registry::parse_args(args.clone()).map_err(|i| {
+        match registry::unsupported::<T>(name, &args) {
+            Some(msg) if i.message.contains("unknown field") => ModuleError::Failed(msg),
+            _ => ModuleError::Args(i.message),
+        }
+    })?;
     m.run(ctx).await
 }
 
@@ -177,7 +186,7 @@ macro_rules! modules {
         /// Runs module `name` (built-in, else a plugin's) with templated `args`.
         pub async fn run(name: &str, ctx: &Ctx<'_>, args: Json) -> ModResult {
             match name {
-                $($name => execute::<$ty>(ctx, args).await,)*
+                $($name => execute::<$ty>($name, ctx, args).await,)*
                 _ => match external::get(name) {
                     Some(m) => m.run(ctx, args).await,
                     None => Err(ModuleError::Args(format!("unknown module `{name}`"))),

@@ -68,6 +68,29 @@ pub fn parse_args<T: DeserializeOwned>(args: Json) -> Result<T, ArgIssue> {
     })
 }
 
+/// ansible-core's message for arguments module `name` does not take: `Unsupported parameters
+/// for (copy) module: a, b. Supported parameters include: ...` (None when all are taken).
+pub fn unsupported<T: DeserializeOwned>(name: &str, args: &Json) -> Option<String> {
+    let fields = fields_of::<T>()?;
+    let mut unknown: Vec<&str> = args
+        .as_object()?
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !fields.contains(k))
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    unknown.sort_unstable();
+    let mut supported = fields.to_vec();
+    supported.sort_unstable();
+    Some(format!(
+        "Unsupported parameters for ({name}) module: {}. Supported parameters include: {}.",
+        unknown.join(", "),
+        supported.join(", ")
+    ))
+}
+
 /// True when any string inside `v` holds template syntax.
 pub fn has_templates(v: &Json) -> bool {
     match v {

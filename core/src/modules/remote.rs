@@ -319,18 +319,63 @@ async fn local_exec(
     if let Some(mut sin) = child.stdin.take() {
         let _ = sin.write_all(stdin.unwrap_or_default()).await;
     }
-    let out = child
-        .wait_with_output()
+    // The output is read until the command exits and its pipes end, or briefly after the exit:
+    // a process it left in the background (`cmd &`) holds the pipes open, and waiting for
+    // their end would wait for it, which ansible-core does not.
+    let (out, err) = (drain(child.stdout.take()), drain(child.stderr.take()));
+    let status = child
+        .wait()
         .await
         .map_err(|e| ModuleError::Failed(format!("controller command failed: {e}")))?;
-    early.extend_from_slice(&out.stdout);
+    let (stdout, stderr) = (out.finish().await, err.finish().await);
+    early.extend_from_slice(&stdout);
     use std::os::unix::process::ExitStatusExt;
     Ok(ExecOutput {
         stdout: early,
-        stderr: out.stderr,
-        status: out.status.code().map(|c| c as u32),
-        signal: out.status.signal().map(|s| format!("signal {s}")),
+        stderr,
+        status: status.code().map(|c| c as u32),
+        signal: status.signal().map(|s| format!("signal {s}")),
     })
+}
+
+/// A pipe being read into memory in the background.
+struct Drain {
+    buf: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn drain(pipe: Option<impl tokio::io::AsyncRead + Unpin + Send + 'static>) -> Drain {
+    use tokio::io::AsyncReadExt;
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let task = pipe.map(|mut pipe| {
+        let buf = buf.clone();
+        tokio::spawn(async move {
+            let mut chunk = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut chunk).await {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut b) = buf.lock() {
+                    b.extend_from_slice(&chunk[..n]);
+                }
+            }
+        })
+    });
+    Drain { buf, task }
+}
+
+impl Drain {
+    /// What was read, once the pipe ended (or a moment after the command exited, when a
+    /// process it left behind keeps the pipe open).
+    async fn finish(mut self) -> Vec<u8> {
+        if let Some(mut task) = self.task.take() {
+            let grace = std::time::Duration::from_millis(200);
+            if tokio::time::timeout(grace, &mut task).await.is_err() {
+                task.abort();
+            }
+        }
+        self.buf.lock().map(|b| b.clone()).unwrap_or_default()
+    }
 }
 
 /// sudo's side of a become start on the controller (see [`crate::ssh::become_`]): the password

@@ -13,7 +13,7 @@ pub mod undefined;
 pub use keywords::{closest, module_name};
 pub use load::{load_playbook, load_playbook_str, load_role_dynamic, load_tasks_file, load_vars};
 pub use model::*;
-pub use parse_task::{BACKGROUND_MODULES, split_words, whole_seconds};
+pub use parse_task::{BACKGROUND_MODULES, split_words, split_words_as_written, whole_seconds};
 
 static STATIC_VARS: std::sync::RwLock<Option<crate::inventory::Vars>> =
     std::sync::RwLock::new(None);

@@ -314,16 +314,36 @@ pub fn decode_escapes(s: &str) -> String {
     out
 }
 
+/// Splits `k=v` text into words on unquoted whitespace outside `{...}`, unquoting them.
 pub fn split_words(s: &str) -> Vec<String> {
+    split(s, false)
+}
+
+/// As [`split_words`], keeping the quotes as written (ansible-core's `split_args`).
+pub fn split_words_as_written(s: &str) -> Vec<String> {
+    split(s, true)
+}
+
+fn split(s: &str, keep_quotes: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quote: Option<char> = None;
     let mut depth = 0i32;
     for c in s.chars() {
         match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
+            (Some(q), c) if c == q => {
+                quote = None;
+                if keep_quotes {
+                    cur.push(c)
+                }
+            }
             (Some(_), c) => cur.push(c),
-            (None, '\'' | '"') if depth == 0 => quote = Some(c),
+            (None, '\'' | '"') if depth == 0 => {
+                quote = Some(c);
+                if keep_quotes {
+                    cur.push(c)
+                }
+            }
             (None, '{') => {
                 depth += 1;
                 cur.push(c)

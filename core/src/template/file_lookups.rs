@@ -313,6 +313,16 @@ fn csv_row(line: &str, delim: char) -> Vec<String> {
     out
 }
 
+/// `v` without one pair of surrounding quotes.
+fn unquote(v: &str) -> &str {
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return &v[1..v.len() - 1];
+        }
+    }
+    v
+}
+
 /// `lookup('csvfile', term, **kwargs)` for one term.
 pub fn csvfile(
     term: &str,
@@ -337,19 +347,18 @@ pub fn csvfile(
     )?;
     let mut key = None;
     let mut default = default;
-    for word in crate::playbook::split_words(term) {
-        match word.split_once('=') {
+    // As ansible-core's parse_kv: quotes in the search key are part of it; values are unquoted.
+    for word in crate::playbook::split_words_as_written(term) {
+        let kv = word
+            .split_once('=')
+            .filter(|(k, _)| !k.contains(['"', '\'']))
+            .map(|(k, v)| (k, unquote(v)));
+        match kv {
             Some(("default", v)) => default = Some(Json::String(v.to_string())),
             Some((k, v)) => {
                 if !o.contains_key(k) {
                     return Err(format!("'{k}' is not a valid option"));
                 }
-                // `file=x.csv, col=1`: the old comma-separated form (a lone `,` is a value).
-                let v = if v.len() > 1 {
-                    v.strip_suffix(',').unwrap_or(v)
-                } else {
-                    v
-                };
                 o.insert(k.to_string(), Json::String(v.to_string()));
             }
             None if key.is_none() => key = Some(word),
@@ -364,12 +373,13 @@ pub fn csvfile(
         "TAB" | "\\t" => '\t',
         d => d.chars().next().unwrap_or('\t'),
     };
-    let col: usize = get("col")
-        .parse()
-        .map_err(|_| format!("col must be a number, got {}", get("col")))?;
-    let keycol: usize = get("keycol")
-        .parse()
-        .map_err(|_| format!("keycol must be a number, got {}", get("keycol")))?;
+    // ansible-core's option typing (`int`), and its words when a value is not one.
+    let int = |k: &str| {
+        get(k).trim().parse::<usize>().map_err(|_| {
+            format!("Config '{k}' for 'csvfile' lookup plugin from 'Direct' has an invalid value.")
+        })
+    };
+    let (col, keycol) = (int("col")?, int("keycol")?);
     let file = get("file");
     let path: std::path::PathBuf =
         find(&file).ok_or_else(|| format!("csvfile: {file}: No such file or directory"))?;
@@ -384,7 +394,12 @@ pub fn csvfile(
             };
         }
     }
-    Ok(default.into_iter().filter(|d| !d.is_null()).collect())
+    // A list default contributes its items (so `lookup` joins them with commas).
+    Ok(match default {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(items)) => items,
+        Some(d) => vec![d],
+    })
 }
 
 #[cfg(test)]
@@ -458,6 +473,17 @@ mod tests {
             )
             .unwrap(),
             vec![json!("40")]
+        );
+        let mut list_default = none.clone();
+        list_default.insert("default".into(), json!(["a", "b"]));
+        assert_eq!(
+            csvfile(
+                "notfound file=people.csv delimiter=, col=2",
+                &list_default,
+                &find
+            )
+            .unwrap(),
+            vec![json!("a"), json!("b")]
         );
         assert_eq!(
             csvfile("file=people.csv", &none, &find).unwrap_err(),

@@ -738,47 +738,73 @@ fn human_to_bytes(v: Value, unit: Option<String>, kwargs: Kwargs) -> Result<i64,
         None => kwargs.get::<Option<String>>("default_unit")?,
     };
     kwargs.assert_all_used()?;
-    let s = v.to_string();
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, suffix) = s.split_at(split);
-    let num: f64 = num
-        .parse()
-        .map_err(|_| invalid(format!("human_to_bytes: `{s}` is not a size")))?;
-    let suffix = suffix.trim();
-    let suffix = if suffix.is_empty() {
-        unit.as_deref().unwrap_or("")
-    } else {
-        suffix
+    let text = match v.as_str() {
+        Some(s) => s.to_string(),
+        None => v.to_string(),
     };
-    // A lowercase `b` counts bits (needs isbits), an uppercase `B` bytes (refused with isbits).
-    if suffix.len() > 1 || suffix == "b" || suffix == "B" {
-        let bits = suffix.ends_with('b');
-        if bits != isbits {
-            return Err(invalid(format!(
-                "human_to_bytes: `{s}` is not a valid {}",
-                if isbits {
-                    "bit size (expecting b)"
-                } else {
-                    "byte size (expecting B)"
-                }
-            )));
+    size_to_bytes(&text, unit.as_deref(), isbits)
+        .map_err(|why| invalid(format!("human_to_bytes() can't interpret the input: {why}")))
+}
+
+/// ansible-core's `human_to_bytes`: `10.5 MB` (bytes), `10 Mb` (bits with `isbits`), a bare
+/// number rounded as Python rounds (half to even), `default_unit` for a number without one.
+fn size_to_bytes(text: &str, default_unit: Option<&str>, isbits: bool) -> Result<i64, String> {
+    let re = regex::Regex::new(r"^([0-9]*\.?[0-9]+)(?:\s*([A-Za-z]+))?\s*$")
+        .map_err(|e| e.to_string())?;
+    let caps = re
+        .captures(text)
+        .ok_or_else(|| format!("human_to_bytes() can't interpret following string: {text}"))?;
+    let num: f64 = caps[1].parse().map_err(|_| {
+        format!(
+            "human_to_bytes() can't interpret following number: {}",
+            &caps[1]
+        )
+    })?;
+    let Some(unit) = caps.get(2).map(|m| m.as_str()).or(default_unit) else {
+        return Ok(num.round_ties_even() as i64);
+    };
+    const RANGES: [(char, u32, &str, &str); 9] = [
+        ('B', 0, "byte", "bit"),
+        ('K', 10, "kilobyte", "kilobit"),
+        ('M', 20, "megabyte", "megabit"),
+        ('G', 30, "gigabyte", "gigabit"),
+        ('T', 40, "terabyte", "terabit"),
+        ('P', 50, "petabyte", "petabit"),
+        ('E', 60, "exabyte", "exabit"),
+        ('Z', 70, "zetabyte", "zetabit"),
+        ('Y', 80, "yottabyte", "yottabit"),
+    ];
+    let key = unit
+        .chars()
+        .next()
+        .map(|c| c.to_ascii_uppercase())
+        .unwrap_or(' ');
+    let Some(&(_, shift, byte_name, bit_name)) = RANGES.iter().find(|r| r.0 == key) else {
+        return Err(format!(
+            "human_to_bytes() failed to convert {text} (unit = {unit}). The suffix must be one of Y, Z, E, P, T, G, M, K, B"
+        ));
+    };
+    let (class, class_name, long) = if isbits {
+        ('b', "bit", bit_name)
+    } else {
+        ('B', "byte", byte_name)
+    };
+    if unit.chars().count() > 1 && unit.to_lowercase() != long {
+        let short = if key == 'B' {
+            class.to_string()
+        } else {
+            format!("{key}{class}")
+        };
+        if unit != short {
+            let expect = if key == 'B' {
+                format!("expect {class} or {class_name}")
+            } else {
+                format!("expect {key}{class} or {key}")
+            };
+            return Err(format!(
+                "human_to_bytes() failed to convert {text}. Value is not a valid string ({expect})"
+            ));
         }
     }
-    let mult = match suffix
-        .trim_end_matches(['B', 'b'])
-        .to_ascii_uppercase()
-        .as_str()
-    {
-        "" => 1u64,
-        "K" | "KI" => 1 << 10,
-        "M" | "MI" => 1 << 20,
-        "G" | "GI" => 1 << 30,
-        "T" | "TI" => 1 << 40,
-        "P" | "PI" => 1 << 50,
-        other => return Err(invalid(format!("human_to_bytes: unknown unit `{other}`"))),
-    };
-    Ok((num * mult as f64) as i64)
+    Ok((num * (1u128 << shift) as f64).round_ties_even() as i64)
 }

@@ -113,7 +113,7 @@ pub fn find_file(state: &State, name: &str, subdir: &str) -> Option<PathBuf> {
 }
 
 /// Python's name for the type of `v` (messages quote it).
-fn python_type(v: &Value) -> &'static str {
+pub(crate) fn python_type(v: &Value) -> &'static str {
     match v.kind() {
         ValueKind::Bool => "bool",
         ValueKind::Number if v.as_i64().is_some() => "int",
@@ -211,21 +211,23 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         "fileglob" => {
             let mut out = Vec::new();
             for t in strings(terms) {
-                let (dir, pat) = match t.rsplit_once('/') {
-                    Some((d, p)) => (d.to_string(), p.to_string()),
-                    None => (".".to_string(), t.clone()),
+                // As ansible-core: a pattern with a directory globs in the one directory the
+                // search path finds; a bare pattern tries each search path's `files/` and the
+                // path itself, and the first with a match wins.
+                let (dirs, pat) = match t.rsplit_once('/') {
+                    Some((d, p)) if Path::new(d).is_absolute() || d.is_empty() => {
+                        (vec![PathBuf::from(if d.is_empty() { "/" } else { d })], p)
+                    }
+                    Some((d, p)) => (find_file(state, d, "files").into_iter().collect(), p),
+                    None => (search_paths(state, "files"), t.as_str()),
                 };
-                let dir = if Path::new(&dir).is_absolute() {
-                    Some(PathBuf::from(&dir))
-                } else {
-                    find_file(state, &dir, "files")
-                };
-                let Some(dir) = dir else { continue };
-                out.extend(
-                    crate::glob::matching_files(&dir, &pat)
-                        .into_iter()
-                        .map(Value::from),
-                );
+                if let Some(found) = dirs
+                    .iter()
+                    .map(|d| crate::glob::matching_files(d, pat))
+                    .find(|m| !m.is_empty())
+                {
+                    out.extend(found.into_iter().map(Value::from));
+                }
             }
             out
         }

@@ -6,15 +6,42 @@
 use minijinja::value::Kwargs;
 use minijinja::{Environment, Error, ErrorKind, Value};
 
+/// A number for the math filters, which take what Python's `math` takes (numbers and
+/// booleans, not numeric text), failing with ansible-core's words (`log() can only be used on
+/// numbers`).
+fn number(v: &Value, fails: impl Fn() -> String) -> Result<f64, Error> {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::Number => {
+            f64::try_from(v.clone()).map_err(|_| Error::new(ErrorKind::InvalidOperation, fails()))
+        }
+        ValueKind::Bool => Ok(if v.is_true() { 1.0 } else { 0.0 }),
+        _ => Err(Error::new(ErrorKind::InvalidOperation, fails())),
+    }
+}
+
+/// `number` for the filter `name`.
+fn operand(name: &str, v: &Value) -> Result<f64, Error> {
+    number(v, || format!("{name}() can only be used on numbers"))
+}
+
 pub fn register(env: &mut Environment<'static>) {
-    env.add_filter("log", |x: f64, base: Option<f64>| match base {
-        Some(b) => x.ln() / b.ln(),
-        None => x.ln(),
+    env.add_filter("log", |x: Value, base: Option<Value>| {
+        let x = operand("log", &x)?;
+        Ok::<_, Error>(match base {
+            Some(b) => x.ln() / operand("log", &b)?.ln(),
+            None => x.ln(),
+        })
     });
-    env.add_filter("pow", |x: f64, y: f64| x.powf(y));
-    env.add_filter("root", |x: f64, base: Option<f64>| match base {
-        None | Some(2.0) => x.sqrt(),
-        Some(b) => x.powf(1.0 / b),
+    env.add_filter("pow", |x: Value, y: Value| {
+        Ok::<_, Error>(operand("pow", &x)?.powf(operand("pow", &y)?))
+    });
+    env.add_filter("root", |x: Value, base: Option<Value>| {
+        let x = operand("root", &x)?;
+        Ok::<_, Error>(match base.map(|b| operand("root", &b)).transpose()? {
+            None | Some(2.0) => x.sqrt(),
+            Some(b) => x.powf(1.0 / b),
+        })
     });
     env.add_filter("human_readable", human_readable);
     env.add_filter(
@@ -70,7 +97,7 @@ fn bad(msg: impl Into<String>) -> Error {
 
 /// `1.0 KB`-style sizes (powers of 1024, Ansible's units and format).
 fn human_readable(
-    size: f64,
+    size: Value,
     isbits: Option<bool>,
     unit: Option<String>,
     kw: Kwargs,
@@ -84,6 +111,7 @@ fn human_readable(
         None => kw.get::<Option<String>>("unit")?,
     };
     kw.assert_all_used()?;
+    let size = number(&size, || "human_readable() failed on bad input".to_string())?;
     readable(size, isbits, unit)
 }
 
@@ -176,35 +204,63 @@ fn rekey_on_member(data: Value, key: String, kw: Kwargs) -> Result<Value, Error>
         .get::<Option<String>>("duplicates")?
         .unwrap_or_else(|| "error".into());
     kw.assert_all_used()?;
+    // ansible-core's checks and words, with Python's repr of the values named.
+    let repr = |v: &Value| py_repr(v);
     if !["error", "overwrite"].contains(&duplicates.as_str()) {
         return Err(bad(format!(
-            "duplicates parameter to rekey_on_member has unknown value: {duplicates}"
+            "duplicates parameter to rekey_on_member has unknown value {}",
+            repr(&Value::from(duplicates.as_str()))
         )));
     }
+    use minijinja::value::ValueKind;
     let items: Vec<Value> = match data.kind() {
-        minijinja::value::ValueKind::Map => data
+        ValueKind::Map => data
             .try_iter()?
             .map(|k| data.get_item(&k).unwrap_or_default())
             .collect(),
-        _ => data.try_iter()?.collect(),
+        ValueKind::Seq | ValueKind::Iterable => data.try_iter()?.collect(),
+        _ => return Err(bad("Type is not a valid list, set, or dict".to_string())),
     };
     let mut out: indexmap::IndexMap<Value, Value> = indexmap::IndexMap::new();
     for item in items {
-        if item.kind() != minijinja::value::ValueKind::Map {
-            return Err(bad(format!("List item is not a valid dict: {item}")));
+        if item.kind() != ValueKind::Map {
+            return Err(bad("List item is not a valid dict".to_string()));
         }
-        let k = item.get_attr(&key)?;
+        let k = item.get_item(&Value::from(key.as_str()))?;
         if k.is_undefined() {
-            return Err(bad(format!("Key {key} was not found")));
+            return Err(bad(format!(
+                "Key {} was not found.",
+                repr(&Value::from(key.as_str()))
+            )));
         }
         if out.contains_key(&k) && duplicates == "error" {
             return Err(bad(format!(
-                "Key {k} is not unique, cannot correctly turn into dict"
+                "Key {} is not unique, cannot convert to dict.",
+                repr(&k)
             )));
         }
         out.insert(k, item);
     }
     Ok(Value::from_object(out))
+}
+
+/// Python's `repr` of a scalar (`'text'`, `True`, `None`, `3`); other values as printed.
+fn py_repr(v: &Value) -> String {
+    use minijinja::value::ValueKind;
+    match v.kind() {
+        ValueKind::String => {
+            let s = v.as_str().unwrap_or_default();
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+        }
+        ValueKind::Bool if v.is_true() => "True".into(),
+        ValueKind::Bool => "False".into(),
+        ValueKind::None | ValueKind::Undefined => "None".into(),
+        _ => v.to_string(),
+    }
 }
 
 /// UUID v5 of `name` in `namespace` (default: Ansible's `361E6D51-FAEC-444A-9079-341386DA8E2E`).
@@ -240,6 +296,18 @@ fn to_uuid(name: &str, namespace: Option<&str>) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn math_filters_take_numbers_as_python_math_does() {
+        assert_eq!(operand("log", &Value::from(100)).unwrap(), 100.0);
+        assert_eq!(operand("log", &Value::from(true)).unwrap(), 1.0);
+        for v in [Value::from("100"), Value::from(vec![1])] {
+            assert_eq!(
+                operand("log", &v).unwrap_err().detail(),
+                Some("log() can only be used on numbers")
+            );
+        }
+    }
 
     #[test]
     fn values_python_gives() {

@@ -4,6 +4,7 @@
 //! its native type (a list stays a list), as Ansible does.
 
 pub mod blocking;
+mod chained;
 mod convert;
 pub mod external;
 mod file_lookups;
@@ -132,6 +133,8 @@ impl TemplateError {
 /// The shared template environment.
 pub struct Templar {
     env: Environment<'static>,
+    /// The environment whose undefined values chain ([`chained`]), made when first needed.
+    chained: std::sync::OnceLock<Environment<'static>>,
 }
 
 impl Default for Templar {
@@ -153,6 +156,8 @@ impl Templar {
             env.set_syntax(syntax);
         }
         env.set_recursion_limit(200);
+        // Undefined values remember the expression that made them, so errors name it.
+        env.set_debug(true);
         // Python's str/dict/list methods (`.split()`, `.startswith()`, `.items()`, `.get()`...),
         // which Ansible playbooks use all the time.
         env.set_unknown_method_callback(python_methods);
@@ -188,7 +193,62 @@ impl Templar {
         secret_fn::register(&mut env);
         external::install(&mut env);
         env.add_global("omit", OMIT);
-        Templar { env }
+        Templar {
+            env,
+            chained: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Runs `eval` with Ansible's chaining undefined values ([`chained::evaluate`]); an
+    /// undefined value that stops it is named as ansible-core names it.
+    fn evaluate<T>(
+        &self,
+        ctx: &Value,
+        eval: impl Fn(&Environment<'static>) -> Result<T, minijinja::Error>,
+    ) -> Result<T, TemplateError> {
+        chained::evaluate(
+            &self.env,
+            || self.chained.get_or_init(|| chained::chained(&self.env)),
+            eval,
+        )
+        .map_err(|e| {
+            let undefined = e.kind() == minijinja::ErrorKind::UndefinedError;
+            let mut err = TemplateError::from(e);
+            if undefined
+                && let Some(expr) = err
+                    .message
+                    .strip_prefix('`')
+                    .and_then(|m| m.split_once("` is undefined"))
+                    .map(|(expr, _)| expr.to_string())
+            {
+                err.message = self.undefined_message(&expr, ctx);
+            }
+            err
+        })
+    }
+
+    /// ansible-core's words for the undefined value `expr`: `'name' is undefined`, or
+    /// `object of type 'dict' has no attribute 'x'` for `parent.x`.
+    fn undefined_message(&self, expr: &str, ctx: &Value) -> String {
+        let attr = expr.rsplit_once('.').filter(|(parent, attr)| {
+            !attr.is_empty()
+                && attr.chars().all(|c| c.is_alphanumeric() || c == '_')
+                && parent.matches('[').count() == parent.matches(']').count()
+                && parent.matches('(').count() == parent.matches(')').count()
+        });
+        if let Some((parent, attr)) = attr
+            && let Ok(Ok(v)) = self
+                .env
+                .compile_expression(parent)
+                .map(|c| c.eval(ctx.clone()))
+            && !v.is_undefined()
+        {
+            return format!(
+                "object of type '{}' has no attribute '{attr}'",
+                lookups::python_type(&v)
+            );
+        }
+        format!("'{expr}' is undefined")
     }
 
     /// True when `s` contains template syntax.
@@ -218,10 +278,12 @@ impl Templar {
             .keep_trailing_newline(false)
             .build()
             .map_err(|e| TemplateError::new(format!("template delimiters: {e}")))?;
-        let mut env = self.env.clone();
-        env.set_syntax(syntax);
         let name = absolute(path).display().to_string();
-        let mut out = env.render_named_str(&name, &source, ctx.clone())?;
+        let mut out = self.evaluate(ctx, |env| {
+            let mut env = env.clone();
+            env.set_syntax(syntax.clone());
+            env.render_named_str(&name, &source, ctx.clone())
+        })?;
         let trailing = |s: &str| s.len() - s.trim_end_matches('\n').len();
         let missing = trailing(&source).saturating_sub(trailing(&out));
         out.push_str(&"\n".repeat(missing));
@@ -233,7 +295,8 @@ impl Templar {
         if !Self::is_template(s) {
             return Ok(s.to_string());
         }
-        Ok(self.env.render_str(&escape_backslashes(s), ctx.clone())?)
+        let s = escape_backslashes(s);
+        self.evaluate(ctx, |env| env.render_str(&s, ctx.clone()))
     }
 
     /// Renders a template file (includes resolve relative to it).
@@ -242,7 +305,7 @@ impl Templar {
             TemplateError::new(format!("cannot read template {}: {e}", path.display()))
         })?;
         let name = absolute(path).display().to_string();
-        Ok(self.env.render_named_str(&name, &source, ctx.clone())?)
+        self.evaluate(ctx, |env| env.render_named_str(&name, &source, ctx.clone()))
     }
 
     /// Renders every string inside `v` (operator-written text), keeping native types for
@@ -298,13 +361,9 @@ impl Templar {
 
     /// Evaluates a bare Jinja expression (as in `when:`) to a minijinja value.
     pub fn eval_raw(&self, expr: &str, ctx: &Value) -> Result<Value, TemplateError> {
-        let compiled = self.env.compile_expression(expr)?;
-        let v = compiled.eval(ctx.clone())?;
+        let v = self.evaluate(ctx, |env| env.compile_expression(expr)?.eval(ctx.clone()))?;
         if v.is_undefined() {
-            return Err(TemplateError::new(format!(
-                "'{}' is undefined",
-                expr.trim()
-            )));
+            return Err(TemplateError::new(self.undefined_message(expr.trim(), ctx)));
         }
         Ok(v)
     }

@@ -91,6 +91,42 @@ fn undefined_is_an_error_unless_defaulted() {
 }
 
 #[test]
+fn undefined_values_chain_as_in_ansible() {
+    let v = json!({"r": {"rc": 0}});
+    // A missing variable or attribute chains up to `default` or a `defined` test...
+    assert_eq!(
+        render("{{ nope.stat.exists | default(false) }}", v.clone()),
+        "False"
+    );
+    assert_eq!(render("{{ r.stat.exists | d('x') }}", v.clone()), "x");
+    assert_eq!(render("{{ r.stat.exists is defined }}", v.clone()), "False");
+    assert_eq!(render("{{ nope.a is undefined }}", v.clone()), "True");
+    assert_eq!(render("a{{ r.x.y | default('') }}b", v.clone()), "ab");
+    // ...while printing, comparing or testing it is an error that names it as ansible-core does.
+    let e = render("{{ r.stdout }}", v.clone());
+    assert!(
+        e.contains("object of type 'dict' has no attribute 'stdout'"),
+        "{e}"
+    );
+    let e = render("x {{ r.x.y }}", v.clone());
+    assert!(
+        e.contains("object of type 'dict' has no attribute 'x'"),
+        "{e}"
+    );
+    let e = render("{{ nope.a }}", v.clone());
+    assert!(e.contains("'nope' is undefined"), "{e}");
+    let e = render("{{ r.x.y | default('') }}{{ r.q.z }}", v.clone());
+    assert!(e.starts_with("ERROR"), "{e}");
+    let s = scope(v);
+    let t = Templar::new();
+    assert!(t.condition("not nope.a", &s.context()).is_err());
+    assert!(
+        !t.condition("nope.a | default(false)", &s.context())
+            .unwrap()
+    );
+}
+
+#[test]
 fn conditions_must_be_booleans() {
     let s = scope(json!({"n": 3, "name": "web"}));
     let t = Templar::new();

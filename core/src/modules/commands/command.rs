@@ -13,6 +13,8 @@ use std::time::{Duration, SystemTime};
 const SKIP_MARK: &str = "__hoist_command_skipped__";
 /// Printed when `chdir` cannot be entered (the command never ran).
 const CHDIR_MARK: &str = "__hoist_command_no_chdir__";
+/// Printed when `command`'s program is not there (the command never ran).
+const MISSING_MARK: &str = "__hoist_command_not_found__";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -382,10 +384,16 @@ impl Module for Command {
         let warning = self.executable.map(|e| {
             format!("As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. Not using '{e}'.")
         });
+        // A program that is not there fails as Python's exec does in ansible-core (no shell
+        // ran it, so no shell's "not found").
+        let program = script.first().cloned().unwrap_or_default();
         let mut o = execute(
             Plan {
                 shown: Json::from(words.clone()),
-                script: format!("{prelude}exec {}", script.join(" ")),
+                script: format!(
+                    "{prelude}command -v -- {program} >/dev/null 2>&1 || {{ printf {MISSING_MARK}; exit 2; }}; exec {}",
+                    script.join(" ")
+                ),
                 chdir: self.chdir.map(|t| t.0),
                 creates: self.creates.map(|t| t.0),
                 removes: self.removes.map(|t| t.0),
@@ -396,6 +404,19 @@ impl Module for Command {
             ctx,
         )
         .await?;
+        if o.data.get("stdout").and_then(Json::as_str) == Some(MISSING_MARK) {
+            let mut missing = Outcome::ok()
+                .msg(format!(
+                    "[Errno 2] No such file or directory: b'{}'",
+                    words[0]
+                ))
+                .with("cmd", words.join(" "))
+                .with("rc", 2)
+                .with("stdout", "")
+                .with("stderr", "");
+            missing.failed = true;
+            return Ok(missing);
+        }
         o.warnings.extend(warning);
         Ok(o)
     }
