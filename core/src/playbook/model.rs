@@ -276,6 +276,9 @@ pub struct Task {
     pub ansible_module: Option<Arc<crate::modules::ansible::Located>>,
     /// Module arguments, still holding templates.
     pub args: Json,
+    /// `args:` written as one template: rendered when the task runs into a mapping of more
+    /// arguments (those written on the task win).
+    pub args_expr: Option<String>,
     /// Where each argument was written (for argument errors).
     pub arg_origins: Vec<(String, Origin)>,
     /// What the static argument check found: ansible-core meets it only when the task runs

@@ -538,10 +538,15 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
             .error("no module or action in this task")
             .with_help("add a module such as `command:`, `copy:` or `debug:`"));
     };
-    if let (Some(Json::Object(extra)), Json::Object(a)) = (extra_args, &mut args) {
-        for (k, v) in extra {
-            a.entry(k).or_insert(v);
+    let mut args_expr = None;
+    match (extra_args, &mut args) {
+        (Some(Json::Object(extra)), Json::Object(a)) => {
+            for (k, v) in extra {
+                a.entry(k).or_insert(v);
+            }
         }
+        (Some(Json::String(expr)), _) => args_expr = Some(expr),
+        _ => {}
     }
     if local {
         common.delegate_to = Some("localhost".into());
@@ -583,6 +588,7 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
         action,
         ansible_module,
         args,
+        args_expr,
         arg_origins,
         arg_issue,
         loop_,

@@ -409,14 +409,9 @@ impl Runner {
                 top.push(layer(earlier));
             }
             let iscope = self.scope(pc, host, inh, top.clone());
-            let label = match &lc.label {
-                Some(l) => self
-                    .templar
-                    .render_string_value(l, &iscope.context())
-                    .unwrap_or_else(|_| json!(l)),
-                None => item.clone(),
-            };
-            let mut r = self.guarded(pc, task, host, inh, &iscope, top).await;
+            let mut r = self
+                .guarded(pc, task, host, inh, &iscope, top.clone())
+                .await;
             if let Json::Object(m) = &mut r.result {
                 m.insert(var.clone(), item.clone());
                 m.insert("ansible_loop_var".into(), json!(var));
@@ -425,6 +420,35 @@ impl Runner {
                     m.insert(iv.clone(), json!(i));
                 }
             }
+            // As ansible-core, the label is templated after the item ran, with the registered
+            // variable holding this item's result; a label that cannot be templated fails it.
+            let label = match &lc.label {
+                Some(l) => {
+                    let mut with_result = top;
+                    if let Some(reg) = &task.register {
+                        with_result.push(layer(vec![(reg.clone(), r.result.clone())]));
+                    }
+                    let lscope = self.scope(pc, host, inh, with_result);
+                    match self.templar.render_string_value(l, &lscope.context()) {
+                        Ok(label) => label,
+                        Err(e) => {
+                            if let Json::Object(m) = &mut r.result {
+                                m.insert("failed".into(), json!(true));
+                                m.insert(
+                                    "msg".into(),
+                                    json!(format!(
+                                        "Failed to template loop_control.label: {}",
+                                        e.message
+                                    )),
+                                );
+                            }
+                            r.status = Status::Failed;
+                            json!(l)
+                        }
+                    }
+                }
+                None => item.clone(),
+            };
             self.emit(Event::ItemResult(self.host_event(
                 task,
                 inh,
@@ -592,10 +616,44 @@ impl Runner {
             Ok(t) => t.filter(|t| *t > 0).map(|t| t as u64),
             Err(e) => return TaskRun::failed(host, format!("{loc}: `timeout`: {e}")),
         };
-        let args = match self.templar.render_value(&given, &ctx) {
+        let mut args = match self.templar.render_value(&given, &ctx) {
             Ok(a) => splat(info.as_ref().is_some_and(|i| i.free_form), strip_omit(a)),
             Err(e) => return TaskRun::failed(host, self.arg_error(task, &given, &ctx, e)),
         };
+        // `args: '{{ mapping }}'`: rendered arguments under the ones written on the task.
+        if let Some(expr) = &task.args_expr {
+            let finalize = |why: String| {
+                format!(
+                    "{loc}: Finalization of task args for 'ansible.builtin.{}' failed: {why}",
+                    task.action
+                )
+            };
+            match self.templar.render_string_value(expr, &ctx).map(strip_omit) {
+                Ok(Json::Object(extra)) => {
+                    if let Json::Object(a) = &mut args {
+                        for (k, v) in extra {
+                            a.entry(k).or_insert(v);
+                        }
+                    }
+                }
+                Ok(Json::Null) => {}
+                Ok(Json::String(s)) if s == OMIT => {}
+                Ok(other) => {
+                    return TaskRun::failed(
+                        host,
+                        finalize(format!(
+                            "`args` must be a mapping, got {}",
+                            crate::template::list_lookups::python_type(&other)
+                        )),
+                    );
+                }
+                Err(e) => return TaskRun::failed(host, finalize(e.message)),
+            }
+        }
+        // ansible-core validates the arguments before it evaluates any of them.
+        if task.action == "debug" && args.get("msg").is_some() && args.get("var").is_some() {
+            return TaskRun::failed(host, "parameters are mutually exclusive: msg|var".into());
+        }
         if let Some(e) = untrusted_expression(task, &given, &args) {
             return TaskRun::failed(host, format!("{loc}: {e}"));
         }
@@ -715,6 +773,14 @@ impl Runner {
                 }
                 other => other,
             };
+            // Retried tasks count their attempts where `changed_when`/`failed_when` see them.
+            let outcome = match outcome {
+                Ok(mut o) if task.until.is_some() => {
+                    o.data.insert("attempts".into(), json!(attempts));
+                    Ok(o)
+                }
+                other => other,
+            };
             let mut run = self.judge(pc, task, host, inh, outcome, &top);
             run.delegated_to = delegate.clone();
             let Some(until) = &task.until else { return run };
@@ -727,6 +793,13 @@ impl Runner {
                 Ok(None) => return run,
                 Err(e) => return TaskRun::failed(host, format!("{loc}: error in `until`: {e}")),
                 Ok(Some(_)) if attempts > retries => {
+                    // ansible-core counts the retries, not the first try, once they ran out.
+                    run.result["attempts"] = json!(retries);
+                    run.result["failed"] = json!(true);
+                    // As ansible-core's task result: a `failed_when` that held false decides.
+                    if run.result.get("failed_when_result") == Some(&json!(false)) {
+                        return run;
+                    }
                     run.status = if inh.ignore_errors == Some(true) {
                         Status::Ignored
                     } else {

@@ -219,7 +219,7 @@ pub fn listify(terms: Json) -> Vec<Json> {
 }
 
 /// Python's type name of a JSON value, for ansible-core's messages.
-fn python_type(v: &Json) -> &'static str {
+pub fn python_type(v: &Json) -> &'static str {
     match v {
         Json::Null => "<class 'NoneType'>",
         Json::Bool(_) => "<class 'bool'>",

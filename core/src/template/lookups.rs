@@ -44,9 +44,45 @@ fn err(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 
+/// Runs a lookup with ansible-core's `errors=`: `strict` (the default) fails the template,
+/// `warn` and `ignore` make a failing lookup give nothing (`None`, or `[]` as a list); an
+/// undefined value in its terms fails it in every case.
+fn guarded(
+    state: &State,
+    name: &str,
+    terms: &[Value],
+    kwargs: &Kwargs,
+) -> Result<Option<Vec<Value>>, Error> {
+    let errors: Option<String> = kwargs.peek("errors")?;
+    match errors.as_deref() {
+        None | Some("strict" | "warn" | "ignore") => {}
+        Some(other) => {
+            return Err(err(format!(
+                "Invalid value {other:?} for 'errors' (choose from strict, warn, ignore)"
+            )));
+        }
+    }
+    match super::blocking::off_async(|| run(state, name, terms, kwargs)) {
+        Ok(v) => Ok(Some(v)),
+        Err(e)
+            if e.kind() != ErrorKind::UndefinedError
+                && matches!(errors.as_deref(), Some("warn" | "ignore")) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
     let wantlist: bool = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
-    let results = super::blocking::off_async(|| run(state, &name, &terms, &kwargs))?;
+    let Some(results) = guarded(state, &name, &terms, &kwargs)? else {
+        return Ok(if wantlist {
+            Value::from(Vec::<Value>::new())
+        } else {
+            Value::from(())
+        });
+    };
     if wantlist {
         return Ok(Value::from(results));
     }
@@ -65,9 +101,9 @@ fn lookup(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Re
 }
 
 fn query(state: &State, name: String, terms: Rest<Value>, kwargs: Kwargs) -> Result<Value, Error> {
-    Ok(Value::from(super::blocking::off_async(|| {
-        run(state, &name, &terms, &kwargs)
-    })?))
+    Ok(Value::from(
+        guarded(state, &name, &terms, &kwargs)?.unwrap_or_default(),
+    ))
 }
 
 /// The terms as strings, with lists flattened one level.
@@ -232,8 +268,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             out
         }
         "first_found" => {
-            let skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false)
-                || kwargs.peek::<Option<String>>("errors")?.as_deref() == Some("ignore");
+            let skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
             let mut files = Vec::new();
             let mut paths: Vec<String> = Vec::new();
             // As ansible-core: `files` split on `,` and `;`, `paths` also on `:`.

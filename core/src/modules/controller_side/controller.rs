@@ -19,22 +19,63 @@ impl Module for Debug {
     const CONTROLLER: bool = true;
 
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let _ = self.verbosity;
+        if self.var.is_some() && self.msg.is_some() {
+            return fail("parameters are mutually exclusive: msg|var");
+        }
+        // Shown only from that many `-v` on, as ansible-core does; skipped below it.
+        let run_verbosity = ctx
+            .vars
+            .get_attr("ansible_verbosity")
+            .ok()
+            .and_then(|v| i64::try_from(v).ok())
+            .unwrap_or(0);
+        if self.verbosity.is_some_and(|v| v.0 > run_verbosity) {
+            let mut o = Outcome::ok().with("skipped_reason", "Verbosity threshold not met.");
+            o.skipped = true;
+            return Ok(o);
+        }
         if let Some(var) = self.var {
-            // An undefined variable is shown as such; any other error fails the task.
+            // As ansible-core 2.19: an undefined value is shown as a numbered placeholder with
+            // its error, and a warning says which; any other error fails the task.
+            let mut warnings = Vec::new();
             let value = match ctx.templar.eval(&var, ctx.vars) {
+                Ok(Json::String(s)) if s == crate::template::OMIT => {
+                    warnings.push("The result of the `var` expression could not be omitted; a placeholder was used instead.".into());
+                    Json::String("<<Omit>>".into())
+                }
                 Ok(v) => v,
-                Err(e) if e.message.contains("undefined") => {
-                    Json::String("VARIABLE IS NOT DEFINED!".into())
+                Err(e) if e.message.contains("undefined") || e.message.contains("no attribute") => {
+                    let why = innermost(&e.message);
+                    warnings.push(format!("Encountered 1 template error.\nerror 1 - {why}"));
+                    Json::String(format!("<< error 1 - {why} >>"))
                 }
                 Err(e) => return fail(format!("{var}: {}", e.message)),
             };
-            return Ok(Outcome::ok().with(&var, value));
+            let mut o = Outcome::ok().with(&var, value);
+            o.warnings = warnings;
+            return Ok(o);
         }
         let msg = self
             .msg
             .unwrap_or_else(|| Json::String("Hello world!".into()));
         Ok(Outcome::ok().with("msg", msg))
+    }
+}
+
+/// The error itself out of a template error's message: without the variables it was met
+/// through (`in variable `x`: `) and the template it was in (` (in `...`)`).
+fn innermost(message: &str) -> &str {
+    let mut m = message;
+    while let Some(rest) = m
+        .strip_prefix("in variable `")
+        .and_then(|r| r.split_once("`: "))
+        .map(|(_, rest)| rest)
+    {
+        m = rest;
+    }
+    match m.rfind(" (in `") {
+        Some(i) if m.ends_with("`)") => &m[..i],
+        _ => m,
     }
 }
 

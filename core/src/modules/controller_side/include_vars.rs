@@ -65,7 +65,8 @@ impl IncludeVars {
             (Some(_), Some(_)) => {
                 fail("You are mixing file only and dir only arguments, these are incompatible")
             }
-            (None, None) => fail("include_vars needs `file`, `dir` or a file name"),
+            // ansible-core looks for no file at all and says so.
+            (None, None) => fail("Could not find file"),
             (None, Some(file)) => {
                 let file = file.trim();
                 if file.is_empty() {
