@@ -64,6 +64,15 @@ fn lines_with_endings(text: &str) -> Vec<String> {
     out
 }
 
+/// True when a Python pattern turns on `re.MULTILINE` with leading inline flags (`(?m)`,
+/// `(?ms)`, `(?m:...)`).
+fn multiline_flag(pattern: &str) -> bool {
+    pattern
+        .strip_prefix("(?")
+        .and_then(|rest| rest.split([')', ':']).next())
+        .is_some_and(|flags| flags.chars().all(|c| c.is_ascii_alphabetic()) && flags.contains('m'))
+}
+
 /// The text with the block set, inserted or removed, line for line as ansible-core's
 /// blockinfile does it (each line keeps its own ending; markers end with `\n`); the message
 /// is empty when nothing changes (a new file's `File created` is the edit's to say).
@@ -108,7 +117,18 @@ pub fn apply(text: &str, c: &Change) -> Result<(String, String), ModuleError> {
                         re.is_match(l.strip_suffix('\n').unwrap_or(l))
                             .unwrap_or(false)
                     };
-                    match lines.iter().rposition(hit) {
+                    // With Python's multiline flag the pattern is searched in the whole text
+                    // (its first match), as ansible-core does since 2.14.
+                    let found = if multiline_flag(p) {
+                        let joined = lines.concat();
+                        re.find(&joined).ok().flatten().map(|m| {
+                            let end = if after { m.end() } else { m.start() };
+                            joined[..end].matches('\n').count()
+                        })
+                    } else {
+                        lines.iter().rposition(hit)
+                    };
+                    match found {
                         None => lines.len(),
                         Some(i) if after => i + 1,
                         Some(i) => i,
@@ -201,7 +221,7 @@ impl Module for BlockInFile {
 
 #[cfg(test)]
 mod tests {
-    use super::{Change, apply};
+    use super::{Change, apply, multiline_flag};
 
     fn change<'a>(block: Option<&'a str>, before: Option<&'a str>) -> Change<'a> {
         Change {
@@ -213,6 +233,26 @@ mod tests {
             prepend_newline: false,
             append_newline: false,
         }
+    }
+
+    #[test]
+    fn multiline_patterns_search_the_whole_text() {
+        let text = "A =\n  (LIST =\n  x\nA =\n";
+        let mut c = change(Some("b"), None);
+        c.after = Some("(?m)A =\\n.*\\(LIST =");
+        assert_eq!(
+            apply(text, &c).unwrap().0,
+            "A =\n  (LIST =\n# BEGIN X\nb\n# END X\n  x\nA =\n"
+        );
+        // Without the flag a pattern with `\n` never matches one line: the block goes last.
+        c.after = Some("A =\\n.*\\(LIST =");
+        assert!(
+            apply(text, &c)
+                .unwrap()
+                .0
+                .ends_with("A =\n# BEGIN X\nb\n# END X\n")
+        );
+        assert!(multiline_flag("(?ms)x") && multiline_flag("(?m:x)") && !multiline_flag("(?s)x"));
     }
 
     #[test]

@@ -379,10 +379,7 @@ impl Edit<'_> {
             Some(s) if s.kind == "directory" => {
                 return fail(format!("Path {} is a directory !", self.path));
             }
-            Some(s) if s.kind != "file" => {
-                return fail(format!("path {} is not a regular file", self.path));
-            }
-            Some(_) => String::from_utf8_lossy(&content.unwrap_or_default()).into_owned(),
+            Some(_) => String::from_utf8_lossy(content.as_deref().unwrap_or_default()).into_owned(),
             None if self.create => String::new(),
             None => {
                 return fail(format!(
@@ -392,6 +389,11 @@ impl Edit<'_> {
             }
         };
         let (after, msg) = f(&before)?;
+        // A device or other special file is read as ansible-core reads it, but never replaced
+        // by a regular file.
+        if current.as_ref().is_some_and(|s| s.kind != "file") && after != before {
+            return fail(format!("path {} is not a regular file", self.path));
+        }
         let msg = match (current.is_none(), self.created_msg) {
             (true, Some(m)) if !ctx.check || after != before => m.to_string(),
             _ => msg,

@@ -315,8 +315,15 @@ impl Module for Apt {
 
 impl Module for Package {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let mgr = match &self.use_ {
-            Some(u) if u != "auto" => u.clone(),
+        // `use`, else `ansible_package_use`, else the host's package manager fact.
+        let configured = ctx
+            .vars
+            .get_attr("ansible_package_use")
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .filter(|u| !u.is_empty());
+        let mgr = match self.use_.clone().or(configured) {
+            Some(u) if u != "auto" => u,
             _ => ctx
                 .fact("pkg_mgr")
                 .and_then(|v| v.as_str())
@@ -333,11 +340,6 @@ impl Module for Package {
         } else {
             mgr
         };
-        if mgr != "apt" {
-            return Err(ModuleError::Failed(format!(
-                "package: the `{mgr}` package manager is not supported yet (apt is)"
-            )));
-        }
         let mut args = self.backend;
         args.insert(
             "name".into(),
@@ -345,6 +347,20 @@ impl Module for Package {
         );
         if let Some(s) = self.state {
             args.insert("state".into(), s.into());
+        }
+        if mgr != "apt" {
+            // Another manager's module is Ansible's own, run by the fallback; a name no module
+            // answers to is refused in ansible-core's words.
+            let dirs =
+                crate::modules::ansible::library_dirs(ctx.search_paths.iter().map(|p| p.as_path()));
+            return match crate::modules::ansible::locate(&mgr, &dirs) {
+                Ok(m) => {
+                    crate::modules::ansible::run(&m, ctx, serde_json::Value::Object(args)).await
+                }
+                Err(_) => fail(format!(
+                    "Could not find a matching action for the \"{mgr}\" package manager."
+                )),
+            };
         }
         let apt: Apt = serde_json::from_value(serde_json::Value::Object(args))
             .map_err(|e| ModuleError::Args(format!("the apt backend of `package`: {e}")))?;
