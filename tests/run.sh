@@ -15,14 +15,19 @@ HOIST_TEST_POSTGRES=$(bash tests/postgres.sh)
 export HOIST_TEST_POSTGRES
 # Where tests/postgres.sh keeps the test authority and the client certificate (TLS tests).
 export HOIST_TEST_POSTGRES_TLS=/var/lib/postgresql/hoist-test-tls
-# The web UI's browser test (tests/ui): Debian's chromium driven by playwright-core from npm.
-step "browser"
-browser_deps=()
-command -v chromium >/dev/null || browser_deps+=(chromium)
-command -v npm >/dev/null || browser_deps+=(nodejs npm)
-if [ ${#browser_deps[@]} -gt 0 ]; then
+# The web UI's browser test (tests/ui): Debian's chromium driven by playwright-core from npm;
+# the secrets tests (tests/cli/secrets.rs): the kernel keyring (keyctl) and the Secret Service
+# (gnome-keyring on a private D-Bus).
+step "browser, keyrings"
+deps=()
+command -v chromium >/dev/null || deps+=(chromium)
+command -v npm >/dev/null || deps+=(nodejs npm)
+command -v keyctl >/dev/null || deps+=(keyutils)
+command -v dbus-run-session >/dev/null || deps+=(dbus)
+command -v gnome-keyring-daemon >/dev/null || deps+=(gnome-keyring)
+if [ ${#deps[@]} -gt 0 ]; then
   apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${browser_deps[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${deps[@]}"
 fi
 [ -d tests/ui/node_modules/playwright-core ] || (cd tests/ui && npm ci --no-audit --no-fund)
 # ansible-core from PyPI, for the compatibility test (tests/compat), kept between runs.

@@ -123,7 +123,7 @@ fn filter_inventory_and_callback_plugins_in_one_run() {
     );
     let bad = hoist_in(d.path(), &["run", "bad.yml", "-i", "fleet.yml"], &[]);
     assert_eq!(bad.code, 2, "{}", bad.stdout);
-    assert!(bad.stdout.contains("bad.yml:4:7: debug: argument `msg`: filter `semver_bump` (plugin `semver`): semver_bump: `sideways` is not major, minor or patch"), "{}", bad.stdout);
+    assert!(bad.stdout.contains("bad.yml:4:7: debug: Error while resolving value for 'msg'. filter `semver_bump` (plugin `semver`): semver_bump: `sideways` is not major, minor or patch"), "{}", bad.stdout);
     std::fs::create_dir(d.path().join("out")).unwrap();
     let r = hoist_in(
         d.path(),

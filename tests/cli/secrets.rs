@@ -181,7 +181,7 @@ fn wrapped(dir: &Path, wrapper: &[&str], script: &str) -> Out {
         .output()
         .unwrap_or_else(|e| {
             panic!(
-                "{} (install keyutils, dbus, gnome-keyring: .ci/run does): {e}",
+                "{} (install keyutils, dbus, gnome-keyring: tests/run.sh does): {e}",
                 wrapper[0]
             )
         });

@@ -1,6 +1,7 @@
 //! Playbooks: the Ansible-compatible data model ([`model`]), loaded from YAML with every key
 //! checked and every error positioned ([`load`]), before anything runs on any host.
 
+mod action_alias;
 mod keywords;
 pub mod lint;
 pub mod load;

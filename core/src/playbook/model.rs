@@ -272,6 +272,9 @@ pub struct Task {
     pub common: Common,
     /// The module, without any `ansible.builtin.` prefix.
     pub action: String,
+    /// The action plugin's name as written, when it stands for the built-in `action`
+    /// (ansible-core's `with_first_found` picks its subdirectory by it).
+    pub action_written: Option<String>,
     /// Ansible's own module, when the fallback runs this task's module.
     pub ansible_module: Option<Arc<crate::modules::ansible::Located>>,
     /// Module arguments, still holding templates.

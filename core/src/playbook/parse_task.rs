@@ -552,6 +552,7 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
         common.delegate_to = Some("localhost".into());
     }
     let action = resolved.name();
+    let action_written = resolved.written().map(str::to_string);
     let ansible_module = resolved.located();
     let mut background_issue = None;
     if let Some(at) = &t.async_at {
@@ -586,6 +587,7 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
         origin: origin(node),
         common,
         action,
+        action_written,
         ansible_module,
         args,
         args_expr,
@@ -778,8 +780,10 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
             }
             "include_role" => {
                 let opts = role_options(v, "include_role")?;
+                // `role:` is ansible-core's other spelling of `name:`.
                 target = opts
                     .get("name")
+                    .or_else(|| opts.get("role"))
                     .ok_or_else(|| v.error("`include_role` needs `name:`"))?
                     .clone();
                 let from = RoleFiles::from_options(&opts);
@@ -789,6 +793,7 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
                 for opt in opts.keys() {
                     if ![
                         "name",
+                        "role",
                         "tasks_from",
                         "vars_from",
                         "defaults_from",
@@ -888,6 +893,7 @@ fn parse_import(node: &Node, ctx: &LoadCtx) -> Result<Option<Item>, SourceError>
         let opts = role_options(value, "import_role")?;
         let name = opts
             .get("name")
+            .or_else(|| opts.get("role"))
             .ok_or_else(|| value.error("`import_role` needs `name:`"))?
             .clone();
         let from = RoleFiles::from_options(&opts);

@@ -15,13 +15,16 @@ pub enum Resolved {
     Native(String),
     /// Ansible's own module, run by the fallback.
     Ansible(Arc<ansible::Located>),
+    /// The playbook's own action plugin that re-exports a built-in action: (that action, the
+    /// name as written).
+    Alias(String, String),
 }
 
 impl Resolved {
     /// The name the task keeps as its action.
     pub fn name(&self) -> String {
         match self {
-            Resolved::Native(n) => n.clone(),
+            Resolved::Native(n) | Resolved::Alias(n, _) => n.clone(),
             Resolved::Ansible(l) => l.name.clone(),
         }
     }
@@ -30,7 +33,7 @@ impl Resolved {
     /// arguments when they run).
     pub fn info(&self) -> Option<modules::ModuleInfo> {
         match self {
-            Resolved::Native(n) => modules::info(n),
+            Resolved::Native(n) | Resolved::Alias(n, _) => modules::info(n),
             Resolved::Ansible(_) => None,
         }
     }
@@ -38,19 +41,31 @@ impl Resolved {
     pub fn located(&self) -> Option<Arc<ansible::Located>> {
         match self {
             Resolved::Ansible(l) => Some(l.clone()),
-            Resolved::Native(_) => None,
+            Resolved::Native(_) | Resolved::Alias(..) => None,
+        }
+    }
+
+    /// The name as written, for an action plugin standing for a built-in action.
+    pub fn written(&self) -> Option<&str> {
+        match self {
+            Resolved::Alias(_, w) => Some(w),
+            _ => None,
         }
     }
 }
 
+/// The directories a task loaded with `ctx` finds plugins beside: its role's, then the
+/// playbook's.
+fn bases(ctx: &LoadCtx) -> Vec<&Path> {
+    let role = ctx.role.as_ref().map(|r| r.path.as_path());
+    role.into_iter()
+        .chain([ctx.base_dir.as_path(), ctx.playbook_dir.as_path()])
+        .collect()
+}
+
 /// The library directories a task loaded with `ctx` sees.
 fn dirs(ctx: &LoadCtx) -> Vec<std::path::PathBuf> {
-    let role = ctx.role.as_ref().map(|r| r.path.as_path());
-    let bases: Vec<&Path> = role
-        .into_iter()
-        .chain([ctx.base_dir.as_path(), ctx.playbook_dir.as_path()])
-        .collect();
-    ansible::library_dirs(bases)
+    ansible::library_dirs(bases(ctx))
 }
 
 /// Resolves module name `written`; `Err` says why nothing was found.
@@ -66,6 +81,12 @@ pub fn resolve(written: &str, ctx: &LoadCtx) -> Result<Resolved, String> {
     let short = module_name(written);
     if modules::info(short).is_some() {
         return Ok(Resolved::Native(short.to_string()));
+    }
+    if let Some(action) =
+        super::action_alias::builtin_of(written, &super::action_alias::dirs(bases(ctx)))
+        && modules::info(&action).is_some()
+    {
+        return Ok(Resolved::Alias(action, written.to_string()));
     }
     ansible::locate(written, &dirs).map(Resolved::Ansible)
 }

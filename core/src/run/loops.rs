@@ -14,20 +14,47 @@ fn list(v: Json, what: &str) -> Result<Vec<Json>, TemplateError> {
     }
 }
 
-/// The items a task loops over, templated against `scope`.
+/// The items a task loops over, templated against `scope`; `action` is the task's module as
+/// written (`with_first_found` looks in the subdirectory it names, as ansible-core does).
 pub fn items(
     templar: &Templar,
     spec: &LoopSpec,
     scope: &Arc<Scope>,
+    action: &str,
 ) -> Result<Vec<Json>, TemplateError> {
     let ctx = scope.context();
+    // ansible-core's words for a loop that cannot be templated (an undefined value keeps its
+    // own): `Error rendering template: ...` for `loop`, `... template. ...` for `with_*`.
+    let rendering = |sep: &'static str| {
+        move |e: TemplateError| {
+            if e.message.contains("is undefined") || e.message.contains("has no attribute") {
+                e
+            } else {
+                TemplateError::new(format!("Error rendering template{sep} {}", e.message))
+            }
+        }
+    };
     match spec {
         LoopSpec::Loop(v) => {
-            let rendered = templar.render_value(v, &ctx)?;
+            let rendered = templar.render_value(v, &ctx).map_err(rendering(":"))?;
             list(rendered, "loop")
         }
         LoopSpec::With { lookup, terms } => {
-            let terms = templar.render_value(terms, &ctx)?;
+            // `with_first_found` leaves out a term that is undefined, as ansible-core does.
+            let terms = match terms {
+                Json::Array(items) if lookup == "first_found" => {
+                    let mut kept = Vec::new();
+                    for item in items {
+                        match templar.render_value(item, &ctx) {
+                            Ok(v) => kept.push(v),
+                            Err(e) if e.message.contains("is undefined") => {}
+                            Err(e) => return Err(rendering(".")(e)),
+                        }
+                    }
+                    Json::Array(kept)
+                }
+                _ => templar.render_value(terms, &ctx).map_err(rendering("."))?,
+            };
             let what = format!("with_{lookup}");
             match lookup.as_str() {
                 // ansible-core's `list` lookup returns its terms: one value is a list of one.
@@ -45,7 +72,16 @@ pub fn items(
                         t => vec![t],
                     };
                     let ctx = minijinja::context! { __hoist_terms => crate::template::to_jinja(&Json::Array(args)), ..ctx };
-                    let v = templar.eval(&format!("query('{other}', __hoist_terms)"), &ctx)?;
+                    let call = if other == "first_found" {
+                        let subdir = ["template", "var", "file"]
+                            .into_iter()
+                            .find(|s| action.contains(s))
+                            .unwrap_or("file");
+                        format!("query('first_found', __hoist_terms, _hoist_subdir='{subdir}s')")
+                    } else {
+                        format!("query('{other}', __hoist_terms)")
+                    };
+                    let v = templar.eval(&call, &ctx)?;
                     list(v, &what)
                 }
             }
@@ -100,7 +136,7 @@ mod tests {
             t.clone(),
             None,
         );
-        items(&t, &spec, &scope).map_err(|e| e.message)
+        items(&t, &spec, &scope, "debug").map_err(|e| e.message)
     }
 
     fn with(lookup: &str, terms: Json) -> LoopSpec {

@@ -283,12 +283,18 @@ impl Runner {
             other => other.to_string(),
         };
         let shown: String = shown.chars().take(200).collect();
+        // ansible-core's words first (playbooks match them), then where it was met.
         let arg = if k == "_raw_params" {
-            "the free-form argument".to_string()
+            "_raw_params"
         } else {
-            format!("argument `{k}`")
+            k.as_str()
         };
-        format!("{at}: {}: {arg}: {} (in `{shown}`)", task.action, e.message)
+        let (why, via) = crate::template::innermost(&e.message);
+        let through: String = via.iter().map(|v| format!("in variable `{v}`, ")).collect();
+        format!(
+            "{at}: {}: Error while resolving value for '{arg}'. {why} ({through}in `{shown}`)",
+            task.action
+        )
     }
 
     fn search_paths(&self, pc: &PlayCtx, inh: &Inherit) -> Vec<PathBuf> {
@@ -352,7 +358,8 @@ impl Runner {
         scope: &Arc<Scope>,
         spec: &crate::playbook::LoopSpec,
     ) -> TaskRun {
-        let items = match loops::items(&self.templar, spec, scope) {
+        let action = task.action_written.as_deref().unwrap_or(&task.action);
+        let items = match loops::items(&self.templar, spec, scope, action) {
             Ok(i) => i,
             // As ansible-core: a loop that cannot be templated fails the task only when its
             // `when` (evaluated without an item) holds, so `when: false` skips it.

@@ -577,7 +577,7 @@ impl Runner {
         }
         let items: Vec<Option<Json>> = match &inc.loop_ {
             None => vec![None],
-            Some(spec) => super::loops::items(&self.templar, spec, &scope)
+            Some(spec) => super::loops::items(&self.templar, spec, &scope, "include_tasks")
                 .map_err(|e| format!("{loc}: {}", e.message))?
                 .into_iter()
                 .map(Some)

@@ -269,6 +269,10 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
         }
         "first_found" => {
             let skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+            // `with_first_found` looks in the subdirectory the task's action names.
+            let subdir = kwargs
+                .get::<Option<String>>("_hoist_subdir")?
+                .unwrap_or_else(|| "files".into());
             let mut files = Vec::new();
             let mut paths: Vec<String> = Vec::new();
             // As ansible-core: `files` split on `,` and `;`, `paths` also on `:`.
@@ -279,6 +283,23 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     .collect()
             };
             for t in terms {
+                // As ansible-core: strings, mappings and lists of them, nothing else.
+                let bad = |v: &Value| {
+                    !matches!(
+                        v.kind(),
+                        ValueKind::String | ValueKind::Map | ValueKind::Seq
+                    )
+                };
+                let items: Vec<Value> = match t.kind() {
+                    ValueKind::Seq => t.try_iter()?.collect(),
+                    _ => vec![t.clone()],
+                };
+                if let Some(v) = items.iter().find(|v| bad(v)) {
+                    return Err(err(format!(
+                        "Invalid term supplied. A string, dict or list is required, not '{}').",
+                        python_type(v)
+                    )));
+                }
                 if t.kind() == ValueKind::Map {
                     files.extend(split(strings(&[t.get_attr("files")?]), &[',', ';']));
                     paths.extend(split(
@@ -295,7 +316,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                 if name.is_absolute() {
                     name.exists().then(|| name.to_path_buf())
                 } else {
-                    find_file(state, &name.display().to_string(), "files")
+                    find_file(state, &name.display().to_string(), &subdir)
                 }
             };
             let found = files.iter().find_map(|f| {

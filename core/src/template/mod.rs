@@ -452,6 +452,26 @@ impl TemplateError {
     }
 }
 
+/// A template error's message split into the error itself and where it was met: the
+/// variables it came through (`in variable `x`: `) and the template it was in
+/// (` (in `...`)`), as (error, [variables]).
+pub fn innermost(message: &str) -> (&str, Vec<&str>) {
+    let mut m = message;
+    let mut via = Vec::new();
+    while let Some((name, rest)) = m
+        .strip_prefix("in variable `")
+        .and_then(|r| r.split_once("`: "))
+    {
+        via.push(name);
+        m = rest;
+    }
+    let m = match m.rfind(" (in `") {
+        Some(i) if m.ends_with("`)") => &m[..i],
+        _ => m,
+    };
+    (m, via)
+}
+
 /// Doubles backslashes inside string literals within `{{ }}`, as Ansible does for strings from
 /// YAML, so `regex_replace('(a)', '\\1')` written once in YAML reaches the filter as `\1` rather
 /// than being unescaped a second time by Jinja.

@@ -45,7 +45,7 @@ impl Module for Debug {
                 }
                 Ok(v) => v,
                 Err(e) if e.message.contains("undefined") || e.message.contains("no attribute") => {
-                    let why = innermost(&e.message);
+                    let why = crate::template::innermost(&e.message).0;
                     warnings.push(format!("Encountered 1 template error.\nerror 1 - {why}"));
                     Json::String(format!("<< error 1 - {why} >>"))
                 }
@@ -59,23 +59,6 @@ impl Module for Debug {
             .msg
             .unwrap_or_else(|| Json::String("Hello world!".into()));
         Ok(Outcome::ok().with("msg", msg))
-    }
-}
-
-/// The error itself out of a template error's message: without the variables it was met
-/// through (`in variable `x`: `) and the template it was in (` (in `...`)`).
-fn innermost(message: &str) -> &str {
-    let mut m = message;
-    while let Some(rest) = m
-        .strip_prefix("in variable `")
-        .and_then(|r| r.split_once("`: "))
-        .map(|(_, rest)| rest)
-    {
-        m = rest;
-    }
-    match m.rfind(" (in `") {
-        Some(i) if m.ends_with("`)") => &m[..i],
-        _ => m,
     }
 }
 
