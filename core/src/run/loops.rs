@@ -27,7 +27,7 @@ pub fn items(
     // own): `Error rendering template: ...` for `loop`, `... template. ...` for `with_*`.
     let rendering = |sep: &'static str| {
         move |e: TemplateError| {
-            if e.message.contains("is undefined") || e.message.contains("has no attribute") {
+            if e.undefined {
                 e
             } else {
                 TemplateError::new(format!("Error rendering template{sep} {}", e.message))
@@ -47,7 +47,7 @@ pub fn items(
                     for item in items {
                         match templar.render_value(item, &ctx) {
                             Ok(v) => kept.push(v),
-                            Err(e) if e.message.contains("is undefined") => {}
+                            Err(e) if e.undefined => {}
                             Err(e) => return Err(rendering(".")(e)),
                         }
                     }

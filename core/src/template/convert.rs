@@ -13,7 +13,7 @@ pub fn to_jinja(v: &Json) -> Value {
 /// A template value as a plain value (objects such as scopes are read out in full).
 pub fn from_jinja(v: &Value) -> Result<Json, TemplateError> {
     if v.is_undefined() {
-        return Err(TemplateError::new("the value is undefined"));
+        return Err(TemplateError::undefined("the value is undefined"));
     }
     serde_json::to_value(v).map_err(|e| TemplateError::new(e.to_string()))
 }

@@ -74,6 +74,9 @@ pub struct TemplateError {
     /// The line inside a template file, when the error came from one.
     pub line: Option<usize>,
     pub template: Option<String>,
+    /// The failure is an undefined value (a missing variable or attribute), which ansible-core
+    /// treats apart from other errors (debug shows it, `with_first_found` leaves it out).
+    pub undefined: bool,
 }
 
 impl From<minijinja::Error> for TemplateError {
@@ -116,6 +119,7 @@ impl From<minijinja::Error> for TemplateError {
                 .name()
                 .filter(|n| *n != "<string>" && *n != "<expression>")
                 .map(str::to_string),
+            undefined: e.kind() == minijinja::ErrorKind::UndefinedError,
         }
     }
 }
@@ -126,6 +130,15 @@ impl TemplateError {
             message: message.into(),
             line: None,
             template: None,
+            undefined: false,
+        }
+    }
+
+    /// An error that is an undefined value.
+    pub fn undefined(message: impl Into<String>) -> Self {
+        TemplateError {
+            undefined: true,
+            ..TemplateError::new(message)
         }
     }
 }
@@ -363,7 +376,9 @@ impl Templar {
     pub fn eval_raw(&self, expr: &str, ctx: &Value) -> Result<Value, TemplateError> {
         let v = self.evaluate(ctx, |env| env.compile_expression(expr)?.eval(ctx.clone()))?;
         if v.is_undefined() {
-            return Err(TemplateError::new(self.undefined_message(expr.trim(), ctx)));
+            return Err(TemplateError::undefined(
+                self.undefined_message(expr.trim(), ctx),
+            ));
         }
         Ok(v)
     }

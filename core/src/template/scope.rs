@@ -154,7 +154,16 @@ impl Scope {
             Trust::Data => to_jinja(raw),
             Trust::Templates => match self.render_nested(name, raw) {
                 Ok(v) => v,
-                Err(e) => Value::from(Error::new(ErrorKind::UndefinedError, e.message)),
+                // The error travels with the value and fails whatever uses it; it counts as
+                // undefined only when it is one (a missing variable or attribute).
+                Err(e) => {
+                    let kind = if e.undefined {
+                        ErrorKind::UndefinedError
+                    } else {
+                        ErrorKind::InvalidOperation
+                    };
+                    Value::from(Error::new(kind, e.message))
+                }
             },
         }
     }
@@ -201,7 +210,10 @@ impl Scope {
             self.templar
                 .render_value(raw, &self.context())
                 .map(|v| to_jinja(&v))
-                .map_err(|e| TemplateError::new(format!("in variable `{name}`: {}", e.message)))
+                .map_err(|e| TemplateError {
+                    undefined: e.undefined,
+                    ..TemplateError::new(format!("in variable `{name}`: {}", e.message))
+                })
         };
         DEPTH.with(|d| d.set(d.get() - 1));
         result

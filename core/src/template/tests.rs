@@ -120,6 +120,19 @@ fn undefined_values_chain_as_in_ansible() {
     let s = scope(v);
     let t = Templar::new();
     assert!(t.condition("not nope.a", &s.context()).is_err());
+    // The error says it is an undefined value, through variables too; others do not.
+    let lazy = scope(json!({"r": {"rc": 0}, "via": "{{ nope }}", "bad": "{{ 1 / 0 }}"}));
+    let e = t.render_str("{{ via }}", &lazy.context()).unwrap_err();
+    assert!(
+        e.undefined && e.message.contains("in variable `via`"),
+        "{e}"
+    );
+    assert!(t.eval("r.stdout", &lazy.context()).unwrap_err().undefined);
+    assert!(
+        !t.render_str("{{ bad }}", &lazy.context())
+            .unwrap_err()
+            .undefined
+    );
     assert!(
         !t.condition("nope.a | default(false)", &s.context())
             .unwrap()

@@ -44,7 +44,7 @@ impl Module for Debug {
                     Json::String("<<Omit>>".into())
                 }
                 Ok(v) => v,
-                Err(e) if e.message.contains("undefined") || e.message.contains("no attribute") => {
+                Err(e) if e.undefined => {
                     let why = crate::template::innermost(&e.message).0;
                     warnings.push(format!("Encountered 1 template error.\nerror 1 - {why}"));
                     Json::String(format!("<< error 1 - {why} >>"))
