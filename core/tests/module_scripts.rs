@@ -158,10 +158,20 @@ snap!(
     case(
         "file",
         json!({"src": "/etc/app/v2.conf", "dest": "/etc/app.conf", "state": "link"}),
-        vec![(
-            0,
-            "symbolic link|777|root|root|0|0|15|1\n/etc/app/v1.conf\n\n"
-        )]
+        vec![
+            (
+                0,
+                "symbolic link|777|root|root|0|0|15|1\n/etc/app/v1.conf\n\n"
+            ),
+            // The link probe: a link to v1, v2 exists.
+            (0, "link\0/etc/app/v1.conf\n\0yes\0no\0no"),
+            (0, ""),
+            (0, ""),
+            (
+                0,
+                "symbolic link|777|root|root|0|0|15|1\n/etc/app/v2.conf\n\n"
+            ),
+        ]
     )
 );
 snap!(

@@ -191,6 +191,36 @@ fn handlers_fire_once_per_host() {
 }
 
 #[test]
+fn forced_include_handlers_run_and_failed_hosts_stay_failed() {
+    clean("handlers_forced");
+    let p = play("handlers_forced.yml", "handlers_forced", &[]);
+    assert_eq!(p.code, 2, "every host failed: exit code 2; {}", p.stderr);
+    let hosts = p.lab_hosts();
+    assert_eq!(p.hosts_with("fails", "failed"), hosts);
+    assert_eq!(
+        p.hosts_with("recorded by the included handler", "changed"),
+        hosts
+    );
+    for r in on_hosts("cat /srv/hoist-e2e/handlers_forced/handler.log")
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(r["stdout"], "included\n", "{r}");
+    }
+    for h in &hosts {
+        assert_eq!(p.host(h, "failed"), 1, "{h}");
+    }
+}
+
+#[test]
+fn file_results_diffs_and_refusals_are_ansible_cores() {
+    clean("file_module");
+    let p = play("file_module.yml", "file_module", &[]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert_eq!(p.hosts_with("results", "ok"), p.lab_hosts());
+}
+
+#[test]
 fn rescue_always_and_failed_hosts() {
     clean("blocks");
     let p = play("blocks.yml", "blocks", &[]);

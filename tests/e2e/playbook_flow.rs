@@ -315,3 +315,39 @@ fn async_jobs_run_in_the_background_and_are_read_back() {
     let slow = results(&events, "over its limit");
     assert!(slow.iter().all(|e| e["status"] == "ignored"), "{slow:?}");
 }
+
+#[test]
+fn ansible_modules_run_in_the_foreground_and_as_async_jobs() {
+    // The fallback packages modules with ansible-core on the controller: the one that
+    // tests/run.sh installs (the interpreter of HOIST_ANSIBLE_PLAYBOOK).
+    let Some(ap) = std::env::var_os("HOIST_ANSIBLE_PLAYBOOK") else {
+        panic!("needs ansible-core: run it through tests/run.sh (it sets HOIST_ANSIBLE_PLAYBOOK)");
+    };
+    let dir = PathBuf::from(ap)
+        .parent()
+        .map(|d| d.display().to_string())
+        .unwrap_or_default();
+    let path = format!("{dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let inv = lab_inventory();
+    let r = crate::support::hoist(
+        &[
+            "run",
+            "-o",
+            "json",
+            "-i",
+            inv.to_str().unwrap_or_default(),
+            &playbook("fallback.yml"),
+        ],
+        &[("PATH", path.as_str())],
+    );
+    let out = format!("{}{}", r.stdout, r.stderr);
+    assert_eq!(r.code, 0, "{out}");
+    let events: Vec<Value> = r
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let ok = results(&events, "results");
+    assert!(ok.len() >= 2, "{out}");
+    assert!(ok.iter().all(|e| e["status"] == "ok"), "{ok:?}");
+}

@@ -140,6 +140,12 @@ impl ModuleInfo {
     }
 }
 
+/// The argument serde says is missing (`missing field `path``).
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.split("missing field `").nth(1)?;
+    rest.split('`').next()
+}
+
 fn check_typed<T: Module>(args: &Json) -> Result<(), ArgIssue> {
     if has_templates(args) {
         return Ok(());
@@ -155,7 +161,11 @@ async fn execute<T: Module>(name: &str, ctx: &Ctx<'_>, args: Json) -> ModResult 
     let m: T = registry::parse_args(args.clone()).map_err(|i| {
         match registry::unsupported::<T>(name, &args) {
             Some(msg) if i.message.contains("unknown field") => ModuleError::Failed(msg),
-            _ => ModuleError::Args(i.message),
+            // ansible-core's words for a required argument left out.
+            _ => match missing_field(&i.message) {
+                Some(f) => ModuleError::Failed(format!("missing required arguments: {f}")),
+                None => ModuleError::Args(i.message),
+            },
         }
     })?;
     m.run(ctx).await

@@ -38,6 +38,9 @@ pub struct Outcome {
     /// Return values (`rc`, `stdout`, `dest`, `checksum`, ...).
     pub data: serde_json::Map<String, Json>,
     pub diffs: Vec<FileDiff>,
+    /// The registered `diff` when the module returns one structured value (ansible-core's
+    /// `file`: a dict pair) rather than the text diffs it shows.
+    pub diff_value: Option<Json>,
     /// Facts to set on the host (`ansible_facts` of setup and set_fact).
     pub facts: Option<Vars>,
     /// `set_fact` variables (host scoped, above play vars): data, never rendered again.
@@ -94,7 +97,9 @@ impl Outcome {
         {
             m.insert("ansible_facts".into(), Json::Object(f.clone()));
         }
-        if !self.diffs.is_empty() {
+        if let Some(d) = &self.diff_value {
+            m.insert("diff".into(), d.clone());
+        } else if !self.diffs.is_empty() {
             m.insert(
                 "diff".into(),
                 serde_json::to_value(&self.diffs).unwrap_or(Json::Null),

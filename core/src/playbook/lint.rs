@@ -46,7 +46,9 @@ pub fn findings(book: &Playbook) -> Vec<SourceError> {
             out.extend(found);
         }
         for h in &play.handlers {
-            if let Err(e) = check_task(&t, h, &play.base_dir) {
+            if let Item::Task(h) = h
+                && let Err(e) = check_task(&t, h, &play.base_dir)
+            {
                 out.push(e);
             }
         }
@@ -94,15 +96,7 @@ pub fn count_tasks(play: &Play) -> usize {
 }
 
 fn handler_names(play: &Play) -> Vec<String> {
-    let mut names = Vec::new();
-    for h in &play.handlers {
-        names.extend(h.listen.iter().cloned());
-        if let Some(n) = &h.common.name {
-            names.push(n.clone());
-            names.push(h.display_name());
-        }
-    }
-    names
+    play.handlers.iter().flat_map(Item::handler_names).collect()
 }
 
 fn has_include_role(play: &Play) -> bool {

@@ -4,7 +4,7 @@
 use super::keywords;
 use super::model::{
     Block, Common, HostOrder, Item, Origin, Play, Playbook, RoleCtx, RoleFiles, Serial, Strategy,
-    Task, VarsFile,
+    VarsFile,
 };
 use super::parse_task::{parse_common, parse_items};
 use crate::inventory::Vars;
@@ -28,7 +28,7 @@ pub struct LoadCtx {
     pub role: Option<Arc<RoleCtx>>,
     pub roles_paths: Vec<PathBuf>,
     /// Handlers brought in by roles, added to the play's.
-    pub handlers: Rc<RefCell<Vec<Arc<Task>>>>,
+    pub handlers: Rc<RefCell<Vec<Item>>>,
     /// Roles already expanded in this play (a role runs once unless its parameters differ).
     /// Roles loaded in this play, by name, files and parameters.
     pub seen_roles: Rc<RefCell<std::collections::HashMap<String, Arc<RoleCtx>>>>,
@@ -318,7 +318,7 @@ fn parse_serial(v: &Node) -> Result<Vec<Serial>, SourceError> {
     }
 }
 
-fn parse_handlers(v: &Node, ctx: &LoadCtx) -> Result<Vec<Arc<Task>>, SourceError> {
+fn parse_handlers(v: &Node, ctx: &LoadCtx) -> Result<Vec<Item>, SourceError> {
     let mut out = Vec::new();
     for item in parse_items(v, ctx)? {
         flatten_handlers(item, &mut out);
@@ -342,15 +342,14 @@ fn direct_roles(items: &[Item]) -> Vec<Arc<RoleCtx>> {
         .collect()
 }
 
-fn flatten_handlers(item: Item, out: &mut Vec<Arc<Task>>) {
+fn flatten_handlers(item: Item, out: &mut Vec<Item>) {
     match item {
-        Item::Task(t) => out.push(t),
+        Item::Task(_) | Item::Include(_) => out.push(item),
         Item::Block(b) => {
             for i in b.block.iter().chain(&b.rescue).chain(&b.always) {
                 flatten_handlers(i.clone(), out);
             }
         }
-        Item::Include(_) => {}
     }
 }
 
@@ -678,7 +677,7 @@ pub fn load_role_dynamic(
     from: &RoleFiles,
     playbook_dir: &Path,
     at: &Origin,
-) -> Result<(Vec<Item>, Vec<Arc<Task>>), SourceError> {
+) -> Result<(Vec<Item>, Vec<Item>), SourceError> {
     let ctx = LoadCtx {
         base_dir: playbook_dir.to_path_buf(),
         playbook_dir: playbook_dir.to_path_buf(),

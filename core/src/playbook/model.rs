@@ -110,7 +110,8 @@ pub struct Play {
     pub roles: Vec<Item>,
     pub tasks: Vec<Item>,
     pub post_tasks: Vec<Item>,
-    pub handlers: Vec<Arc<Task>>,
+    /// Tasks and includes (`include_tasks`/`include_role` handlers run what they include).
+    pub handlers: Vec<Item>,
     /// The playbook's directory (for relative paths and search paths).
     pub base_dir: PathBuf,
 }
@@ -156,6 +157,25 @@ pub enum Item {
     Task(Arc<Task>),
     Block(Arc<Block>),
     Include(Arc<Include>),
+}
+
+impl Item {
+    /// The names a handler answers to: its `listen` topics, its name and `role : name`.
+    pub fn handler_names(&self) -> Vec<String> {
+        let (listen, name, role) = match self {
+            Item::Task(t) => (&t.listen, &t.common.name, &t.role),
+            Item::Include(i) => (&i.listen, &i.common.name, &i.role),
+            Item::Block(_) => return Vec::new(),
+        };
+        let mut names = listen.clone();
+        if let Some(n) = name {
+            names.push(n.clone());
+            if let Some(r) = role {
+                names.push(format!("{} : {n}", r.name));
+            }
+        }
+        names
+    }
 }
 
 /// The role a block belongs to: its search paths and variables.
@@ -346,4 +366,6 @@ pub struct Include {
     pub role: Option<Arc<RoleCtx>>,
     /// `apply:` keywords, applied to the included tasks as a block's would be.
     pub apply: Option<Common>,
+    /// Topics the include answers to when it is a handler.
+    pub listen: Vec<String>,
 }

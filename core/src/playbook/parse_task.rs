@@ -557,7 +557,9 @@ pub fn parse_task(node: &Node, ctx: &LoadCtx) -> Result<Task, SourceError> {
     let mut background_issue = None;
     if let Some(at) = &t.async_at {
         check_async(t.async_.as_ref(), t.poll.as_ref(), at)?;
-        background_issue = background_issue_at(&action, t.async_.as_ref(), t.poll.as_ref(), at);
+        if ansible_module.is_none() {
+            background_issue = background_issue_at(&action, t.async_.as_ref(), t.poll.as_ref(), at);
+        }
     }
     let arg_origins = arg_positions(&args_node);
     let issue = match &ansible_module {
@@ -643,7 +645,8 @@ pub fn whole_seconds(v: &Json) -> Result<Option<u64>, String> {
 
 /// `async`/`poll` as written: numbers of seconds (which modules can run in the background is
 /// decided when the task runs, where ansible-core decides it).
-/// `async` with `poll: 0` (a job nobody waits for) runs only `command` and `shell`: a finding
+/// `async` with `poll: 0` (a job nobody waits for) runs only `command`, `shell` and Ansible's
+/// own modules (through the fallback): for another native module it is a finding
 /// (strict in check-syntax, a warning in runs; the task fails when it runs).
 fn background_issue_at(
     action: &str,
@@ -753,6 +756,7 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
     let mut loop_ = None;
     let mut lc = LoopControl::default();
     let mut apply = None;
+    let mut listen = Vec::new();
     let mut common = parse_common(node, keywords::TASK, "an include", |k, knode, v| {
         if let Some(l) = parse_loop(k, v)? {
             loop_ = Some(l);
@@ -810,6 +814,7 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
                 kind = Some(IncludeKind::Role { from, public });
             }
             "loop_control" => lc = parse_loop_control(v)?,
+            "listen" => listen = v.string_list("`listen`")?,
             _ if keywords::TASK.contains(&k) => return Ok(false),
             _ => return Err(knode.error(format!("`{k}` cannot be used on an include"))),
         }
@@ -833,6 +838,7 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
         base_dir: ctx.base_dir.clone(),
         role: ctx.role.clone(),
         apply,
+        listen,
     })
 }
 

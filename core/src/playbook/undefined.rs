@@ -137,10 +137,7 @@ impl Names {
             IncludeKind::Role { from, .. } => {
                 super::load_role_dynamic(&inc.target, from, &play.base_dir, &inc.origin)
                     .ok()
-                    .map(|(items, handlers)| {
-                        handlers.iter().for_each(|h| self.task(h));
-                        items
-                    })
+                    .map(|(items, handlers)| items.into_iter().chain(handlers).collect())
             }
         };
         match loaded {
@@ -326,9 +323,7 @@ pub fn findings(book: &Playbook, outside: &HashSet<String>) -> Vec<SourceError> 
         for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             names.items(items, play);
         }
-        for h in &play.handlers {
-            names.task(h);
-        }
+        names.items(&play.handlers, play);
         carried.extend(names.host_scoped.iter().cloned());
         if names.dynamic {
             continue;
@@ -340,11 +335,7 @@ pub fn findings(book: &Playbook, outside: &HashSet<String>) -> Vec<SourceError> 
         for items in [&play.pre_tasks, &play.roles, &play.tasks, &play.post_tasks] {
             check_items(&t, items, &names.set, &mut out);
         }
-        for h in &play.handlers {
-            if let Err(e) = check_task(&t, h, &names.set) {
-                out.push(e);
-            }
-        }
+        check_items(&t, &play.handlers, &names.set, &mut out);
     }
     out
 }

@@ -1,23 +1,14 @@
 //! Handlers: notified by changed tasks (by name, `role : name` or a `listen` topic), run once
 //! per host at the end of each play section or at `meta: flush_handlers`, in the order they
-//! are defined. Handlers may notify handlers; later ones run in the same flush.
+//! are defined. Handlers may notify handlers; later ones run in the same flush. A handler
+//! may be an `include_tasks`/`include_role`, which runs what it includes when notified.
 
 use super::events::Event;
 use super::inherit::Inherit;
 use super::runner::{PlayCtx, Runner};
-use crate::playbook::Task;
+use crate::playbook::Item;
 use indexmap::IndexSet;
 use std::sync::Arc;
-
-/// The names a handler answers to.
-fn answers_to(h: &Task) -> Vec<String> {
-    let mut names = h.listen.clone();
-    if let Some(n) = &h.common.name {
-        names.push(n.clone());
-        names.push(h.display_name());
-    }
-    names
-}
 
 impl Runner {
     pub(crate) fn flush_handlers<'a>(
@@ -30,7 +21,7 @@ impl Runner {
 
     async fn flush(self: &Arc<Self>, pc: &Arc<PlayCtx>, hosts: &[String]) {
         let force = pc.play.force_handlers || self.opts.force_handlers;
-        let handlers: Vec<Arc<Task>> = pc.handlers.lock().map(|h| h.clone()).unwrap_or_default();
+        let handlers: Vec<Item> = pc.handlers.lock().map(|h| h.clone()).unwrap_or_default();
         for _ in 0..=handlers.len() {
             // What each host has been notified of when this pass starts.
             let pending: Vec<(String, IndexSet<String>)> = hosts
@@ -43,7 +34,7 @@ impl Runner {
             }
             let mut known = IndexSet::new();
             for handler in &handlers {
-                let names = answers_to(handler);
+                let names = handler.handler_names();
                 known.extend(names.iter().cloned());
                 let targets: Vec<String> = pending
                     .iter()
@@ -56,13 +47,30 @@ impl Runner {
                 if targets.is_empty() {
                     continue;
                 }
-                if force {
-                    for h in &targets {
-                        self.with_host(h, |s| s.failed = false);
-                    }
+                // Forced handlers run on failed hosts too; those hosts stay failed.
+                let failed: Vec<String> = targets
+                    .iter()
+                    .filter(|h| force && self.with_host(h, |s| s.failed))
+                    .cloned()
+                    .collect();
+                for h in &failed {
+                    self.with_host(h, |s| s.failed = false);
                 }
-                self.run_task(pc, handler, &targets, &Inherit::default(), true)
-                    .await;
+                match handler {
+                    Item::Task(t) => {
+                        self.run_task(pc, t, &targets, &Inherit::default(), true)
+                            .await
+                    }
+                    // An include as a handler runs what it includes, as a task list.
+                    Item::Include(inc) => {
+                        self.run_include(pc, inc, &targets, &Inherit::default())
+                            .await
+                    }
+                    Item::Block(_) => {}
+                }
+                for h in &failed {
+                    self.with_host(h, |s| s.failed = true);
+                }
             }
             for (h, seen) in &pending {
                 for name in seen {

@@ -109,7 +109,7 @@ pub struct PlayCtx {
     /// `vars_files` contents per host.
     pub files_vars: Mutex<HashMap<String, Arc<Vars>>>,
     /// Handlers, including those `include_role` brought in.
-    pub handlers: Mutex<Vec<Arc<crate::playbook::Task>>>,
+    pub handlers: Mutex<Vec<crate::playbook::Item>>,
     /// Set when the play must stop for every host.
     pub abort: AtomicBool,
     /// The stop is for this batch only (`meta: end_batch`).

@@ -197,8 +197,9 @@ fn layer(pairs: Vec<(String, Json)>) -> Arc<Vars> {
 }
 
 impl Runner {
-    /// `async`/`poll` rendered: a background job for `command`/`shell`; other modules with a
-    /// positive `poll` run in the foreground (hoist's connection does not time out).
+    /// `async`/`poll` rendered: a background job for `command`/`shell` and Ansible's modules;
+    /// other native modules with a positive `poll` run in the foreground (hoist's connection
+    /// does not time out).
     fn background(
         &self,
         task: &Task,
@@ -234,7 +235,8 @@ impl Runner {
                 task.action
             ));
         }
-        if !BACKGROUND_MODULES.contains(&task.action.as_str()) {
+        // Ansible's own modules (the fallback) run as background jobs as under ansible-core.
+        if !BACKGROUND_MODULES.contains(&task.action.as_str()) && task.ansible_module.is_none() {
             return match poll_secs {
                 0 => Err(format!(
                     "`async` with `poll: 0` runs only `command` and `shell` in the background, not `{}`",

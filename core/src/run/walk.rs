@@ -385,7 +385,7 @@ impl Runner {
 
     /// `include_tasks` / `include_role`: resolved per host (and per loop item); hosts that
     /// resolve to the same file and variables run it together.
-    async fn run_include(
+    pub(crate) async fn run_include(
         self: &Arc<Self>,
         pc: &Arc<PlayCtx>,
         inc: &Arc<Include>,

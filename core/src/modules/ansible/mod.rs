@@ -11,4 +11,5 @@ mod run;
 
 pub use helper::{HelperError, python as controller_python};
 pub use locate::{Located, Style, in_library, library_dirs, locate, style_of};
+pub use result::outcome as module_outcome;
 pub use run::{ANSIBLE_VERSION, run};

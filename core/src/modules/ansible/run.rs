@@ -1,11 +1,13 @@
 //! Running a located Ansible module on the host: Python modules as ansible-core's own
 //! AnsiballZ payload piped into the host's Python (pipelining: nothing left on disk), other
 //! modules copied into a private temporary directory with their arguments file beside them and
-//! removed afterwards. Arguments carry ansible-core's internal `_ansible_*` settings.
+//! removed afterwards. Arguments carry ansible-core's internal `_ansible_*` settings. Under
+//! `async` the same script runs as a background job (see `async_job`).
 
 use super::helper;
 use super::locate::{Located, Style};
 use super::result;
+use crate::modules::async_job;
 use crate::modules::{Ctx, ModResult, ModuleError, fail};
 use crate::ssh::shell::quote;
 use base64::Engine;
@@ -148,15 +150,13 @@ pub async fn run(m: &Located, ctx: &Ctx<'_>, args: Json) -> ModResult {
     let args = module_args(m, ctx, args);
     let configured = interpreter(ctx);
     let python = find_python(configured.as_deref(), m.short());
-    let out = match m.style {
+    let (script, input) = match m.style {
         Style::NewPython => {
             let interp = configured
                 .clone()
                 .unwrap_or_else(|| "/usr/bin/python3".into());
             let code = payload(m, &args, &interp).await?;
-            remote
-                .exec(&format!("{python}; \"$p\" -"), Some(&code))
-                .await?
+            (format!("{python}; \"$p\" -"), code.to_vec())
         }
         style => {
             let mut data = std::fs::read(&m.path).map_err(|e| {
@@ -186,9 +186,15 @@ pub async fn run(m: &Located, ctx: &Ctx<'_>, args: Json) -> ModResult {
                 "t=$(mktemp -d) || exit 1; cat > \"$t/module\" && chmod 0700 \"$t/module\" && printf '%s' {} > \"$t/args\" && {{ {runner} \"$t/module\" \"$t/args\"; }}; rc=$?; rm -rf \"$t\"; exit $rc",
                 quote(&args_file)
             );
-            remote.exec(&script, Some(&data)).await?
+            (script, data)
         }
     };
+    // `async`: a background job on the host, as ansible-core's async_wrapper runs one.
+    if let Some(bg) = ctx.background {
+        let shown = json!({ "module": m.short() });
+        return async_job::run(remote, &shown, &script, Some(&input), true, bg).await;
+    }
+    let out = remote.exec(&script, Some(&input)).await?;
     result::outcome(m.short(), &out)
 }
 

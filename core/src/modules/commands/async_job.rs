@@ -1,4 +1,4 @@
-//! Background jobs for `async` tasks (`command` and `shell`): the command runs on the target
+//! Background jobs for `async` tasks (`command`, `shell` and Ansible's modules): the command runs on the target
 //! detached from hoist's connection (under `nohup`), limited to the task's `async` seconds (by
 //! `timeout`), and leaves its output and exit status in `~/.ansible_async/<job id>.*`, where
 //! Ansible keeps its own jobs. `poll: 0` returns the job id at once, for `async_status` to read
@@ -169,10 +169,14 @@ pub async fn finished(
         status: u32::try_from(rc).ok(),
         signal: None,
     };
-    // The job's meta file holds the command as JSON (a string or, for `command`, its words).
+    // The job's meta file holds the command as JSON (a string or, for `command`, its words),
+    // or `{"module": NAME}` for an Ansible module, whose printed JSON is its result.
     let shown: Json =
         serde_json::from_str(shown).unwrap_or_else(|_| Json::String(shown.to_string()));
-    let mut o = crate::modules::command::result(&shown, &out, strip, &None, &None, started, ended);
+    let mut o = match shown.get("module").and_then(Json::as_str) {
+        Some(name) => crate::modules::ansible::module_outcome(name, &out)?,
+        None => crate::modules::command::result(&shown, &out, strip, &None, &None, started, ended),
+    };
     let limit: u64 = limit.trim().parse().unwrap_or(0);
     let took = ended.duration_since(started).unwrap_or_default();
     if (rc == TIMED_OUT || rc == KILLED) && limit > 0 && took.as_secs() + 1 >= limit {

@@ -283,7 +283,7 @@ impl Copy {
             let d = d.ok_or_else(|| ModuleError::Failed("stat vanished".into()))?;
             let c = self.attrs().changes(&d)?;
             if c.any() && !ctx.check {
-                remote.check(&c.script(&dest, false), None).await?;
+                remote.check(&c.script(&dest, false, false), None).await?;
             }
             return Ok(Outcome::changed(c.any())
                 .with("dest", dest)

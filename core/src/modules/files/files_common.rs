@@ -139,7 +139,8 @@ impl Changes {
     }
 
     /// The commands that make them (`-h` so a symlink itself is changed, not its target).
-    pub fn script(&self, path: &str, recurse: bool) -> String {
+    /// `link`: the path is a symlink whose own owner is meant (`chown -h`).
+    pub fn script(&self, path: &str, recurse: bool, link: bool) -> String {
         let p = quote_path(path);
         let r = if recurse { "-R " } else { "" };
         let mut s = Vec::new();
@@ -152,7 +153,8 @@ impl Changes {
                     .map(|g| format!(":{g}"))
                     .unwrap_or_default()
             );
-            s.push(format!("chown {r}{} {p}", quote(&spec)));
+            let h = if link { "-h " } else { "" };
+            s.push(format!("chown {h}{r}{} {p}", quote(&spec)));
         }
         if let Some(m) = &self.mode {
             s.push(format!("chmod {r}{m} {p}"));
@@ -228,7 +230,9 @@ impl PutContent<'_> {
                     out.diffs.push(changes.diff(dest));
                 }
                 if !ctx.check {
-                    remote.check(&changes.script(dest, false), None).await?;
+                    remote
+                        .check(&changes.script(dest, false, false), None)
+                        .await?;
                 }
             }
         } else {
@@ -273,6 +277,13 @@ impl PutContent<'_> {
     }
 }
 
+/// A mode as ansible-core writes it in results and diffs (`'0%03o'`: `0644`, `01777`).
+pub fn py_mode(octal: &str) -> String {
+    u32::from_str_radix(octal, 8)
+        .map(|m| format!("0{m:03o}"))
+        .unwrap_or_else(|_| octal.to_string())
+}
+
 /// What ansible-core adds about a path to a file module's result: `uid`, `gid`, `owner`,
 /// `group`, `mode`, `state`, `size`.
 pub fn path_info(s: &Stat) -> serde_json::Map<String, serde_json::Value> {
@@ -286,7 +297,7 @@ pub fn path_info(s: &Stat) -> serde_json::Map<String, serde_json::Value> {
         ("gid".to_string(), s.gid.into()),
         ("owner".to_string(), s.owner.clone().into()),
         ("group".to_string(), s.group.clone().into()),
-        ("mode".to_string(), s.mode.clone().into()),
+        ("mode".to_string(), py_mode(&s.mode).into()),
         ("state".to_string(), state.into()),
         ("size".to_string(), s.size.into()),
     ])
@@ -445,7 +456,7 @@ impl Edit<'_> {
                 }
                 if !ctx.check {
                     remote
-                        .check(&changes.script(self.path, false), None)
+                        .check(&changes.script(self.path, false, false), None)
                         .await?;
                 }
             }

@@ -137,7 +137,9 @@ impl Module for GetUrl {
             if keep {
                 let changes = self.attrs().changes(&existing)?;
                 if changes.any() && !ctx.check {
-                    remote.check(&changes.script(&dest, false), None).await?;
+                    remote
+                        .check(&changes.script(&dest, false, false), None)
+                        .await?;
                 }
                 return Ok(Outcome::changed(changes.any())
                     .with("dest", dest)
