@@ -94,6 +94,25 @@ pub fn yaml_error(path: &Path, text: &str, err: &serde_yaml::Error) -> SourceErr
     SourceError::new(path, pos, msg).with_text(text)
 }
 
+impl SourceError {
+    /// The error about a file decrypted from a vault: its place stays, the text is never
+    /// quoted (no snippet, and no value the message would cite).
+    pub fn about_secret(mut self) -> Self {
+        self.text = None;
+        if self.message.contains('"') || self.message.contains('`') || self.message.contains('\'') {
+            let expected = self
+                .message
+                .find("expected ")
+                .map(|i| format!(": {}", &self.message[i..]))
+                .unwrap_or_default();
+            self.message = format!(
+                "the decrypted vault file is not what is expected here{expected} (its content is not shown)"
+            );
+        }
+        self
+    }
+}
+
 /// Where `needle` first appears in `text`, as a 1-based position (for errors found after parsing).
 pub fn find_pos(text: &str, needle: &str) -> Option<Pos> {
     text.lines().enumerate().find_map(|(i, line)| {

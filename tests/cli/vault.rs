@@ -131,3 +131,92 @@ fn an_inline_value_without_its_password_fails_only_where_it_is_used() {
         r.stderr
     );
 }
+
+#[test]
+fn errors_in_a_decrypted_file_never_quote_it() {
+    let d = tempfile::tempdir().unwrap();
+    setup(d.path());
+    // Not a mapping once decrypted: as vars file, group_vars file, and vaulted template.
+    let bad = encrypt(
+        b"db_password:\"s3cr3t-value\"\n",
+        b"default-pass",
+        "default",
+        None,
+    );
+    std::fs::write(d.path().join("bad.yml"), &bad).unwrap();
+    std::fs::create_dir_all(d.path().join("group_vars/all")).unwrap();
+    std::fs::write(
+        d.path().join("pb_bad.yml"),
+        "- hosts: all\n  gather_facts: false\n  vars_files: [bad.yml]\n  tasks: [{debug: {msg: hi}}]\n",
+    )
+    .unwrap();
+    let r = run_in(
+        d.path(),
+        &[
+            "run",
+            "pb_bad.yml",
+            "-i",
+            "inv.yml",
+            "--vault-password-file",
+            "pw",
+        ],
+    );
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert_ne!(r.code, 0, "{all}");
+    assert!(all.contains("bad.yml"), "the error names the file: {all}");
+    assert!(!all.contains("s3cr3t"), "the decrypted text leaked: {all}");
+    std::fs::write(d.path().join("group_vars/all/bad.yml"), &bad).unwrap();
+    let r = run_in(
+        d.path(),
+        &[
+            "run",
+            "pb.yml",
+            "-i",
+            "inv.yml",
+            "--vault-password-file",
+            "pw",
+        ],
+    );
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert_ne!(r.code, 0, "{all}");
+    assert!(all.contains("group_vars/all/bad.yml"), "{all}");
+    assert!(!all.contains("s3cr3t"), "the decrypted text leaked: {all}");
+}
+
+#[test]
+fn lookups_templates_and_copy_decrypt_vaulted_files() {
+    let d = tempfile::tempdir().unwrap();
+    setup(d.path());
+    std::fs::create_dir_all(d.path().join("templates")).unwrap();
+    std::fs::create_dir_all(d.path().join("files")).unwrap();
+    let tpl = encrypt(b"Hello {{ who }}!\n", b"default-pass", "default", None);
+    std::fs::write(d.path().join("templates/hello.j2"), tpl).unwrap();
+    let file = encrypt(b"plain bytes\n", b"default-pass", "default", None);
+    std::fs::write(d.path().join("files/data.txt"), file).unwrap();
+    let out = d.path().join("out");
+    std::fs::write(
+        d.path().join("pb_files.yml"),
+        format!(
+            "- hosts: all\n  gather_facts: false\n  vars: {{who: world}}\n  tasks:\n    - assert:\n        that:\n          - lookup('template', 'hello.j2') | trim == 'Hello world!'\n          - lookup('file', 'data.txt') == 'plain bytes'\n    - copy: {{src: data.txt, dest: '{0}'}}\n    - template: {{src: hello.j2, dest: '{0}.t'}}\n",
+            out.display()
+        ),
+    )
+    .unwrap();
+    let r = run_in(
+        d.path(),
+        &[
+            "run",
+            "pb_files.yml",
+            "-i",
+            "inv.yml",
+            "--vault-password-file",
+            "pw",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "plain bytes\n");
+    assert_eq!(
+        std::fs::read_to_string(out.with_extension("t")).unwrap(),
+        "Hello world!\n"
+    );
+}

@@ -73,8 +73,8 @@ pub struct RunArgs {
     /// List every tag, run nothing
     #[arg(long)]
     pub list_tags: bool,
-    /// Accepted for ansible-playbook compatibility: hoist keeps no fact cache to clear
-    #[arg(long, hide = true)]
+    /// Forget the inventory's cached facts first (with a jsonfile fact cache configured)
+    #[arg(long)]
     pub flush_cache: bool,
 }
 
@@ -243,6 +243,9 @@ pub async fn run(
         force_handlers: args.force_handlers,
         become_: args.become_,
         become_user: args.become_user.clone(),
+        fact_cache: hoist_core::run::fact_cache::FactCache::from_env()
+            .map_err(|e| CliError::Other(e.to_string()))?,
+        flush_cache: args.flush_cache,
     };
     let runner = Runner::new(inv, pool, Arc::new(Tee(sinks)), opts);
     let mut code = exit::OK;

@@ -40,17 +40,23 @@ pub fn load(paths: &[PathBuf]) -> Result<Inventory, InventoryError> {
 }
 
 fn parse_file(inv: &mut Inventory, path: &Path) -> Result<(), InventoryError> {
-    let text = crate::vault::read_text(path).map_err(|source| InventoryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let (text, secret) =
+        crate::vault::read_text_marked(path).map_err(|source| InventoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    match ext {
+    let parsed = match ext {
         "yml" | "yaml" | "json" => match plugin_source::plugin_of(&text) {
             Some((name, config)) => plugin_source::load_into(inv, path, &name, config),
             None => yaml::parse(inv, path, &text),
         },
         _ => ini::parse(inv, path, &text),
+    };
+    // A vaulted inventory's errors never quote its decrypted text.
+    match parsed {
+        Err(InventoryError::Source(e)) if secret => Err(InventoryError::Source(e.about_secret())),
+        other => other,
     }
 }
 

@@ -28,15 +28,18 @@ pub fn load_for(dir: &Path, name: &str) -> Result<Vars, InventoryError> {
 
 /// Reads one YAML/JSON variables file; an empty file is no variables.
 pub fn load_file(path: &Path) -> Result<Vars, InventoryError> {
-    let text = crate::vault::read_text(path).map_err(|source| InventoryError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let (text, secret) =
+        crate::vault::read_text_marked(path).map_err(|source| InventoryError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
     if text.trim().is_empty() {
         return Ok(Vars::new());
     }
-    let map: Option<UniqueMap<Value>> =
-        serde_yaml::from_str(&text).map_err(|e| yaml_error(path, &text, &e))?;
+    let map: Option<UniqueMap<Value>> = serde_yaml::from_str(&text).map_err(|e| {
+        let e = yaml_error(path, &text, &e);
+        if secret { e.about_secret() } else { e }
+    })?;
     Ok(map.map(|m| m.0.into_iter().collect()).unwrap_or_default())
 }
 

@@ -45,6 +45,8 @@ pub struct Outcome {
     pub facts: Option<Vars>,
     /// `set_fact` variables (host scoped, above play vars): data, never rendered again.
     pub set_vars: Option<Vars>,
+    /// `set_fact ... cacheable`: `set_vars` go to the fact cache too.
+    pub cacheable: bool,
     /// `include_vars` variables: vars-file text, templated when read.
     pub included_vars: Option<Vars>,
     pub meta: Option<Meta>,

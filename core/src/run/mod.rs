@@ -3,6 +3,7 @@
 //! mode. Everything that happens is reported as [`events::Event`]s to a [`events::Sink`].
 
 pub mod events;
+pub mod fact_cache;
 mod handlers;
 mod inherit;
 mod inventory_view;

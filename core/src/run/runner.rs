@@ -47,6 +47,10 @@ pub struct RunOptions {
     /// `-b` / `--become-user`: defaults below the plays' own keywords.
     pub become_: bool,
     pub become_user: Option<String>,
+    /// ansible-core's `jsonfile` fact cache, when one is configured.
+    pub fact_cache: Option<super::fact_cache::FactCache>,
+    /// `--flush-cache`: forget the inventory's cached facts first.
+    pub flush_cache: bool,
 }
 
 impl Default for RunOptions {
@@ -66,6 +70,8 @@ impl Default for RunOptions {
             force_handlers: false,
             become_: false,
             become_user: None,
+            fact_cache: None,
+            flush_cache: false,
         }
     }
 }
@@ -188,7 +194,17 @@ impl Runner {
         let hosts = inv
             .hosts
             .keys()
-            .map(|h| (h.clone(), HostState::default()))
+            .map(|h| {
+                let mut st = HostState::default();
+                if let Some(cache) = &opts.fact_cache {
+                    if opts.flush_cache {
+                        cache.flush(h);
+                    } else if let Some(cached) = cache.load(h) {
+                        st.restore_cached(cached);
+                    }
+                }
+                (h.clone(), st)
+            })
             .collect();
         let baseline = Arc::new(Vars::from_iter([
             ("ansible_facts".to_string(), json!({})),
@@ -244,6 +260,31 @@ impl Runner {
         f(st)
     }
 
+    /// Writes every host's facts and cacheable variables to the fact cache, if there is one.
+    fn save_fact_cache(&self) {
+        let Some(cache) = &self.opts.fact_cache else {
+            return;
+        };
+        let entries: Vec<(String, Vars)> = {
+            let h = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+            h.iter()
+                .map(|(n, s)| (n.clone(), super::fact_cache::entry(&s.facts, &s.cacheable)))
+                .filter(|(_, e)| !e.is_empty())
+                .collect()
+        };
+        for (host, entry) in entries {
+            if let Err(e) = cache.save(&host, &entry) {
+                self.emit(Event::Warning {
+                    host: Some(host),
+                    message: format!(
+                        "could not write the fact cache in {}: {e}",
+                        cache.dir.display()
+                    ),
+                });
+            }
+        }
+    }
+
     pub(crate) fn is_active(&self, host: &str) -> bool {
         self.with_host(host, |s| s.active())
     }
@@ -280,6 +321,7 @@ impl Runner {
             }
         }
         self.pool.close_all().await;
+        self.save_fact_cache();
         let (hosts, failed_hosts): (IndexMap<String, Stats>, Vec<String>) = {
             let h = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
             (

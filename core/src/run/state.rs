@@ -23,6 +23,8 @@ pub struct HostState {
     pub stats: Stats,
     /// How many times `meta: clear_host_errors` cleared this host's failure.
     pub errors_cleared: u32,
+    /// `set_fact` variables marked `cacheable`: kept in the fact cache with the facts.
+    pub cacheable: Vars,
 }
 
 impl HostState {
@@ -43,6 +45,19 @@ impl HostState {
         let mut v = (*self.included_vars).clone();
         v.extend(vars);
         self.included_vars = Arc::new(v);
+    }
+
+    /// Takes a fact cache entry: facts as gathered ones, other variables as cacheable
+    /// `set_fact` variables.
+    pub fn restore_cached(&mut self, cached: Vars) {
+        let (facts, vars) = super::fact_cache::split(cached);
+        if !facts.is_empty() {
+            self.set_facts(facts);
+        }
+        if !vars.is_empty() {
+            self.set(vars.clone());
+            self.cacheable.extend(vars);
+        }
     }
 
     /// Stores gathered facts under `ansible_facts` and as `ansible_<name>`.

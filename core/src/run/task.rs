@@ -114,6 +114,8 @@ pub struct TaskRun {
     pub diffs: Vec<modules::FileDiff>,
     pub facts: Option<Vars>,
     pub set_vars: Option<Vars>,
+    /// `set_vars` are to be kept in the fact cache (`set_fact ... cacheable`).
+    pub cacheable: bool,
     pub included_vars: Option<Vars>,
     pub meta: Option<Meta>,
     pub delegated_to: Option<String>,
@@ -131,6 +133,7 @@ impl TaskRun {
             diffs: Vec::new(),
             facts: None,
             set_vars: None,
+            cacheable: false,
             included_vars: None,
             meta: None,
             delegated_to: None,
@@ -477,6 +480,7 @@ impl Runner {
             if let Some(v) = r.set_vars.take() {
                 agg.set_vars.get_or_insert_with(Vars::new).extend(v);
             }
+            agg.cacheable |= r.cacheable;
             if let Some(v) = r.included_vars.take() {
                 agg.included_vars.get_or_insert_with(Vars::new).extend(v);
             }
@@ -1034,6 +1038,7 @@ impl Runner {
             diffs: o.diffs,
             facts: o.facts,
             set_vars: o.set_vars,
+            cacheable: o.cacheable,
             included_vars: o.included_vars,
             meta: o.meta,
             delegated_to: None,

@@ -257,6 +257,9 @@ impl Runner {
             }
             if let Some(v) = &run.set_vars {
                 st.set(v.clone());
+                if run.cacheable {
+                    st.cacheable.extend(v.clone());
+                }
             }
             if let Some(v) = &run.included_vars {
                 st.include(v.clone());

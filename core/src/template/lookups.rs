@@ -186,7 +186,8 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             for t in strings(terms) {
                 let path = find_file(state, &t, "files")
                     .ok_or_else(|| err(format!("lookup('file'): could not find `{t}`")))?;
-                let mut s = std::fs::read_to_string(&path)
+                // A vaulted file is decrypted with the run's passwords, as ansible-core does.
+                let mut s = crate::vault::read_text(&path)
                     .map_err(|e| err(format!("lookup('file'): {}: {e}", path.display())))?;
                 if rstrip {
                     s.truncate(s.trim_end().len());
@@ -203,7 +204,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             for t in strings(terms) {
                 let path = find_file(state, &t, "templates")
                     .ok_or_else(|| err(format!("lookup('template'): could not find `{t}`")))?;
-                let source = std::fs::read_to_string(&path)
+                let source = crate::vault::read_text(&path)
                     .map_err(|e| err(format!("lookup('template'): {}: {e}", path.display())))?;
                 // The task's variables (`vars`), else everything the template context knows.
                 let ctx = state.lookup("vars").unwrap_or_else(|| {

@@ -279,7 +279,8 @@ impl Templar {
         ctx: &Value,
         opts: &FileSyntax,
     ) -> Result<String, TemplateError> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
+        // A vaulted template is decrypted with the run's passwords, as ansible-core does.
+        let source = crate::vault::read_text(path).map_err(|e| {
             TemplateError::new(format!("cannot read template {}: {e}", path.display()))
         })?;
         let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -314,7 +315,8 @@ impl Templar {
 
     /// Renders a template file (includes resolve relative to it).
     pub fn render_file(&self, path: &Path, ctx: &Value) -> Result<String, TemplateError> {
-        let source = std::fs::read_to_string(path).map_err(|e| {
+        // A vaulted template is decrypted with the run's passwords, as ansible-core does.
+        let source = crate::vault::read_text(path).map_err(|e| {
             TemplateError::new(format!("cannot read template {}: {e}", path.display()))
         })?;
         let name = absolute(path).display().to_string();

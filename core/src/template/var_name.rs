@@ -17,6 +17,10 @@ pub fn valid(name: &str) -> bool {
 pub fn check(name: &str) -> Result<(), String> {
     if valid(name) {
         Ok(())
+    } else if name.parse::<i64>().is_ok() {
+        // A mapping key is text by the time it is checked; one that reads as a whole number
+        // was one (a YAML `1:` or a `{{ 1 }}` key), which ansible-core names by its type.
+        Err(format!("Invalid variable name '{name}' of type 'int'."))
     } else {
         Err(format!("Invalid variable name '{name}'."))
     }
@@ -30,5 +34,13 @@ mod tests {
         for bad in ["200", "true", "None", "not", "a-b", "é", ""] {
             assert!(!super::valid(bad), "{bad}");
         }
+        assert_eq!(
+            super::check("1"),
+            Err("Invalid variable name '1' of type 'int'.".into())
+        );
+        assert_eq!(
+            super::check("true"),
+            Err("Invalid variable name 'true'.".into())
+        );
     }
 }

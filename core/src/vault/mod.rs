@@ -166,12 +166,33 @@ pub fn decrypt_with(envelope: &str, secrets: &[Secret]) -> Result<Vec<u8>, Vault
     }))
 }
 
+/// A file's bytes, decrypted with the run's passwords when the file is an ansible-vault
+/// envelope (`copy`'s `src`, whose `decrypt` defaults to yes).
+pub fn read_bytes(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let data = std::fs::read(path)?;
+    if !data.starts_with(HEADER.as_bytes()) {
+        return Ok(data);
+    }
+    let text = String::from_utf8_lossy(&data);
+    decrypt(&text).map_err(|e| {
+        std::io::Error::other(format!(
+            "cannot decrypt this vault file: {e} (give the password with --vault-password-file or --vault-id)"
+        ))
+    })
+}
+
 /// A text file's contents, decrypted with the run's passwords when the whole file is an
 /// ansible-vault envelope (vars files, inventories, tasks files).
 pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
+    read_text_marked(path).map(|(text, _)| text)
+}
+
+/// As [`read_text`], also saying whether the file was vaulted (its text is then a secret:
+/// errors about it must not quote it).
+pub fn read_text_marked(path: &std::path::Path) -> std::io::Result<(String, bool)> {
     let text = std::fs::read_to_string(path)?;
     if !is_vaulted(&text) {
-        return Ok(text);
+        return Ok((text, false));
     }
     let plain = decrypt(&text).map_err(|e| {
         std::io::Error::other(format!(
@@ -179,6 +200,7 @@ pub fn read_text(path: &std::path::Path) -> std::io::Result<String> {
         ))
     })?;
     String::from_utf8(plain)
+        .map(|t| (t, true))
         .map_err(|_| std::io::Error::other("the decrypted vault file is not UTF-8"))
 }
 

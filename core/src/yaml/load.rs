@@ -11,16 +11,21 @@ use std::sync::Arc;
 /// Reads and parses `path`. An empty file is `Null`.
 pub fn load_file(path: &Path) -> Result<Node, SourceError> {
     // A whole file encrypted with ansible-vault is decrypted with the run's passwords.
-    let text = crate::vault::read_text(path)
+    let (text, secret) = crate::vault::read_text_marked(path)
         .map_err(|e| SourceError::new(path, None, format!("cannot read the file: {e}")))?;
-    parse_str(path, text)
+    parse_doc(path, text, secret)
 }
 
 /// Parses `text` (read from `path`) into one document.
 pub fn parse_str(path: &Path, text: String) -> Result<Node, SourceError> {
+    parse_doc(path, text, false)
+}
+
+fn parse_doc(path: &Path, text: String, secret: bool) -> Result<Node, SourceError> {
     let doc = Arc::new(Doc {
         path: path.to_path_buf(),
         text,
+        secret,
     });
     let mut builder = Builder {
         doc: doc.clone(),

@@ -10,12 +10,18 @@ use std::sync::Arc;
 pub struct Doc {
     pub path: PathBuf,
     pub text: String,
+    /// The text was decrypted from a vault: errors name the place but never quote it.
+    pub secret: bool,
 }
 
 impl Doc {
     /// An error at `pos` in this document.
     pub fn error(&self, pos: Pos, message: impl Into<String>) -> SourceError {
-        SourceError::new(&self.path, Some(pos), message).with_text(&self.text)
+        let e = SourceError::new(&self.path, Some(pos), message);
+        match self.secret {
+            true => e,
+            false => e.with_text(&self.text),
+        }
     }
 
     /// The directory holding this document (for relative paths inside it).

@@ -64,12 +64,19 @@ impl Module for Debug {
 
 /// `set_fact`: any `name: value` pairs, plus `cacheable`.
 #[derive(Debug)]
-pub struct SetFact(Vars);
+pub struct SetFact(Vars, bool);
 
 impl<'de> Deserialize<'de> for SetFact {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let mut m = Vars::deserialize(d)?;
-        m.remove("cacheable");
+        let cacheable = match m.remove("cacheable") {
+            None => false,
+            Some(v) => {
+                crate::modules::types::Bool::deserialize(v)
+                    .map_err(|e| serde::de::Error::custom(format!("argument `cacheable`: {e}")))?
+                    .0
+            }
+        };
         if m.is_empty() {
             return Err(serde::de::Error::custom(
                 "set_fact needs at least one `name: value`",
@@ -78,7 +85,7 @@ impl<'de> Deserialize<'de> for SetFact {
         for k in m.keys() {
             crate::template::var_name::check(k).map_err(serde::de::Error::custom)?;
         }
-        Ok(SetFact(m))
+        Ok(SetFact(m, cacheable))
     }
 }
 
@@ -90,6 +97,7 @@ impl Module for SetFact {
         o.data
             .insert("ansible_facts".into(), Json::Object(self.0.clone()));
         o.set_vars = Some(self.0);
+        o.cacheable = self.1;
         Ok(o)
     }
 }

@@ -117,6 +117,14 @@ fn walk(dir: &Path) -> Result<Vec<PathBuf>, ModuleError> {
 }
 
 impl Copy {
+    /// A source file's bytes: a vaulted one decrypted unless `decrypt: no`.
+    fn read_src(&self, path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+        match self.decrypt.is_none_or(|d| d.0) {
+            true => crate::vault::read_bytes(path),
+            false => std::fs::read(path),
+        }
+    }
+
     async fn one_file(
         &self,
         ctx: &Ctx<'_>,
@@ -183,7 +191,7 @@ impl Copy {
         }
         let mut out = Outcome::ok();
         for f in &files {
-            let data = std::fs::read(src.join(f)).map_err(|e| {
+            let data = self.read_src(&src.join(f)).map_err(|e| {
                 ModuleError::Failed(format!("cannot read {}: {e}", src.join(f).display()))
             })?;
             let dest = format!("{root}/{}", f.display());
@@ -213,12 +221,7 @@ async fn resolve_dest(ctx: &Ctx<'_>, dest: &str, name: &str) -> Result<String, M
 
 impl Module for Copy {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let _ = (
-            &self.follow,
-            &self.local_follow,
-            &self.decrypt,
-            &self.unsafe_writes,
-        );
+        let _ = (&self.follow, &self.local_follow, &self.unsafe_writes);
         match (&self.content, &self.src) {
             (Some(_), Some(_)) => fail("give either `src` or `content`, not both"),
             (None, None) => fail("one of `src` or `content` is required"),
@@ -239,7 +242,7 @@ impl Module for Copy {
                 if path.is_dir() {
                     return self.tree(ctx, &path, &src.0).await;
                 }
-                let data = std::fs::read(&path).map_err(|e| {
+                let data = self.read_src(&path).map_err(|e| {
                     ModuleError::Failed(format!("cannot read {}: {e}", path.display()))
                 })?;
                 verify_checksum(self.checksum.as_deref(), &data)?;
@@ -321,7 +324,26 @@ impl Module for Template {
         } else {
             self.dest.0.clone()
         };
+        // ansible-core's template_* variables: the source's mtime and owner, the run's date
+        // (Python's str() of a datetime).
+        let meta = std::fs::metadata(&path).ok();
+        let py_time =
+            |t: chrono::DateTime<chrono::Local>| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+        let mtime = meta
+            .as_ref()
+            .and_then(|m| m.modified().ok())
+            .map(|t| py_time(t.into()))
+            .unwrap_or_default();
+        let uid = {
+            use std::os::unix::fs::MetadataExt;
+            meta.as_ref()
+                .map(|m| crate::sys::user_name(m.uid()))
+                .unwrap_or_default()
+        };
         let vars = minijinja::context! {
+            template_mtime => mtime,
+            template_uid => uid,
+            template_run_date => py_time(chrono::Local::now()),
             template_path => path.display().to_string(),
             template_fullpath => std::fs::canonicalize(&path).unwrap_or(path.clone()).display().to_string(),
             template_destpath => dest.clone(),
