@@ -1,6 +1,6 @@
 //! Playbooks on the controller itself (`connection: local`): engine behaviour that needs no lab.
 
-use super::vault::run_in;
+use super::vault::{run_in, run_in_env};
 
 #[test]
 fn templated_module_names_are_decided_per_host() {
@@ -63,4 +63,58 @@ fn cleared_host_errors_do_not_fail_the_run_and_any_errors_fatal_rescues_every_ho
         "{}",
         r.stdout
     );
+}
+
+#[test]
+fn the_jsonfile_fact_cache_keeps_cacheable_facts_between_runs() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    std::fs::write(
+        d.path().join("inv.yml"),
+        "all:\n  hosts:\n    ctl: {ansible_connection: local}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("set.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - set_fact: {ansible_kept: yes-kept, plain_kept: 1, cacheable: true}\n    - set_fact: {not_kept: 2}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("read.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - assert: {that: [\"ansible_kept == 'yes-kept'\", \"ansible_facts.kept == 'yes-kept'\", \"plain_kept == 1\", \"not_kept is undefined\"]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("flushed.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - assert: {that: [\"ansible_kept is undefined\", \"plain_kept is undefined\"]}\n",
+    )
+    .unwrap();
+    let dir = cache.display().to_string();
+    let env = [
+        ("ANSIBLE_CACHE_PLUGIN", "jsonfile"),
+        ("ANSIBLE_CACHE_PLUGIN_CONNECTION", dir.as_str()),
+        ("ANSIBLE_CACHE_PLUGIN_PREFIX", "prefix_"),
+    ];
+    for (book, extra) in [
+        ("set.yml", None),
+        ("read.yml", None),
+        ("flushed.yml", Some("--flush-cache")),
+    ] {
+        let mut args = vec!["run", book, "-i", "inv.yml"];
+        args.extend(extra);
+        let r = run_in_env(d.path(), &args, &env);
+        assert_eq!(r.code, 0, "{book}: {}{}", r.stdout, r.stderr);
+        if book == "set.yml" {
+            let files: Vec<String> = std::fs::read_dir(&cache)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(files, vec!["prefix_ctl".to_string()]);
+        }
+    }
+    // Without the cache configured nothing is remembered.
+    let r = run_in(d.path(), &["run", "set.yml", "-i", "inv.yml"]);
+    assert_eq!(r.code, 0);
+    let r = run_in(d.path(), &["run", "flushed.yml", "-i", "inv.yml"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }

@@ -9,8 +9,14 @@ use std::path::Path;
 use std::process::Command;
 
 pub(super) fn run_in(dir: &Path, args: &[&str]) -> Run {
+    run_in_env(dir, args, &[])
+}
+
+/// As [`run_in`], with environment variables.
+pub(super) fn run_in_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_hoist"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env_remove("HOIST_INVENTORY")
