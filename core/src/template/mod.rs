@@ -18,7 +18,7 @@ mod password;
 mod paths;
 mod predicates;
 mod pyjson;
-mod pyre;
+pub(crate) mod pyre;
 mod pyyaml;
 mod scope;
 mod secret_fn;

@@ -1,5 +1,6 @@
 //! Files on the host: content, attributes, in-place edits, links, archives, stat.
 
+pub(crate) mod assemble;
 pub(crate) mod blockinfile;
 pub(crate) mod copy;
 pub(crate) mod fetch;
