@@ -23,8 +23,8 @@ mod system;
 use commands::{async_job, async_status, command, script};
 use controller_side::{controller, include_vars, inventory};
 use files::{
-    assemble, blockinfile, copy, fetch, file, files_common, lineinfile, path_lock, replace, stat,
-    tempfile, unarchive,
+    assemble, blockinfile, copy, fetch, file, files_common, lineinfile, path_lock, replace, slurp,
+    stat, tempfile, unarchive,
 };
 use net::{get_url, uri, wait_for};
 use ops::{backup_rotate, health};
@@ -213,6 +213,7 @@ modules! {
     "async_status" => async_status::AsyncStatus,
     "copy" => copy::Copy,
     "assemble" => assemble::Assemble,
+    "slurp" => slurp::Slurp,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

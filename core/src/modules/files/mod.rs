@@ -12,6 +12,7 @@ pub(crate) mod files_common;
 pub(crate) mod lineinfile;
 pub(crate) mod path_lock;
 pub(crate) mod replace;
+pub(crate) mod slurp;
 pub(crate) mod stat;
 pub(crate) mod tempfile;
 pub(crate) mod unarchive;
