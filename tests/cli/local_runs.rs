@@ -118,3 +118,74 @@ fn the_jsonfile_fact_cache_keeps_cacheable_facts_between_runs() {
     let r = run_in(d.path(), &["run", "flushed.yml", "-i", "inv.yml"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn conditionals_trust_and_configuration_as_ansible_core() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("inv.yml"),
+        "all:\n  hosts:\n    ctl: {ansible_connection: local}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("pb.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  vars:
+    my_args: {that: 1 == 1}
+    with_unsafe: [true, !unsafe 1 == 0]
+  tasks:
+    - name: an unsafe conditional loads and fails where it runs
+      debug: {msg: never}
+      when: !unsafe 1 == 1
+      ignore_errors: true
+      register: unsafe_when
+    - name: arguments as one operator-written variable
+      assert: '{{ my_args }}'
+    - name: an expression computed by a template is not evaluated
+      assert: {that: "{{ '1 == 1' }}"}
+      ignore_errors: true
+      register: computed
+    - name: an unsafe item of a variable is not evaluated
+      assert: {that: '{{ with_unsafe }}'}
+      ignore_errors: true
+      register: unsafe_item
+    - name: a conditional wholly a template
+      assert: {that: '{{ true }}'}
+      register: templated
+    - name: args inside action
+      action: {module: assert, args: {that: ['"{{ "hi" }}" == "hi"']}}
+    - assert:
+        that:
+          - unsafe_when is failed
+          - unsafe_when.msg is contains 'untrusted template or expression'
+          - computed is failed
+          - computed.msg is contains 'untrusted template or expression'
+          - unsafe_item is failed
+          - templated.deprecations | map(attribute='msg') | select('contains', 'should not be surrounded by templating delimiters') | length == 1
+          - lookup('config', 'DEFAULT_FORKS') == 5
+          - lookup('config', 'ALLOW_BROKEN_CONDITIONALS') == allowed
+    - name: a non-boolean conditional
+      assert: {that: "'text'"}
+      ignore_errors: true
+      register: broken
+    - assert: {that: [broken is failed != allowed]}
+"#,
+    )
+    .unwrap();
+    for (allowed, env) in [("false", "0"), ("true", "1")] {
+        let r = run_in_env(
+            d.path(),
+            &[
+                "run",
+                "pb.yml",
+                "-i",
+                "inv.yml",
+                "-e",
+                &format!("{{\"allowed\": {allowed}}}"),
+            ],
+            &[("ANSIBLE_ALLOW_BROKEN_CONDITIONALS", env)],
+        );
+        assert_eq!(r.code, 0, "{allowed}: {}{}", r.stdout, r.stderr);
+    }
+}

@@ -100,6 +100,7 @@ pub fn conditions(node: &Node, what: &str) -> Result<Vec<String>, SourceError> {
         match &n.kind {
             NodeKind::Str(s) => Ok(s.clone()),
             NodeKind::Bool(b) => Ok(if *b { "True".into() } else { "False".into() }),
+            NodeKind::Unsafe(s) => Ok(format!("{}{s}", crate::template::UNTRUSTED_CONDITION)),
             _ => Err(n.error(format!(
                 "`{what}` must be a conditional expression, found {}",
                 n.type_name()
@@ -727,6 +728,12 @@ fn action_form(v: &Node, ctx: &LoadCtx) -> Result<(Resolved, Json), SourceError>
                 .and_then(|m| m.remove("module"))
                 .and_then(|m| m.as_str().map(str::to_string))
                 .ok_or_else(|| v.error("`action` needs a `module:` key"))?;
+            // An `args:` mapping inside the action's mapping adds to its arguments.
+            if let Some(m) = args.as_object_mut()
+                && let Some(Json::Object(inner)) = m.remove("args")
+            {
+                m.extend(inner);
+            }
             Ok((resolve_or(&name)?, args))
         }
         _ => Err(v.error("`action` must be a string or a mapping")),

@@ -21,8 +21,47 @@ const CENSORED: &str =
 /// shows (`var`) must be written by the operator. One that came out of data (a loop item
 /// splatted into the arguments) or is marked `!unsafe` is refused, as ansible-core refuses
 /// untrusted expressions.
-fn untrusted_expression(task: &Task, given: &Json, args: &Json) -> Option<String> {
+fn untrusted_expression(
+    task: &Task,
+    given: &Json,
+    args: &Json,
+    operator_raw: impl Fn(&str) -> Option<Json>,
+) -> Option<String> {
     let action = task.action.as_str();
+    // `{{ name }}` alone, naming a variable the operator wrote, gives the operator's own text
+    // wherever rendering left it as written (ansible-core keeps such values trusted); text a
+    // template inside it produced, or an `!unsafe` item, is not.
+    fn as_written(raw: &Json, rendered: &Json) -> bool {
+        match (raw, rendered) {
+            (Json::Object(m), _) if crate::template::unsafe_text::is_marker(m) => false,
+            (_, r) if !r.is_string() && !r.is_array() => true,
+            (Json::String(a), Json::String(b)) => {
+                a == b && !crate::template::Templar::is_template(a)
+            }
+            (Json::Array(a), Json::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| as_written(x, y))
+            }
+            _ => false,
+        }
+    }
+    let operator_var = |w: &Json, rendered: Option<&Json>, key: Option<&str>| {
+        let Some(name) = w
+            .as_str()
+            .and_then(|s| s.trim().strip_prefix("{{")?.strip_suffix("}}"))
+            .map(str::trim)
+            .filter(|n| crate::template::var_name::valid(n))
+        else {
+            return false;
+        };
+        let Some(raw) = operator_raw(name) else {
+            return false;
+        };
+        let raw = match key {
+            Some(k) => raw.get(k).cloned().unwrap_or(Json::Null),
+            None => raw,
+        };
+        rendered.is_some_and(|r| as_written(&raw, r))
+    };
     // An expression written out in the playbook's own loop list is the operator's text; one
     // that came out of templating (or of a templated loop) is data.
     fn strings<'a>(v: &'a Json, out: &mut Vec<&'a str>) {
@@ -61,12 +100,25 @@ fn untrusted_expression(task: &Task, given: &Json, args: &Json) -> Option<String
     };
     // A written template that renders to text gives an expression that came out of
     // rendering (a variable's value): not the operator's expression, so not evaluated.
+    // A conditional with constant templates inside it (`"{{ 'hi' }}" == "hi"`) is still the
+    // operator's expression; one wholly a template gives whatever the template renders.
     let templated_text = |w: &Json, r: Option<&Json>| {
-        w.as_str()
-            .is_some_and(crate::template::Templar::is_template)
-            && r.is_some_and(|r| r.is_string() && !in_loop_text(r))
+        w.as_str().is_some_and(|s| {
+            crate::template::Templar::is_template(s)
+                && (crate::template::Templar::is_all_template(s)
+                    || !crate::template::Templar::new().only_constant_templates(s))
+        }) && !operator_var(w, r, None)
+            && r.is_some_and(|r| (r.is_string() || r.is_array()) && !in_loop_text(r))
     };
     let from_data = match written {
+        // The whole arguments written as one `{{ name }}`.
+        None if operator_var(given, Some(rendered), Some(key))
+            || given
+                .get("_raw_params")
+                .is_some_and(|g| operator_var(g, Some(rendered), Some(key))) =>
+        {
+            false
+        }
         None => (rendered.is_string() || rendered.is_array()) && !in_loop_text(rendered),
         Some(w) => {
             marked(w)
@@ -83,6 +135,40 @@ fn untrusted_expression(task: &Task, given: &Json, args: &Json) -> Option<String
             "{action}: `{key}` is an untrusted template or expression: it came from data (or is !unsafe), which is never evaluated"
         )
     })
+}
+
+/// ansible-core's deprecation for an `assert` conditional written wholly as a template that
+/// does not give an expression (`that: '{{ true }}'`).
+fn conditional_deprecations(task: &Task, given: &Json, args: &Json) -> Vec<Json> {
+    if task.action != "assert" {
+        return Vec::new();
+    }
+    let (Some(written), Some(rendered)) = (given.get("that"), args.get("that")) else {
+        return Vec::new();
+    };
+    let pairs: Vec<(&Json, Option<&Json>)> = match written {
+        Json::Array(w) => w
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (x, rendered.get(i)))
+            .collect(),
+        w => vec![(w, Some(rendered))],
+    };
+    pairs
+        .into_iter()
+        .filter(|(w, r)| {
+            w.as_str()
+                .is_some_and(crate::template::Templar::is_all_template)
+                && r.is_some_and(|r| !r.is_string())
+        })
+        .map(|_| {
+            json!({
+                "msg": "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}.",
+                "version": "2.23",
+            })
+        })
+        .take(1)
+        .collect()
 }
 
 /// Modules that are ansible-core action plugins without async support: `async` fails them.
@@ -667,7 +753,10 @@ impl Runner {
         if task.action == "debug" && args.get("msg").is_some() && args.get("var").is_some() {
             return TaskRun::failed(host, "parameters are mutually exclusive: msg|var".into());
         }
-        if let Some(e) = untrusted_expression(task, &given, &args) {
+        let deprecations = conditional_deprecations(task, &given, &args);
+        if let Some(e) =
+            untrusted_expression(task, &given, &args, |n| scope.operator_raw(n).cloned())
+        {
             return TaskRun::failed(host, format!("{loc}: {e}"));
         }
         let delegate = match &inh.delegate_to {
@@ -796,6 +885,18 @@ impl Runner {
             };
             let mut run = self.judge(pc, task, host, inh, outcome, &top);
             run.delegated_to = delegate.clone();
+            if !deprecations.is_empty() && run.result.is_object() {
+                for d in &deprecations {
+                    self.emit(Event::Warning {
+                        host: Some(host.to_string()),
+                        message: format!(
+                            "[DEPRECATION WARNING]: {} This feature will be removed from ansible-core version 2.23.",
+                            d["msg"].as_str().unwrap_or_default()
+                        ),
+                    });
+                }
+                run.result["deprecations"] = Json::Array(deprecations.clone());
+            }
             let Some(until) = &task.until else { return run };
             if run.status == Status::Unreachable {
                 return run;

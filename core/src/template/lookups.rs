@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Every lookup hoist has (each also a `with_<name>` loop).
 pub const NAMES: &[&str] = &[
+    "config",
     "env",
     "file",
     "template",
@@ -165,6 +166,7 @@ pub(crate) fn python_type(v: &Value) -> &'static str {
 fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let name = name.strip_prefix("ansible.builtin.").unwrap_or(name);
     let out = match name {
+        "config" => super::config_lookup::run(terms, kwargs)?,
         "env" => {
             let default: Option<String> = kwargs.get("default")?;
             strings(terms)
@@ -283,32 +285,35 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     .filter(|p| !p.is_empty() && p != "undefined")
                     .collect()
             };
-            for t in terms {
-                // As ansible-core: strings, mappings and lists of them, nothing else.
-                let bad = |v: &Value| {
-                    !matches!(
-                        v.kind(),
-                        ValueKind::String | ValueKind::Map | ValueKind::Seq
-                    )
-                };
-                let items: Vec<Value> = match t.kind() {
-                    ValueKind::Seq => t.try_iter()?.collect(),
-                    _ => vec![t.clone()],
-                };
-                if let Some(v) = items.iter().find(|v| bad(v)) {
-                    return Err(err(format!(
-                        "Invalid term supplied. A string, dict or list is required, not '{}').",
-                        python_type(v)
-                    )));
-                }
-                if t.kind() == ValueKind::Map {
-                    files.extend(split(strings(&[t.get_attr("files")?]), &[',', ';']));
-                    paths.extend(split(
-                        strings(&[t.get_attr("paths").unwrap_or_default()]),
-                        &[',', ';', ':'],
-                    ));
-                } else {
-                    files.extend(strings(std::slice::from_ref(t)));
+            // As ansible-core: strings, mappings and lists (or tuples) of them, nested as deep
+            // as they come; a mapping's `files`/`paths` left undefined (or none) add nothing.
+            let mut stack: Vec<Value> = terms.iter().rev().cloned().collect();
+            while let Some(t) = stack.pop() {
+                match t.kind() {
+                    ValueKind::String => files.push(t.to_string()),
+                    ValueKind::Seq => {
+                        let items: Vec<Value> = t.try_iter()?.collect();
+                        stack.extend(items.into_iter().rev());
+                    }
+                    ValueKind::Map => {
+                        let given = |key: &str| {
+                            t.get_attr(key)
+                                .ok()
+                                .filter(|v| !v.is_undefined() && !v.is_none())
+                        };
+                        if let Some(f) = given("files") {
+                            files.extend(split(strings(&[f]), &[',', ';']));
+                        }
+                        if let Some(p) = given("paths") {
+                            paths.extend(split(strings(&[p]), &[',', ';', ':']));
+                        }
+                    }
+                    _ => {
+                        return Err(err(format!(
+                            "Invalid term supplied. A string, dict or list is required, not '{}').",
+                            python_type(&t)
+                        )));
+                    }
                 }
             }
             // Each candidate is looked for where a relative file name is: absolute as is, else

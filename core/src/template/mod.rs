@@ -5,6 +5,7 @@
 
 pub mod blocking;
 mod chained;
+pub mod config_lookup;
 mod convert;
 pub mod external;
 mod file_lookups;
@@ -433,8 +434,24 @@ impl Templar {
             .unwrap_or_default()
     }
 
+    /// Whether `s` is wholly one `{{ expr }}` (a conditional given as a template).
+    pub fn is_all_template(s: &str) -> bool {
+        single_expression(s.trim()).is_some()
+    }
+
+    /// Whether every template embedded in `s` is a constant (reads no variable): what
+    /// ansible-core renders inside a conditional expression.
+    pub fn only_constant_templates(&self, s: &str) -> bool {
+        self.env
+            .template_from_str(s)
+            .is_ok_and(|t| t.undeclared_variables(false).is_empty())
+    }
+
     /// Checks that a conditional compiles.
     pub fn check_condition(&self, expr: &str) -> Result<(), TemplateError> {
+        if expr.starts_with(UNTRUSTED_CONDITION) {
+            return Ok(());
+        }
         let trimmed = expr.trim();
         let inner = single_expression(trimmed).unwrap_or(trimmed);
         self.env
@@ -446,11 +463,23 @@ impl Templar {
     /// Evaluates a conditional (`when`, `changed_when`, `failed_when`, `until`): the result must
     /// be a boolean, as ansible-core 2.19 requires. `{{ }}` around it is tolerated.
     pub fn condition(&self, expr: &str, ctx: &Value) -> Result<bool, TemplateError> {
+        // An `!unsafe` conditional loads (as in ansible-core) and fails where it is evaluated.
+        if let Some(text) = expr.strip_prefix(UNTRUSTED_CONDITION) {
+            return Err(TemplateError::new(format!(
+                "conditional `{text}` is an untrusted template or expression: it is !unsafe, which is never evaluated"
+            )));
+        }
         let trimmed = expr.trim();
         let inner = single_expression(trimmed).unwrap_or(trimmed);
         let v = self.eval_raw(inner, ctx)?;
         match v.kind() {
             minijinja::value::ValueKind::Bool => Ok(v.is_true()),
+            // ansible-core's ALLOW_BROKEN_CONDITIONALS: a non-boolean counts by its truth.
+            _ if config_lookup::setting("ALLOW_BROKEN_CONDITIONALS")
+                .is_some_and(|s| s.is_true()) =>
+            {
+                Ok(v.is_true())
+            }
             kind => Err(TemplateError::new(format!(
                 "conditional `{}` gave {v} ({kind}), not a boolean",
                 inner.trim()
@@ -461,6 +490,9 @@ impl Templar {
         }
     }
 }
+
+/// Marks a conditional written `!unsafe`: the loader keeps it, evaluating it fails.
+pub const UNTRUSTED_CONDITION: &str = "\u{1}untrusted\u{1}";
 
 impl TemplateError {
     fn with_hint(mut self, hint: &str) -> Self {

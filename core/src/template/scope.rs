@@ -110,6 +110,13 @@ impl Scope {
             .find_map(|l| l.vars.get(name).map(|v| (v, l.trust)))
     }
 
+    /// The raw value of `name` when an operator-written layer holds it (its text is the
+    /// operator's, templates and `!unsafe` markers as written).
+    pub fn operator_raw(&self, name: &str) -> Option<&serde_json::Value> {
+        self.raw_with_trust(name)
+            .and_then(|(v, t)| (t == Trust::Templates).then_some(v))
+    }
+
     /// Every variable name visible in this scope.
     pub fn names(&self) -> Vec<String> {
         let mut seen = indexmap::IndexSet::new();
