@@ -189,3 +189,37 @@ fn conditionals_trust_and_configuration_as_ansible_core() {
         assert_eq!(r.code, 0, "{allowed}: {}{}", r.stdout, r.stderr);
     }
 }
+
+#[test]
+fn modules_say_what_runs_them() {
+    let d = tempfile::tempdir().unwrap();
+    // ansible-core on PATH (tests/run.sh installs it) gives the fallback's modules.
+    let ap = std::env::var("HOIST_ANSIBLE_PLAYBOOK")
+        .expect("needs ansible-core: run through tests/run.sh (it sets HOIST_ANSIBLE_PLAYBOOK)");
+    let dir = std::path::Path::new(&ap)
+        .parent()
+        .unwrap()
+        .display()
+        .to_string();
+    let path = format!("{dir}:{}", std::env::var("PATH").unwrap_or_default());
+    let r = run_in_env(
+        d.path(),
+        &["modules", "--all", "-o", "json"],
+        &[("PATH", &path)],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let all: Vec<serde_json::Value> = serde_json::from_str(&r.stdout).unwrap();
+    let kind = |name: &str| {
+        all.iter()
+            .find(|m| m["module"] == name)
+            .map(|m| m["kind"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(kind("assemble").as_deref(), Some("native"));
+    assert_eq!(kind("debug").as_deref(), Some("native"));
+    assert_eq!(kind("ansible.builtin.pip").as_deref(), Some("ansible"));
+    // Native modules are not listed again as Ansible's, nor task keywords as modules.
+    assert_eq!(kind("ansible.builtin.copy"), None);
+    assert_eq!(kind("ansible.builtin.include_tasks"), None);
+    let r = run_in_env(d.path(), &["modules"], &[("PATH", &path)]);
+    assert!(r.stdout.contains("hoist modules --all"), "{}", r.stdout);
+}

@@ -57,6 +57,18 @@ def find(env, req):
     }
 
 
+def list_modules(env, req):
+    # Every module ansible-core can find: its own and the installed collections'.
+    from ansible.plugins.list import list_plugins
+    found = list_plugins("module")
+    def text(p):
+        p = p[0] if isinstance(p, tuple) else p
+        return p.decode("utf-8", "replace") if isinstance(p, bytes) else str(p)
+
+    modules = [{"name": name, "path": text(path)} for name, path in found.items()]
+    return {"modules": sorted(modules, key=lambda m: m["name"])}
+
+
 def build(env, req):
     args = dict(req.get("args") or {})
     name = req["name"]
@@ -97,6 +109,8 @@ def main():
                 answer = find(env, req)
             elif op == "build":
                 answer = build(env, req)
+            elif op == "list":
+                answer = list_modules(env, req)
             else:
                 answer = {"error": "unknown request %r" % op}
         except Exception as e:

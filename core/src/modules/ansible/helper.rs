@@ -160,6 +160,26 @@ pub fn find(name: &str, dirs: &[PathBuf]) -> Result<Json, HelperError> {
     ask(&json!({"op": "find", "name": name, "dirs": dirs}))
 }
 
+/// Every module ansible-core finds on the controller (its own and the installed
+/// collections'), by fully qualified name, with the file it lives in.
+pub fn list() -> Result<Vec<(String, PathBuf)>, HelperError> {
+    let answer = ask(&json!({"op": "list"}))?;
+    Ok(answer
+        .get("modules")
+        .and_then(Json::as_array)
+        .map(|all| {
+            all.iter()
+                .filter_map(|m| {
+                    Some((
+                        m.get("name")?.as_str()?.to_string(),
+                        PathBuf::from(m.get("path")?.as_str()?),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ mod locate;
 mod result;
 mod run;
 
-pub use helper::{HelperError, python as controller_python};
+pub use helper::{HelperError, list as ansible_modules, python as controller_python};
 pub use locate::{Located, Style, in_library, library_dirs, locate, style_of};
 pub use result::outcome as module_outcome;
 pub use run::{ANSIBLE_VERSION, run};
