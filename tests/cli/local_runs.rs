@@ -154,7 +154,13 @@ fn conditionals_trust_and_configuration_as_ansible_core() {
       assert: {that: '{{ true }}'}
       register: templated
     - name: args inside action
-      action: {module: assert, args: {that: ['"{{ "hi" }}" == "hi"']}}
+      action: {module: assert, args: {that: ['"{{ ''hi'' }}" == "hi"']}}
+    - name: templates inside string literals are values
+      assert: {that: ["'{{ inventory_hostname }}/x' == 'ctl/x'"]}
+    - name: a template outside a literal is not evaluated
+      assert: {that: ["{{ 'tru' }}e and true"]}
+      ignore_errors: true
+      register: meta
     - assert:
         that:
           - unsafe_when is failed
@@ -162,6 +168,8 @@ fn conditionals_trust_and_configuration_as_ansible_core() {
           - computed is failed
           - computed.msg is contains 'untrusted template or expression'
           - unsafe_item is failed
+          - meta is failed
+          - meta.msg is contains 'untrusted template or expression'
           - templated.deprecations | map(attribute='msg') | select('contains', 'should not be surrounded by templating delimiters') | length == 1
           - lookup('config', 'DEFAULT_FORKS') == 5
           - lookup('config', 'ALLOW_BROKEN_CONDITIONALS') == allowed

@@ -23,8 +23,8 @@ mod system;
 use commands::{async_job, async_status, command, script};
 use controller_side::{controller, include_vars, inventory};
 use files::{
-    assemble, blockinfile, copy, fetch, file, files_common, lineinfile, path_lock, replace, slurp,
-    stat, tempfile, unarchive,
+    assemble, blockinfile, copy, fetch, file, files_common, find, lineinfile, path_lock, replace,
+    slurp, stat, tempfile, unarchive,
 };
 use net::{get_url, uri, wait_for};
 use ops::{backup_rotate, health};
@@ -214,6 +214,7 @@ modules! {
     "copy" => copy::Copy,
     "assemble" => assemble::Assemble,
     "slurp" => slurp::Slurp,
+    "find" => find::Find,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

@@ -102,12 +102,13 @@ fn untrusted_expression(
     // rendering (a variable's value): not the operator's expression, so not evaluated.
     // A conditional with constant templates inside it (`"{{ 'hi' }}" == "hi"`) is still the
     // operator's expression; one wholly a template gives whatever the template renders.
+    // Templates inside an expression's string literals give values, not code (the
+    // conditional renders them); one outside a literal is meta-templating, refused where the
+    // conditional is evaluated.
     let templated_text = |w: &Json, r: Option<&Json>| {
-        w.as_str().is_some_and(|s| {
-            crate::template::Templar::is_template(s)
-                && (crate::template::Templar::is_all_template(s)
-                    || !crate::template::Templar::new().only_constant_templates(s))
-        }) && !operator_var(w, r, None)
+        w.as_str()
+            .is_some_and(crate::template::Templar::is_all_template)
+            && !operator_var(w, r, None)
             && r.is_some_and(|r| (r.is_string() || r.is_array()) && !in_loop_text(r))
     };
     let from_data = match written {
@@ -135,6 +136,35 @@ fn untrusted_expression(
             "{action}: `{key}` is an untrusted template or expression: it came from data (or is !unsafe), which is never evaluated"
         )
     })
+}
+
+/// An `assert` expression with templates embedded in it (`'{{ dir }}/x' in paths`) is
+/// evaluated as written: the conditional renders the templates inside its string literals
+/// as values, so their text never becomes code (pre-rendering would paste it in).
+fn keep_embedded_expressions(action: &str, given: &Json, args: &mut Json) {
+    if action != "assert" {
+        return;
+    }
+    let embedded = |v: &Json| {
+        v.as_str().is_some_and(|s| {
+            crate::template::Templar::is_template(s)
+                && !crate::template::Templar::is_all_template(s)
+        })
+    };
+    let (Some(written), Some(rendered)) = (given.get("that"), args.get_mut("that")) else {
+        return;
+    };
+    match (written, rendered) {
+        (w, r) if embedded(w) => *r = w.clone(),
+        (Json::Array(ws), Json::Array(rs)) if ws.len() == rs.len() => {
+            for (w, r) in ws.iter().zip(rs.iter_mut()) {
+                if embedded(w) {
+                    *r = w.clone();
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// ansible-core's deprecation for an `assert` conditional written wholly as a template that
@@ -719,6 +749,7 @@ impl Runner {
             Ok(a) => splat(info.as_ref().is_some_and(|i| i.free_form), strip_omit(a)),
             Err(e) => return TaskRun::failed(host, self.arg_error(task, &given, &ctx, e)),
         };
+        keep_embedded_expressions(&task.action, &given, &mut args);
         // `args: '{{ mapping }}'`: rendered arguments under the ones written on the task.
         if let Some(expr) = &task.args_expr {
             let finalize = |why: String| {

@@ -221,6 +221,7 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     .unwrap_or(path)
                     .display()
                     .to_string();
+                let source = super::pyformat::rewrite_template(&source);
                 out.push(Value::from(
                     state.env().render_named_str(&name, &source, ctx)?,
                 ));

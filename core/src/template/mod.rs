@@ -18,6 +18,7 @@ mod net;
 mod password;
 mod paths;
 mod predicates;
+mod pyformat;
 mod pyjson;
 pub(crate) mod pyre;
 mod pyyaml;
@@ -38,6 +39,7 @@ pub use scope::{HostVarsSource, Layer, Scope, Trust, deep_merge, hash_merge};
 
 use minijinja::{Environment, UndefinedBehavior, Value};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -186,7 +188,7 @@ impl Templar {
             }
         });
         env.set_loader(|name| match std::fs::read_to_string(name) {
-            Ok(s) => Ok(Some(s)),
+            Ok(s) => Ok(Some(pyformat::rewrite_template(&s).into_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
@@ -199,6 +201,7 @@ impl Templar {
         time::register(&mut env);
         lists::register(&mut env);
         vaulted::register(&mut env);
+        pyformat::register(&mut env);
         paths::register(&mut env);
         urls::register(&mut env);
         math::register(&mut env);
@@ -294,6 +297,7 @@ impl Templar {
             .build()
             .map_err(|e| TemplateError::new(format!("template delimiters: {e}")))?;
         let name = absolute(path).display().to_string();
+        let source = pyformat::rewrite_template(&source);
         let mut out = self.evaluate(ctx, |env| {
             let mut env = env.clone();
             env.set_syntax(syntax.clone());
@@ -311,6 +315,7 @@ impl Templar {
             return Ok(s.to_string());
         }
         let s = escape_backslashes(s);
+        let s = pyformat::rewrite_template(&s);
         self.evaluate(ctx, |env| env.render_str(&s, ctx.clone()))
     }
 
@@ -321,6 +326,7 @@ impl Templar {
             TemplateError::new(format!("cannot read template {}: {e}", path.display()))
         })?;
         let name = absolute(path).display().to_string();
+        let source = pyformat::rewrite_template(&source);
         self.evaluate(ctx, |env| env.render_named_str(&name, &source, ctx.clone()))
     }
 
@@ -377,7 +383,8 @@ impl Templar {
 
     /// Evaluates a bare Jinja expression (as in `when:`) to a minijinja value.
     pub fn eval_raw(&self, expr: &str, ctx: &Value) -> Result<Value, TemplateError> {
-        let v = self.evaluate(ctx, |env| env.compile_expression(expr)?.eval(ctx.clone()))?;
+        let code = pyformat::rewrite_expr(expr);
+        let v = self.evaluate(ctx, |env| env.compile_expression(&code)?.eval(ctx.clone()))?;
         if v.is_undefined() {
             return Err(TemplateError::undefined(
                 self.undefined_message(expr.trim(), ctx),
@@ -447,6 +454,72 @@ impl Templar {
             .is_ok_and(|t| t.undeclared_variables(false).is_empty())
     }
 
+    /// A conditional expression with its string literals' templates rendered (each result
+    /// quoted back as a literal, so it stays a value); a template outside a literal would make
+    /// code of its text and is refused, as ansible-core refuses it.
+    fn literal_templates<'a>(
+        &self,
+        expr: &'a str,
+        ctx: &Value,
+    ) -> Result<Cow<'a, str>, TemplateError> {
+        if !Self::is_template(expr) {
+            return Ok(Cow::Borrowed(expr));
+        }
+        let c: Vec<char> = expr.chars().collect();
+        let mut out = String::with_capacity(expr.len());
+        let mut i = 0;
+        while i < c.len() {
+            match c[i] {
+                q @ ('\'' | '"') => {
+                    let mut j = i + 1;
+                    let mut text = String::new();
+                    while j < c.len() && c[j] != q {
+                        if c[j] == '\\' && j + 1 < c.len() {
+                            text.push(match c[j + 1] {
+                                'n' => '\n',
+                                't' => '\t',
+                                'r' => '\r',
+                                other => other,
+                            });
+                            j += 2;
+                        } else {
+                            text.push(c[j]);
+                            j += 1;
+                        }
+                    }
+                    let literal: String = c[i..(j + 1).min(c.len())].iter().collect();
+                    if Self::is_template(&text) {
+                        let value = self.render_str(&text, ctx)?;
+                        out.push('\'');
+                        for ch in value.chars() {
+                            match ch {
+                                '\\' => out.push_str("\\\\"),
+                                '\'' => out.push_str("\\'"),
+                                '\n' => out.push_str("\\n"),
+                                '\r' => out.push_str("\\r"),
+                                other => out.push(other),
+                            }
+                        }
+                        out.push('\'');
+                    } else {
+                        out.push_str(&literal);
+                    }
+                    i = j + 1;
+                }
+                '{' if matches!(c.get(i + 1), Some('{') | Some('%')) => {
+                    return Err(TemplateError::new(format!(
+                        "conditional `{expr}` is an untrusted template or expression: a template outside a string literal would make code of its result (write the expression without {{{{ }}}})"
+                    )));
+                }
+                other => {
+                    out.push(other);
+                    i += 1;
+                }
+            }
+        }
+        Ok(Cow::Owned(out))
+    }
+
     /// Checks that a conditional compiles.
     pub fn check_condition(&self, expr: &str) -> Result<(), TemplateError> {
         if expr.starts_with(UNTRUSTED_CONDITION) {
@@ -470,8 +543,11 @@ impl Templar {
             )));
         }
         let trimmed = expr.trim();
-        let inner = single_expression(trimmed).unwrap_or(trimmed);
-        let v = self.eval_raw(inner, ctx)?;
+        let inner = match single_expression(trimmed) {
+            Some(inner) => Cow::Borrowed(inner),
+            None => self.literal_templates(trimmed, ctx)?,
+        };
+        let v = self.eval_raw(&inner, ctx)?;
         match v.kind() {
             minijinja::value::ValueKind::Bool => Ok(v.is_true()),
             // ansible-core's ALLOW_BROKEN_CONDITIONALS: a non-boolean counts by its truth.

@@ -9,6 +9,7 @@ pub(crate) mod file_diff;
 pub(crate) mod file_link;
 pub(crate) mod file_times;
 pub(crate) mod files_common;
+pub(crate) mod find;
 pub(crate) mod lineinfile;
 pub(crate) mod path_lock;
 pub(crate) mod replace;
