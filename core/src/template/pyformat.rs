@@ -572,10 +572,10 @@ mod tests {
         assert_eq!(
             percent(
                 "%05.2f|%-4d|%x|%r",
-                &v(serde_json::json!([3.14159, 7, 255, "q"]))
+                &v(serde_json::json!([2.71828, 7, 255, "q"]))
             )
             .unwrap(),
-            "03.14|7   |ff|'q'"
+            "02.72|7   |ff|'q'"
         );
         assert_eq!(
             percent("%(a)s and %(b)d", &v(serde_json::json!({"a": "x", "b": 2}))).unwrap(),
@@ -589,19 +589,17 @@ mod tests {
             percent("%g %g", &v(serde_json::json!([0.0001, 1234567.0]))).unwrap(),
             "0.0001 1.23457e+06"
         );
-        assert_eq!(
+        assert!(
             percent("%s %s", &v(serde_json::json!(["x"])))
                 .unwrap_err()
                 .to_string()
-                .contains("not enough"),
-            true
+                .contains("not enough")
         );
-        assert_eq!(
+        assert!(
             percent("%d", &v(serde_json::json!("x")))
                 .unwrap_err()
                 .to_string()
-                .contains("real number is required"),
-            true
+                .contains("real number is required")
         );
     }
 }
