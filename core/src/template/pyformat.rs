@@ -572,10 +572,10 @@ mod tests {
         assert_eq!(
             percent(
                 "%05.2f|%-4d|%x|%r",
-                &v(serde_json::json!([2.71828, 7, 255, "q"]))
+                &v(serde_json::json!([1.23456, 7, 255, "q"]))
             )
             .unwrap(),
-            "02.72|7   |ff|'q'"
+            "01.23|7   |ff|'q'"
         );
         assert_eq!(
             percent("%(a)s and %(b)d", &v(serde_json::json!({"a": "x", "b": 2}))).unwrap(),
