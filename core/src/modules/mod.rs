@@ -29,7 +29,7 @@ use files::{
 use net::{get_url, uri, wait_for};
 use ops::{backup_rotate, health};
 use packages::apt;
-use system::{authorized_key, cron, service, setup, sysctl, user};
+use system::{authorized_key, cron, getent, hostname, service, setup, sysctl, user};
 
 pub use outcome::{FileDiff, Meta, ModResult, ModuleError, Outcome, fail};
 pub use registry::{ArgIssue, has_templates};
@@ -215,6 +215,8 @@ modules! {
     "assemble" => assemble::Assemble,
     "slurp" => slurp::Slurp,
     "find" => find::Find,
+    "getent" => getent::Getent,
+    "hostname" => hostname::Hostname,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

@@ -70,6 +70,32 @@ impl Outcome {
         self
     }
 
+    /// Facts a module returns as ansible-core modules do (`ansible_facts`): `ansible_x` is
+    /// filed as the fact `x` (and the variable `ansible_x`); other names (`getent_passwd`)
+    /// also become variables of their own name. The result registers them as returned.
+    pub fn with_module_facts(mut self, returned: serde_json::Map<String, Json>) -> Self {
+        let mut facts = Vars::new();
+        let mut plain = Vars::new();
+        for (k, v) in &returned {
+            match k.strip_prefix("ansible_") {
+                Some(short) => {
+                    facts.insert(short.to_string(), v.clone());
+                }
+                None => {
+                    plain.insert(k.clone(), v.clone());
+                    facts.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        self.data
+            .insert("ansible_facts".into(), Json::Object(returned));
+        self.facts = Some(facts);
+        if !plain.is_empty() {
+            self.set_vars.get_or_insert_with(Vars::new).extend(plain);
+        }
+        self
+    }
+
     pub fn msg(mut self, msg: impl Into<String>) -> Self {
         self.msg = Some(msg.into());
         self

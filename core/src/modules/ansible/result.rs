@@ -89,23 +89,7 @@ pub fn outcome(module: &str, out: &ExecOutput) -> ModResult {
         }
     };
     if let Some(Json::Object(f)) = m.get("ansible_facts").cloned() {
-        // ansible-core files `ansible_x` as `ansible_facts.x` (and the variable `ansible_x`);
-        // other names (`getent_passwd`) also become variables of their own name.
-        let mut facts = Map::new();
-        let mut plain = Map::new();
-        for (k, v) in f {
-            match k.strip_prefix("ansible_") {
-                Some(short) => {
-                    facts.insert(short.to_string(), v);
-                }
-                None => {
-                    plain.insert(k.clone(), v.clone());
-                    facts.insert(k, v);
-                }
-            }
-        }
-        o.facts = Some(facts);
-        o.set_vars = (!plain.is_empty()).then_some(plain);
+        o = o.with_module_facts(f);
     }
     for key in ["warnings", "deprecations"] {
         if let Some(Json::Array(ws)) = m.remove(key) {

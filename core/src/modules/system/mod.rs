@@ -2,6 +2,8 @@
 
 pub(crate) mod authorized_key;
 pub(crate) mod cron;
+pub(crate) mod getent;
+pub(crate) mod hostname;
 pub(crate) mod service;
 pub(crate) mod setup;
 pub(crate) mod sysctl;
