@@ -213,7 +213,7 @@ fn forced_include_handlers_run_and_failed_hosts_stay_failed() {
 }
 
 #[test]
-fn file_results_diffs_and_refusals_are_ansible_cores() {
+fn file_and_fact_modules_answer_as_ansible_core() {
     clean("file_module");
     let p = play("file_module.yml", "file_module", &[]);
     assert_eq!(p.code, 0, "{}", p.stderr);

@@ -28,8 +28,8 @@ use files::{
 };
 use net::{get_url, uri, wait_for};
 use ops::{backup_rotate, health};
-use packages::apt;
-use system::{authorized_key, cron, getent, hostname, service, setup, sysctl, user};
+use packages::{apt, package_facts};
+use system::{authorized_key, cron, getent, hostname, service, service_facts, setup, sysctl, user};
 
 pub use outcome::{FileDiff, Meta, ModResult, ModuleError, Outcome, fail};
 pub use registry::{ArgIssue, has_templates};
@@ -217,6 +217,8 @@ modules! {
     "find" => find::Find,
     "getent" => getent::Getent,
     "hostname" => hostname::Hostname,
+    "service_facts" => service_facts::ServiceFacts,
+    "package_facts" => package_facts::PackageFacts,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

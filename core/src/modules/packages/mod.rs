@@ -1,3 +1,4 @@
-//! Packages: apt (and `package` on Debian-family hosts).
+//! Packages: apt (and `package` on Debian-family hosts), and the installed packages as facts.
 
 pub(crate) mod apt;
+pub(crate) mod package_facts;

@@ -5,6 +5,7 @@ pub(crate) mod cron;
 pub(crate) mod getent;
 pub(crate) mod hostname;
 pub(crate) mod service;
+pub(crate) mod service_facts;
 pub(crate) mod setup;
 pub(crate) mod sysctl;
 pub(crate) mod user;
