@@ -351,3 +351,15 @@ fn ansible_modules_run_in_the_foreground_and_as_async_jobs() {
     assert!(ok.len() >= 2, "{out}");
     assert!(ok.iter().all(|e| e["status"] == "ok"), "{ok:?}");
 }
+
+#[test]
+fn wait_for_connection_reconnects_and_gives_up_in_time() {
+    let (code, out, events) = run(&["-o", "json", &playbook("reconnect.yml")]);
+    assert_eq!(code, 0, "{out}");
+    let ok = results(&events, "reconnected");
+    assert!(ok.len() >= 2, "{out}");
+    assert!(ok.iter().all(|e| e["status"] == "ok"), "{ok:?}");
+    let gave_up = results(&events, "gave up");
+    assert_eq!(gave_up.len(), 1, "{out}");
+    assert_eq!(gave_up[0]["status"], "ok", "{out}");
+}

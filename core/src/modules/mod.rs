@@ -26,7 +26,7 @@ use files::{
     assemble, blockinfile, copy, fetch, file, files_common, find, lineinfile, path_lock, replace,
     slurp, stat, tempfile, unarchive,
 };
-use net::{get_url, uri, wait_for};
+use net::{get_url, uri, wait_for, wait_for_connection};
 use ops::{backup_rotate, health};
 use packages::{apt, package_facts};
 use system::{authorized_key, cron, getent, hostname, service, service_facts, setup, sysctl, user};
@@ -57,7 +57,14 @@ pub struct Ctx<'a> {
     pub facts: &'a Json,
     /// `async`/`poll` of a `command` or `shell` task: run it as a background job.
     pub background: Option<Background>,
+    /// For modules that wait for the host (`wait_for_connection`): drops the connection and
+    /// connects anew.
+    pub reconnect: Option<&'a Reconnect>,
 }
+
+/// Connects to the task's host anew (see `Ctx::reconnect`).
+pub type Reconnect =
+    dyn Fn() -> futures::future::BoxFuture<'static, Result<Remote, ModuleError>> + Send + Sync;
 
 impl Ctx<'_> {
     /// The target, for modules that act on it.
@@ -219,6 +226,7 @@ modules! {
     "hostname" => hostname::Hostname,
     "service_facts" => service_facts::ServiceFacts,
     "package_facts" => package_facts::PackageFacts,
+    "wait_for_connection" => wait_for_connection::WaitForConnection,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

@@ -68,6 +68,15 @@ pub fn parse_args<T: DeserializeOwned>(args: Json) -> Result<T, ArgIssue> {
     })
 }
 
+/// ansible-core's action plugins that list their valid options (`_VALID_ARGS`).
+const ACTIONS_WITH_VALID_ARGS: [&str; 5] = [
+    "fail",
+    "group_by",
+    "reboot",
+    "set_stats",
+    "wait_for_connection",
+];
+
 /// ansible-core's message for arguments module `name` does not take: `Unsupported parameters
 /// for (copy) module: a, b. Supported parameters include: ...` (None when all are taken).
 pub fn unsupported<T: DeserializeOwned>(name: &str, args: &Json) -> Option<String> {
@@ -82,6 +91,10 @@ pub fn unsupported<T: DeserializeOwned>(name: &str, args: &Json) -> Option<Strin
         return None;
     }
     unknown.sort_unstable();
+    // ansible-core's action plugins that check their own options say it their way.
+    if ACTIONS_WITH_VALID_ARGS.contains(&name) {
+        return Some(format!("Invalid options for {name}: {}", unknown.join(",")));
+    }
     let mut supported = fields.to_vec();
     supported.sort_unstable();
     Some(format!(

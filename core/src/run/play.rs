@@ -316,6 +316,7 @@ impl Runner {
                             search_paths: &[],
                             facts: &facts,
                             background: None,
+                            reconnect: None,
                         };
                         crate::modules::run("setup", &ctx, json!({})).await
                     }

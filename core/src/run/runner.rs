@@ -599,6 +599,18 @@ impl Runner {
         Target::resolve(host, &vars, &ctx.ssh, &ctx.opts)
     }
 
+    /// Drops the pooled connection to `host` (a reboot, a lost network), so the next task
+    /// connects anew.
+    pub(crate) async fn forget_connection(
+        self: &Arc<Self>,
+        pc: &Arc<PlayCtx>,
+        host: &str,
+        inh: &Inherit,
+    ) {
+        let target = self.target_as(pc, host, inh.remote_user.as_deref());
+        self.pool.forget(&target).await;
+    }
+
     /// The host a task runs on (itself, or its `delegate_to`), ready with become and environment.
     pub(crate) async fn remote(
         self: &Arc<Self>,

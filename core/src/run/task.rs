@@ -811,6 +811,24 @@ impl Runner {
             Err(e) => return TaskRun::failed(host, format!("{loc}: {e}")),
         };
         let controller = info.as_ref().is_some_and(|i| i.controller);
+        // `wait_for_connection` connects on its own, anew each time it tries.
+        let env_again = env.clone();
+        let reconnect = {
+            let (runner, pc, host, inh) = (self.clone(), pc.clone(), host.to_string(), inh.clone());
+            let (ctx, delegate) = (ctx.clone(), delegate.clone());
+            move || -> futures::future::BoxFuture<'static, Result<modules::Remote, modules::ModuleError>> {
+                let (runner, pc, host, inh) = (runner.clone(), pc.clone(), host.clone(), inh.clone());
+                let (ctx, env, delegate) = (ctx.clone(), env_again.clone(), delegate.clone());
+                Box::pin(async move {
+                    runner
+                        .forget_connection(&pc, delegate.as_deref().unwrap_or(&host), &inh)
+                        .await;
+                    runner
+                        .remote(&pc, &host, delegate.as_deref(), &inh, env, Some(&ctx))
+                        .await
+                })
+            }
+        };
         let remote = if controller {
             None
         } else {
@@ -880,6 +898,7 @@ impl Runner {
                 search_paths: &search,
                 facts: &facts,
                 background,
+                reconnect: Some(&reconnect),
             };
             let run = async {
                 match &task.ansible_module {

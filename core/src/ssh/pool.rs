@@ -53,6 +53,20 @@ impl Pool {
             .clone()
     }
 
+    /// Drops the connection to `target` (closing it), so the next `get` connects anew: for
+    /// a host that went away (a reboot) whose connection may only look open.
+    pub async fn forget(&self, target: &Target) {
+        let key = serde_json::to_string(target).unwrap_or_else(|_| target.name.clone());
+        let slot = self
+            .slots
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        if let Some(Ok(c)) = slot.as_ref().and_then(|s| s.get()) {
+            c.close().await;
+        }
+    }
+
     /// Closes every open connection.
     pub async fn close_all(&self) {
         let slots: Vec<Slot> = {

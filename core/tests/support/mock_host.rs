@@ -56,6 +56,7 @@ pub fn call(module: &str, args: &Json, replies: &[(u32, &str)], check: bool, dif
         search_paths: &search,
         facts: &facts,
         background: None,
+        reconnect: None,
     };
     let result = rt
         .block_on(modules::run(module, &ctx, args.clone()))

@@ -70,6 +70,7 @@ fn main() {
         search_paths: &[],
         facts: &facts,
         background: None,
+        reconnect: None,
     };
     let mut builtin = Vec::new();
     let mut wasm = Vec::new();
