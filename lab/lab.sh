@@ -89,7 +89,9 @@ boot() {   # starts host $1's systemd-nspawn (its overlay and netns already exis
   local h=$1 D=$LAB/$1 c
   local bind=(--bind-ro="$REPO:/srv/lab-repo")
   for c in $CGH; do mkdir -p $c/$CGNAME/$h; done        # one cgroup per machine, so down can reap it
-  setsid sh -c 'for c in $1; do echo $$ > $c/'$CGNAME'/$2/cgroup.procs; done; shift 2; exec "$@"' sh "$CGH" $h \
+  # A reboot inside the host ends systemd-nspawn with status 133: it boots again, as a
+  # machine would (any other end is a power-off).
+  setsid sh -c 'for c in $1; do echo $$ > $c/'$CGNAME'/$2/cgroup.procs; done; shift 2; while "$@"; [ $? -eq 133 ]; do :; done' sh "$CGH" $h \
     systemd-nspawn -q -D "$D/root" -M $h --boot --register=no --keep-unit \
     --network-namespace-path=/run/netns/$h --console=read-only "${bind[@]}" $NSPAWN_EXTRA \
     >> "$D/console.log" 2>&1 < /dev/null &

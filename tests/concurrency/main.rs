@@ -306,3 +306,28 @@ fn a_host_that_dies_mid_task_is_unreachable_within_the_keepalive_budget() {
         "the dead host was given up after {took:?}"
     );
 }
+
+#[test]
+fn reboot_waits_until_the_host_booted_again() {
+    let (inv, _) = lab();
+    // The last host is kept out of the other tests (they limit to `lab:!labN`).
+    let victim = format!("lab{}", last_host(&inv));
+    let d = scratch();
+    let book = support::write(
+        d.path(),
+        "reboot.yml",
+        &format!(
+            "- hosts: {victim}\n  gather_facts: false\n  tasks:\n    - command: cat /proc/sys/kernel/random/boot_id\n      register: before\n    - name: checked\n      reboot:\n      check_mode: true\n    - command: cat /proc/sys/kernel/random/boot_id\n      register: unchanged\n    - name: rebooted\n      reboot: {{reboot_timeout: 120, post_reboot_delay: 1}}\n      register: rebooted\n    - command: cat /proc/sys/kernel/random/boot_id\n      register: after\n    - name: verdict\n      assert:\n        that:\n          - unchanged.stdout == before.stdout\n          - rebooted is changed\n          - rebooted.rebooted\n          - rebooted.elapsed >= 1\n          - after.stdout != before.stdout\n"
+        ),
+    );
+    let r = support::hoist_within(
+        Duration::from_secs(240),
+        &["run", "-i", &inv, &book, "-o", "json"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let verdict = events(&r.stdout)
+        .into_iter()
+        .any(|e| e["event"] == "host_result" && e["task"] == "verdict" && e["status"] == "ok");
+    assert!(verdict, "{}", r.stdout);
+}

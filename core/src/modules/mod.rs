@@ -29,7 +29,9 @@ use files::{
 use net::{get_url, uri, wait_for, wait_for_connection};
 use ops::{backup_rotate, health};
 use packages::{apt, package_facts};
-use system::{authorized_key, cron, getent, hostname, service, service_facts, setup, sysctl, user};
+use system::{
+    authorized_key, cron, getent, hostname, reboot, service, service_facts, setup, sysctl, user,
+};
 
 pub use outcome::{FileDiff, Meta, ModResult, ModuleError, Outcome, fail};
 pub use registry::{ArgIssue, has_templates};
@@ -227,6 +229,7 @@ modules! {
     "service_facts" => service_facts::ServiceFacts,
     "package_facts" => package_facts::PackageFacts,
     "wait_for_connection" => wait_for_connection::WaitForConnection,
+    "reboot" => reboot::Reboot,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

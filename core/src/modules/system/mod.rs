@@ -4,6 +4,7 @@ pub(crate) mod authorized_key;
 pub(crate) mod cron;
 pub(crate) mod getent;
 pub(crate) mod hostname;
+pub(crate) mod reboot;
 pub(crate) mod service;
 pub(crate) mod service_facts;
 pub(crate) mod setup;
