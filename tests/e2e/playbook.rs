@@ -221,6 +221,13 @@ fn file_and_fact_modules_answer_as_ansible_core() {
 }
 
 #[test]
+fn dpkg_selections_and_debconf_answer_as_ansible_core() {
+    let p = play("packages_native.yml", "packages_native", &[]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert_eq!(p.hosts_with("verdict", "ok"), p.lab_hosts());
+}
+
+#[test]
 fn rescue_always_and_failed_hosts() {
     clean("blocks");
     let p = play("blocks.yml", "blocks", &[]);

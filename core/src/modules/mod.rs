@@ -28,7 +28,7 @@ use files::{
 };
 use net::{get_url, uri, wait_for, wait_for_connection};
 use ops::{backup_rotate, health};
-use packages::{apt, package_facts};
+use packages::{apt, debconf, dpkg_selections, package_facts};
 use system::{
     authorized_key, cron, getent, hostname, reboot, service, service_facts, setup, sysctl, user,
 };
@@ -230,6 +230,8 @@ modules! {
     "package_facts" => package_facts::PackageFacts,
     "wait_for_connection" => wait_for_connection::WaitForConnection,
     "reboot" => reboot::Reboot,
+    "dpkg_selections" => dpkg_selections::DpkgSelections,
+    "debconf" => debconf::Debconf,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,
