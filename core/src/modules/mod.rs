@@ -26,7 +26,7 @@ use files::{
     assemble, blockinfile, copy, fetch, file, files_common, find, lineinfile, path_lock, replace,
     slurp, stat, tempfile, unarchive,
 };
-use net::{get_url, uri, wait_for, wait_for_connection};
+use net::{get_url, known_hosts, uri, wait_for, wait_for_connection};
 use ops::{backup_rotate, health};
 use packages::{apt, debconf, dpkg_selections, package_facts};
 use system::{
@@ -232,6 +232,7 @@ modules! {
     "reboot" => reboot::Reboot,
     "dpkg_selections" => dpkg_selections::DpkgSelections,
     "debconf" => debconf::Debconf,
+    "known_hosts" => known_hosts::KnownHosts,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,
