@@ -221,7 +221,7 @@ fn file_and_fact_modules_answer_as_ansible_core() {
 }
 
 #[test]
-fn dpkg_selections_and_debconf_answer_as_ansible_core() {
+fn dpkg_selections_debconf_and_apt_repository_answer_as_ansible_core() {
     let p = play("packages_native.yml", "packages_native", &[]);
     assert_eq!(p.code, 0, "{}", p.stderr);
     assert_eq!(p.hosts_with("verdict", "ok"), p.lab_hosts());

@@ -28,7 +28,7 @@ use files::{
 };
 use net::{get_url, known_hosts, uri, wait_for, wait_for_connection};
 use ops::{backup_rotate, health};
-use packages::{apt, debconf, dpkg_selections, package_facts};
+use packages::{apt, apt_repository, debconf, dpkg_selections, package_facts};
 use system::{
     authorized_key, cron, getent, hostname, reboot, service, service_facts, setup, sysctl, user,
 };
@@ -233,6 +233,7 @@ modules! {
     "dpkg_selections" => dpkg_selections::DpkgSelections,
     "debconf" => debconf::Debconf,
     "known_hosts" => known_hosts::KnownHosts,
+    "apt_repository" => apt_repository::AptRepository,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

@@ -2,6 +2,7 @@
 //! and the installed packages as facts.
 
 pub(crate) mod apt;
+pub(crate) mod apt_repository;
 pub(crate) mod debconf;
 pub(crate) mod dpkg_selections;
 pub(crate) mod package_facts;
