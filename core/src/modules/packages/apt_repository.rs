@@ -4,7 +4,7 @@
 //! again, a new one goes to a file named after its URL (or `filename`), removal drops every
 //! enabled copy (and a file left empty), `mode` for new files, `apt-get update` with retries
 //! afterwards (the files are put back when it keeps failing). Launchpad PPAs (`ppa:`) need
-//! their signing key fetched from the Internet and are left to Ansible's own module.
+//! their signing key fetched from Launchpad: they run Ansible's own module (the fallback).
 
 use crate::modules::types::{Bool, Int, Mode, Text};
 use crate::modules::{Ctx, FileDiff, ModResult, Module, ModuleError, Outcome, fail};
@@ -165,6 +165,28 @@ fn read_script() -> String {
     )
 }
 
+impl AptRepository {
+    /// The arguments again, for Ansible's own module.
+    fn args(&self) -> Json {
+        let mut a = serde_json::Map::new();
+        a.insert("repo".into(), json!(self.repo.0));
+        if let Some(s) = &self.state {
+            a.insert("state".into(), json!(s.0));
+        }
+        if let Some(m) = &self.mode {
+            a.insert("mode".into(), json!(m.0));
+        }
+        a.insert("update_cache".into(), json!(self.update_cache.0));
+        if let Some(f) = &self.filename {
+            a.insert("filename".into(), json!(f.0));
+        }
+        if let Some(c) = &self.codename {
+            a.insert("codename".into(), json!(c.0));
+        }
+        Json::Object(a)
+    }
+}
+
 impl Module for AptRepository {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let _ = (
@@ -187,9 +209,13 @@ impl Module for AptRepository {
             return fail("Please set argument 'repo' to a non-empty value");
         }
         if repo.starts_with("ppa:") {
-            return fail(
-                "Launchpad PPAs need their signing key fetched from the Internet: write the PPA's `deb` line with deb822_repository (and its signed_by key), or run Ansible's own module as ansible.builtin.apt_repository through the fallback",
-            );
+            // A PPA's signing key comes from Launchpad: Ansible's own module does that.
+            return match crate::modules::ansible::locate("ansible.builtin.apt_repository", &[]) {
+                Ok(m) => crate::modules::ansible::run(&m, ctx, self.args()).await,
+                Err(why) => fail(format!(
+                    "Launchpad PPAs need their signing key fetched from Launchpad, which Ansible's own apt_repository module does, and it cannot be run here ({why}); or write the PPA's `deb` line with deb822_repository and its signed_by key"
+                )),
+            };
         }
         let line = parse(&repo);
         if !line.valid || !line.enabled {
