@@ -28,7 +28,7 @@ use files::{
 };
 use net::{get_url, known_hosts, uri, wait_for, wait_for_connection};
 use ops::{backup_rotate, health};
-use packages::{apt, apt_repository, debconf, dpkg_selections, package_facts};
+use packages::{apt, apt_repository, deb822_repository, debconf, dpkg_selections, package_facts};
 use system::{
     authorized_key, cron, getent, hostname, reboot, service, service_facts, setup, sysctl, user,
 };
@@ -234,6 +234,7 @@ modules! {
     "debconf" => debconf::Debconf,
     "known_hosts" => known_hosts::KnownHosts,
     "apt_repository" => apt_repository::AptRepository,
+    "deb822_repository" => deb822_repository::Deb822Repository,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,
