@@ -231,3 +231,71 @@ fn modules_say_what_runs_them() {
     let r = run_in_env(d.path(), &["modules"], &[("PATH", &path)]);
     assert!(r.stdout.contains("hoist modules --all"), "{}", r.stdout);
 }
+
+#[test]
+fn roles_check_their_argument_specs_first() {
+    let d = tempfile::tempdir().unwrap();
+    let role = d
+        .path()
+        .join("collections/ansible_collections/acme/web/roles/site");
+    std::fs::create_dir_all(role.join("meta")).unwrap();
+    std::fs::create_dir_all(role.join("tasks")).unwrap();
+    std::fs::write(
+        role.join("meta/argument_specs.yml"),
+        "argument_specs:\n  main:\n    short_description: The site.\n    options:\n      port: {type: int, required: true}\n      mode: {type: str, choices: [a, b], default: a}\n      tls: {type: dict, options: {cert: {type: str, required: true}}}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        role.join("tasks/main.yml"),
+        "- debug: {msg: 'port {{ port }}'}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("inv.yml"),
+        "all:\n  hosts:\n    ctl: {ansible_connection: local}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("pb.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - import_role: {name: acme.web.site}
+      vars: {port: "8080"}
+    - block:
+        - import_role: {name: acme.web.site}
+          vars: {port: "http", mode: c, tls: {}}
+      rescue:
+        - assert:
+            that:
+              - ansible_failed_result.argument_errors | length == 3
+              - "'missing required arguments: cert found in tls' in ansible_failed_result.argument_errors"
+              - "'value of mode must be one of: a, b, got: c' in ansible_failed_result.argument_errors"
+              - ansible_failed_result.argument_errors[0] is search('unable to convert to int')
+              - ansible_failed_result.validate_args_context.name == 'site'
+              - ansible_failed_result.msg is search('^Validation of arguments failed')
+    - import_role: {name: acme.web.site, rolespec_validate: false}
+      vars: {port: "http"}
+"#,
+    )
+    .unwrap();
+    let r = run_in(d.path(), &["run", "pb.yml", "-i", "inv.yml"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("Validating arguments against arg spec 'main' - The site."),
+        "{}",
+        r.stdout
+    );
+    // The check runs whatever tags are asked for (it is tagged `always`).
+    let r = run_in(
+        d.path(),
+        &["run", "pb.yml", "-i", "inv.yml", "--tags", "nothing"],
+    );
+    assert!(
+        r.stdout
+            .contains("Validating arguments against arg spec 'main'"),
+        "{}",
+        r.stdout
+    );
+}

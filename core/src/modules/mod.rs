@@ -21,7 +21,7 @@ mod ops;
 mod packages;
 mod system;
 use commands::{async_job, async_status, command, script};
-use controller_side::{controller, include_vars, inventory};
+use controller_side::{controller, include_vars, inventory, validate_argument_spec};
 use files::{
     assemble, blockinfile, copy, fetch, file, files_common, find, lineinfile, path_lock, replace,
     slurp, stat, tempfile, unarchive,
@@ -235,6 +235,7 @@ modules! {
     "known_hosts" => known_hosts::KnownHosts,
     "apt_repository" => apt_repository::AptRepository,
     "deb822_repository" => deb822_repository::Deb822Repository,
+    "validate_argument_spec" => validate_argument_spec::ValidateArgumentSpec,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

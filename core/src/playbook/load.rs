@@ -135,6 +135,22 @@ fn roles_paths(playbook_dir: &Path) -> Vec<PathBuf> {
     paths
 }
 
+/// Where collections are looked for, as ansible-core looks: beside the playbook
+/// (`collections/`), `ANSIBLE_COLLECTIONS_PATH`, the user's and the system's.
+pub fn collection_roots(playbook_dir: &Path) -> Vec<PathBuf> {
+    let mut roots = vec![playbook_dir.join("collections")];
+    for var in ["ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS"] {
+        if let Ok(v) = std::env::var(var) {
+            roots.extend(v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from));
+        }
+    }
+    if let Some(home) = std::env::var_os("HOME") {
+        roots.push(PathBuf::from(home).join(".ansible/collections"));
+    }
+    roots.push(PathBuf::from("/usr/share/ansible/collections"));
+    roots
+}
+
 fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, SourceError> {
     let ctx = LoadCtx {
         base_dir: base_dir.to_path_buf(),
@@ -378,7 +394,14 @@ fn role_entry(node: &Node, ctx: &LoadCtx) -> Result<Vec<Item>, SourceError> {
         }
         _ => return Err(node.error("a role entry must be a name or a mapping")),
     };
-    let items = ctx.load_role(&name, &RoleFiles::default(), params, &common.vars, node)?;
+    let items = ctx.load_role(
+        &name,
+        &RoleFiles::default(),
+        params,
+        &common.vars,
+        node,
+        true,
+    )?;
     Ok(vec![Item::Block(Arc::new(Block {
         origin: Origin {
             doc: node.doc.clone(),
@@ -454,6 +477,19 @@ impl LoadCtx {
             let p = self.playbook_dir.join(name);
             return p.is_dir().then_some(p);
         }
+        // `namespace.collection.role`: a role inside an installed collection.
+        if let [ns, coll, role] = name.split('.').collect::<Vec<_>>()[..] {
+            return collection_roots(&self.playbook_dir)
+                .into_iter()
+                .map(|r| {
+                    r.join("ansible_collections")
+                        .join(ns)
+                        .join(coll)
+                        .join("roles")
+                        .join(role)
+                })
+                .find(|p| p.is_dir());
+        }
         // Any directory of that name is the role, as in ansible-core (a role may hold only vars).
         self.roles_paths
             .iter()
@@ -462,6 +498,8 @@ impl LoadCtx {
     }
 
     /// Expands a role (its dependencies first) into blocks; its handlers join the play's.
+    /// `once`: a role of the play's `roles:` or a dependency, which runs once per play with
+    /// the same parameters; `import_role` runs its role every time, as in ansible-core.
     pub fn load_role(
         &self,
         name: &str,
@@ -469,6 +507,7 @@ impl LoadCtx {
         params: Vars,
         entry_vars: &Vars,
         at: &Node,
+        once: bool,
     ) -> Result<Vec<Item>, SourceError> {
         if self.depth >= MAX_DEPTH {
             return Err(at.error(format!(
@@ -509,6 +548,7 @@ impl LoadCtx {
         let seen = self.seen_roles.borrow().get(&key).cloned();
         if let Some(role) = seen
             && !allow_duplicates
+            && once
         {
             return Ok(vec![Item::Block(Arc::new(Block {
                 origin: Origin {
@@ -559,10 +599,14 @@ impl LoadCtx {
             }
         }
         let _ = role.deps.set(direct_roles(&items));
-        let tasks = match role_file(&path, "tasks", &from.tasks, at)? {
+        let mut tasks = match role_file(&path, "tasks", &from.tasks, at)? {
             Some(f) => parse_items(&yaml::load_file(&f)?, &inner)?,
             None => Vec::new(),
         };
+        // A role with an argument spec for this entry point checks its variables first.
+        if let Some(check) = argument_check(&path, meta.as_ref(), from, &role, &inner)? {
+            tasks.insert(0, check);
+        }
         if let Some(h) = role_file(&path, "handlers", &from.handlers, at)? {
             // Files the handlers import are looked for beside them first, as ansible-core does.
             let in_handlers = LoadCtx {
@@ -692,9 +736,67 @@ pub fn load_role_dynamic(
         kind: NodeKind::Null,
         doc: at.doc.clone(),
     };
-    let items = ctx.load_role(name, from, Vars::new(), &Vars::new(), &node)?;
+    let items = ctx.load_role(name, from, Vars::new(), &Vars::new(), &node, false)?;
     let handlers = ctx.handlers.borrow().clone();
     Ok((items, handlers))
+}
+
+/// The task ansible-core puts first in a role whose argument specs (`meta/argument_specs.yml`,
+/// or `argument_specs` in `meta/main.yml`) cover the entry point (`tasks_from`, else `main`):
+/// `validate_argument_spec` with that spec's options and the role's parameters, tagged
+/// `always`.
+fn argument_check(
+    path: &Path,
+    meta: Option<&Node>,
+    from: &RoleFiles,
+    role: &Arc<RoleCtx>,
+    ctx: &LoadCtx,
+) -> Result<Option<Item>, SourceError> {
+    if from.skip_argument_check {
+        return Ok(None);
+    }
+    let (specs, file) = match find_yaml(&path.join("meta"), "argument_specs") {
+        Some(f) => (yaml::load_file(&f)?.get("argument_specs").cloned(), f),
+        None => match meta.and_then(|m| m.get("argument_specs")) {
+            Some(s) => (Some(s.clone()), path.join("meta/main.yml")),
+            None => return Ok(None),
+        },
+    };
+    let entry = from
+        .tasks
+        .as_deref()
+        .map(|t| {
+            t.trim_end_matches(".yml")
+                .trim_end_matches(".yaml")
+                .to_string()
+        })
+        .unwrap_or_else(|| "main".into());
+    let Some(spec) = specs.and_then(|s| s.get(&entry).cloned()) else {
+        return Ok(None);
+    };
+    let spec = spec.to_value();
+    let mut name = format!("Validating arguments against arg spec '{entry}'");
+    if let Some(d) = spec.get("short_description").and_then(Json::as_str) {
+        name.push_str(&format!(" - {d}"));
+    }
+    let task = serde_json::json!([{
+        "name": name,
+        "tags": ["always"],
+        "validate_argument_spec": {
+            "argument_spec": spec.get("options").cloned().unwrap_or_else(|| Json::Object(Default::default())),
+            "provided_arguments": Json::Object((*role.params).clone()),
+            "validate_args_context": {
+                "type": "role",
+                "name": role.name,
+                "argument_spec_name": entry,
+                "path": std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string(),
+            },
+        },
+    }]);
+    let text = serde_yaml::to_string(&task)
+        .map_err(|e| SourceError::new(&file, None, format!("argument spec: {e}")))?;
+    let node = yaml::parse_str(&file, text)?;
+    Ok(parse_items(&node, ctx)?.into_iter().next())
 }
 
 /// Loads a vars file (for `vars_files` and `include_vars`).

@@ -215,6 +215,8 @@ pub struct RoleFiles {
     pub vars: Option<String>,
     pub defaults: Option<String>,
     pub handlers: Option<String>,
+    /// `rolespec_validate: false`: no check against the role's argument specs.
+    pub skip_argument_check: bool,
 }
 
 impl RoleFiles {
@@ -225,6 +227,9 @@ impl RoleFiles {
             vars: opts.get("vars_from").cloned(),
             defaults: opts.get("defaults_from").cloned(),
             handlers: opts.get("handlers_from").cloned(),
+            skip_argument_check: opts.get("rolespec_validate").is_some_and(|v| {
+                ["no", "false", "off", "0", "n", "f"].contains(&v.to_ascii_lowercase().as_str())
+            }),
         }
     }
 
@@ -239,6 +244,7 @@ impl RoleFiles {
             vars: r(&self.vars)?,
             defaults: r(&self.defaults)?,
             handlers: r(&self.handlers)?,
+            skip_argument_check: self.skip_argument_check,
         })
     }
 

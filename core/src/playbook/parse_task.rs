@@ -812,6 +812,7 @@ fn parse_include(node: &Node, ctx: &LoadCtx) -> Result<Include, SourceError> {
                         "public",
                         "apply",
                         "allow_duplicates",
+                        "rolespec_validate",
                     ]
                     .contains(&opt.as_str())
                     {
@@ -913,7 +914,14 @@ fn parse_import(node: &Node, ctx: &LoadCtx) -> Result<Option<Item>, SourceError>
         Block {
             origin: origin(node),
             common: Common::default(),
-            block: ctx.load_role(&name, &from, Default::default(), &Default::default(), value)?,
+            block: ctx.load_role(
+                &name,
+                &from,
+                Default::default(),
+                &Default::default(),
+                value,
+                false,
+            )?,
             rescue: Vec::new(),
             always: Vec::new(),
             role: None,

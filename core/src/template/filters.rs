@@ -748,7 +748,11 @@ fn human_to_bytes(v: Value, unit: Option<String>, kwargs: Kwargs) -> Result<i64,
 
 /// ansible-core's `human_to_bytes`: `10.5 MB` (bytes), `10 Mb` (bits with `isbits`), a bare
 /// number rounded as Python rounds (half to even), `default_unit` for a number without one.
-fn size_to_bytes(text: &str, default_unit: Option<&str>, isbits: bool) -> Result<i64, String> {
+pub(crate) fn size_to_bytes(
+    text: &str,
+    default_unit: Option<&str>,
+    isbits: bool,
+) -> Result<i64, String> {
     let re = regex::Regex::new(r"^([0-9]*\.?[0-9]+)(?:\s*([A-Za-z]+))?\s*$")
         .map_err(|e| e.to_string())?;
     let caps = re

@@ -9,7 +9,7 @@ pub mod config_lookup;
 mod convert;
 pub mod external;
 mod file_lookups;
-mod filters;
+pub(crate) mod filters;
 pub mod list_lookups;
 mod lists;
 mod lookups;

@@ -34,6 +34,16 @@ pub fn resolve_tagged(suffix: &str, s: &str) -> Option<NodeKind> {
             _ => return None,
         },
         "null" => NodeKind::Null,
+        // Base64 (line breaks and spaces ignored); JSON has no bytes, so the decoded bytes are
+        // text (invalid UTF-8 replaced).
+        "binary" => {
+            use base64::Engine;
+            let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .ok()?;
+            NodeKind::Str(String::from_utf8_lossy(&bytes).into_owned())
+        }
         _ => return None,
     })
 }
