@@ -299,3 +299,41 @@ fn roles_check_their_argument_specs_first() {
         r.stdout
     );
 }
+
+#[test]
+fn set_stats_are_added_up_and_shown_after_the_recap() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("inv.yml"),
+        "all:\n  hosts:\n    ctl: {ansible_connection: local}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("pb.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - set_stats: {data: {deployed: 1, notes: [a], m: {x: 1}}}\n    - set_stats: {data: {deployed: 2, notes: [b], m: {y: 2}}}\n    - set_stats: {data: {last: one}, per_host: true}\n    - set_stats: {data: {last: two}, per_host: true, aggregate: false}\n    - set_stats: {data: 5}\n      ignore_errors: true\n      register: bad\n    - assert: {that: [\"bad.msg == \\\"The 'data' option needs to be a dictionary/hash\\\"\"]}\n",
+    )
+    .unwrap();
+    let r = run_in(d.path(), &["run", "pb.yml", "-i", "inv.yml", "-o", "json"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let recap: serde_json::Value = r
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|e| e["event"] == "recap")
+        .expect("a recap");
+    assert_eq!(
+        recap["custom_stats"],
+        serde_json::json!({"_run": {"deployed": 3, "notes": ["a", "b"], "m": {"x": 1, "y": 2}}, "ctl": {"last": "two"}})
+    );
+    let r = run_in_env(
+        d.path(),
+        &["run", "pb.yml", "-i", "inv.yml"],
+        &[("ANSIBLE_SHOW_CUSTOM_STATS", "true")],
+    );
+    assert!(r.stdout.contains("CUSTOM STATS"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("\tctl: { \"last\": \"two\"}"),
+        "{}",
+        r.stdout
+    );
+}

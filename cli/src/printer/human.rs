@@ -266,7 +266,11 @@ impl Human {
             Event::PlayAborted { reason } => {
                 self.paint(RED, &format!("\nNO MORE HOSTS LEFT: {reason}"))
             }
-            Event::Recap { hosts, .. } if self.ansible_recap => {
+            Event::Recap {
+                hosts,
+                custom_stats,
+                ..
+            } if self.ansible_recap => {
                 let mut s = self.banner("PLAY RECAP");
                 s.push('\n');
                 for (h, st) in hosts {
@@ -275,9 +279,14 @@ impl Human {
                         st.ok, st.changed, st.unreachable, st.failed, st.skipped, st.rescued, st.ignored
                     ));
                 }
+                s.push_str(&self.custom_stats(custom_stats.as_ref()));
                 s
             }
-            Event::Recap { hosts, duration_ms } => {
+            Event::Recap {
+                hosts,
+                duration_ms,
+                custom_stats,
+            } => {
                 let mut t = table(&[
                     "host",
                     "ok",
@@ -301,12 +310,44 @@ impl Human {
                     ]);
                 }
                 format!(
-                    "{}\n{t}\ntook {:.2}s",
+                    "{}\n{t}\ntook {:.2}s{}",
                     self.banner("PLAY RECAP"),
-                    *duration_ms as f64 / 1000.0
+                    *duration_ms as f64 / 1000.0,
+                    self.custom_stats(custom_stats.as_ref())
                 )
             }
         })
+    }
+}
+
+impl Human {
+    /// `set_stats` data after the recap, as ansible-core's default callback shows it when
+    /// `ANSIBLE_SHOW_CUSTOM_STATS` is set: each host's, then the run's.
+    fn custom_stats(&self, stats: Option<&serde_json::Value>) -> String {
+        let on = std::env::var("ANSIBLE_SHOW_CUSTOM_STATS").is_ok_and(|v| {
+            ["1", "true", "yes", "on", "y", "t"].contains(&v.to_ascii_lowercase().as_str())
+        });
+        let Some(serde_json::Value::Object(all)) = stats.filter(|_| on) else {
+            return String::new();
+        };
+        let one_line = |v: &serde_json::Value| {
+            use serde::Serialize;
+            let mut buf = Vec::new();
+            let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
+            let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+            let _ = v.serialize(&mut ser);
+            String::from_utf8_lossy(&buf).replace('\n', "")
+        };
+        let mut s = format!("\n{}\n", self.banner("CUSTOM STATS: "));
+        let mut hosts: Vec<&String> = all.keys().filter(|k| *k != "_run").collect();
+        hosts.sort();
+        for h in hosts {
+            s.push_str(&format!("\t{h}: {}\n", one_line(&all[h])));
+        }
+        if let Some(run) = all.get("_run") {
+            s.push_str(&format!("\n\tRUN: {}\n", one_line(run)));
+        }
+        s
     }
 }
 

@@ -12,6 +12,7 @@ mod registry;
 pub mod remote;
 pub mod types;
 pub use async_job::Background;
+pub use controller_side::set_stats;
 
 mod commands;
 mod controller_side;
@@ -236,6 +237,7 @@ modules! {
     "apt_repository" => apt_repository::AptRepository,
     "deb822_repository" => deb822_repository::Deb822Repository,
     "validate_argument_spec" => validate_argument_spec::ValidateArgumentSpec,
+    "set_stats" => set_stats::SetStats,
     "template" => copy::Template,
     "file" => file::File,
     "lineinfile" => lineinfile::LineInFile,

@@ -81,6 +81,9 @@ pub enum Event {
     Recap {
         hosts: IndexMap<String, Stats>,
         duration_ms: u64,
+        /// `set_stats` data (`_run` and per host), when a play set any.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        custom_stats: Option<serde_json::Value>,
     },
 }
 

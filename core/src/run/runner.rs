@@ -182,6 +182,8 @@ pub struct Runner {
     baseline: Arc<Vars>,
     pub(crate) playbook_dir: Mutex<PathBuf>,
     relay: std::sync::OnceLock<Arc<crate::modules::Relay>>,
+    /// `set_stats` data: `_run` and per host.
+    pub(crate) custom_stats: Mutex<serde_json::Map<String, Json>>,
 }
 
 impl Runner {
@@ -226,6 +228,7 @@ impl Runner {
             hosts: Mutex::new(hosts),
             playbook_dir: Mutex::new(PathBuf::from(".")),
             relay: std::sync::OnceLock::new(),
+            custom_stats: Mutex::new(serde_json::Map::new()),
         })
     }
 
@@ -335,9 +338,15 @@ impl Runner {
                     .collect(),
             )
         };
+        let custom = self
+            .custom_stats
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or_default();
         self.emit(Event::Recap {
             hosts: hosts.clone(),
             duration_ms: started.elapsed().as_millis() as u64,
+            custom_stats: (!custom.is_empty()).then_some(Json::Object(custom)),
         });
         Ok(Recap {
             hosts,
@@ -597,6 +606,30 @@ impl Runner {
         }
         let ctx = self.pool.context();
         Target::resolve(host, &vars, &ctx.ssh, &ctx.opts)
+    }
+
+    /// Keeps what a `set_stats` result (or each of its loop items) asks to record.
+    pub(crate) fn record_stats(&self, host: &str, result: &Json) {
+        let items: Vec<&Json> = match result.get("results").and_then(Json::as_array) {
+            Some(r) => r.iter().collect(),
+            None => vec![result],
+        };
+        let mut all = self.custom_stats.lock().unwrap_or_else(|p| p.into_inner());
+        for item in items {
+            let Some(st) = item.get("ansible_stats") else {
+                continue;
+            };
+            let scope = match st.get("per_host").and_then(Json::as_bool) {
+                Some(true) => host,
+                _ => "_run",
+            };
+            let aggregate = st.get("aggregate").and_then(Json::as_bool) != Some(false);
+            if let Some(Json::Object(data)) = st.get("data") {
+                for (k, v) in data {
+                    crate::modules::set_stats::record(&mut all, scope, k, v.clone(), aggregate);
+                }
+            }
+        }
     }
 
     /// Drops the pooled connection to `host` (a reboot, a lost network), so the next task

@@ -296,6 +296,9 @@ impl Runner {
             }
         };
         self.with_host(&run.host, |st| update(st, true));
+        if task.action == "set_stats" && !matches!(run.status, Status::Failed | Status::Skipped) {
+            self.record_stats(&run.host, &run.result);
+        }
         for h in also {
             self.with_host(h, |st| update(st, false));
         }

@@ -5,4 +5,5 @@ pub(crate) mod argspec;
 pub(crate) mod controller;
 pub(crate) mod include_vars;
 pub(crate) mod inventory;
+pub mod set_stats;
 pub(crate) mod validate_argument_spec;
