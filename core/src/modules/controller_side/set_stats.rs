@@ -69,10 +69,9 @@ pub fn record(all: &mut Map<String, Json>, scope: &str, which: &str, what: Json,
                 *a = (x + y).into();
             } else if let (Some(x), Some(y), false, false) =
                 (a.as_f64(), b.as_f64(), a.is_i64(), b.is_i64())
+                && let Some(n) = serde_json::Number::from_f64(x + y)
             {
-                if let Some(n) = serde_json::Number::from_f64(x + y) {
-                    *a = n;
-                }
+                *a = n;
             }
         }
         (Json::String(a), Json::String(b)) => a.push_str(&b),
