@@ -96,7 +96,7 @@ fn the_become_password_is_sent_only_to_sudos_own_prompt() {
             assert_eq!(row(&r.json(), "lab2")["stdout"], "root\n", "{out}");
         } else {
             assert_ne!(r.code, 0, "{out}");
-            assert!(out.contains("sudo refused the password"), "{out}");
+            assert!(out.contains("Incorrect sudo password"), "{out}");
         }
         let (code, events, stderr) = run_json(&["-i", &inv(), "-i", &with, &book]);
         assert_eq!(code == 0, ok, "{events:?}\n{stderr}");

@@ -512,6 +512,9 @@ impl Runner {
             Some(v) if truthy(&v) => Some(become_.unwrap_or(Become {
                 user: "root".into(),
                 password: None,
+                exe: None,
+                flags: None,
+                chdir: None,
             })),
             Some(_) => None,
             None => become_,
@@ -524,6 +527,19 @@ impl Runner {
                 Some(Json::String(p)) => b.password = Some(p),
                 Some(Json::Null) => b.password = None,
                 _ => {}
+            }
+            let text = |k: &str| match above(k) {
+                Some(Json::String(s)) => Some(s),
+                _ => None,
+            };
+            if let Some(e) = text("ansible_become_exe").or_else(|| text("ansible_sudo_exe")) {
+                b.exe = Some(e);
+            }
+            if let Some(f) = text("ansible_become_flags").or_else(|| text("ansible_sudo_flags")) {
+                b.flags = Some(f);
+            }
+            if let Some(d) = text("ansible_sudo_chdir") {
+                b.chdir = Some(d);
             }
         }
         become_
@@ -690,6 +706,9 @@ impl Runner {
                     .or(base_become.as_ref().map(|b| b.user.clone()))
                     .unwrap_or_else(|| "root".into()),
                 password,
+                exe: base_become.as_ref().and_then(|b| b.exe.clone()),
+                flags: base_become.as_ref().and_then(|b| b.flags.clone()),
+                chdir: base_become.as_ref().and_then(|b| b.chdir.clone()),
             }),
             None => base_become.map(|b| Become {
                 user: inh.become_user.clone().unwrap_or(b.user),

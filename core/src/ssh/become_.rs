@@ -38,6 +38,24 @@ impl std::fmt::Debug for Handshake {
     }
 }
 
+/// sudo's flags without `-n`/`--non-interactive` (also inside `-Hn`-style groups): a password
+/// is given, so sudo must be let ask for it (ansible-core's rule).
+pub fn without_non_interactive(flags: &str) -> String {
+    flags
+        .split_whitespace()
+        .filter(|f| *f != "-n" && *f != "--non-interactive")
+        .map(|f| {
+            if f.starts_with('-') && !f.starts_with("--") {
+                f.replacen('n', "", 1)
+            } else {
+                f.to_string()
+            }
+        })
+        .filter(|f| f != "-")
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn nonce() -> String {
     let mut r = rand::rng();
     (0..16)
@@ -57,13 +75,27 @@ pub fn wrap(become_: Option<&Become>, login_user: &str, command: &str) -> Wrappe
                 "/bin/sh -c {}",
                 quote(&format!("printf '%s\\n' {ready}; {command}"))
             );
-            let command = match &b.password {
-                Some(_) => format!(
-                    "sudo -H -S -p {} -u {} -- {inner}",
-                    quote(&prompt),
-                    quote(&b.user)
+            let exe = b.exe.as_deref().unwrap_or("sudo");
+            // An empty become user leaves sudo its own default (root), as ansible-core does.
+            let user = match b.user.as_str() {
+                "" => String::new(),
+                u => format!("-u {} ", quote(u)),
+            };
+            let command = match (&b.password, &b.flags) {
+                (Some(_), None) => {
+                    format!("{exe} -H -S -p {} {user}-- {inner}", quote(&prompt))
+                }
+                (None, None) => format!("{exe} -H -n {user}-- {inner}"),
+                (Some(_), Some(f)) => format!(
+                    "{exe} {} -p {} {user}{inner}",
+                    without_non_interactive(f),
+                    quote(&prompt)
                 ),
-                None => format!("sudo -H -n -u {} -- {inner}", quote(&b.user)),
+                (None, Some(f)) => format!("{exe} {f} {user}{inner}"),
+            };
+            let command = match &b.chdir {
+                Some(d) => format!("cd {} && {command}", quote(d)),
+                None => command,
             };
             Wrapped {
                 command,
@@ -134,7 +166,9 @@ impl<'a> Progress<'a> {
         let prompts = count(&self.err, self.hs.prompt.as_bytes());
         if prompts > self.answered {
             if self.answered > 0 {
-                return Step::Refused("sudo refused the password (ansible_become_password)".into());
+                return Step::Refused(
+                    "Incorrect sudo password: sudo refused ansible_become_password".into(),
+                );
             }
             self.answered = prompts;
             return match &self.hs.password {
@@ -146,7 +180,9 @@ impl<'a> Progress<'a> {
         }
         let said = String::from_utf8_lossy(&self.err);
         if said.contains("Sorry, try again") || said.contains("incorrect password") {
-            return Step::Refused("sudo refused the password (ansible_become_password)".into());
+            return Step::Refused(
+                "Incorrect sudo password: sudo refused ansible_become_password".into(),
+            );
         }
         Step::More
     }
@@ -179,6 +215,9 @@ mod tests {
         let b = Become {
             user: "root".into(),
             password: None,
+            exe: None,
+            flags: None,
+            chdir: None,
         };
         assert_eq!(wrap(Some(&b), "root", "id -u").command, "id -u");
         let w = wrap(Some(&b), "deploy", "id -u");
@@ -193,6 +232,9 @@ mod tests {
         let p = Become {
             user: "root".into(),
             password: Some("pw".into()),
+            exe: None,
+            flags: None,
+            chdir: None,
         };
         let w = wrap(Some(&p), "deploy", "echo 'x'");
         let hs = w.handshake.expect("a handshake");

@@ -342,8 +342,23 @@ impl Connection {
         stdin: Option<&[u8]>,
         become_: Option<&super::Become>,
     ) -> Result<ExecOutput, SshError> {
+        // A shell is reused only for the same user started the same way: another password,
+        // sudo or flags start (and check) sudo anew, as ansible-core runs sudo every time.
         let key = match become_ {
-            Some(b) if b.user != self.target.user => b.user.clone(),
+            Some(b) if b.user != self.target.user => {
+                let pw = b
+                    .password
+                    .as_deref()
+                    .map(|p| crate::digest::hex("sha256", p.as_bytes()))
+                    .unwrap_or_default();
+                format!(
+                    "{}\0{}\0{}\0{}\0{pw}",
+                    b.user,
+                    b.exe.as_deref().unwrap_or_default(),
+                    b.flags.as_deref().unwrap_or_default(),
+                    b.chdir.as_deref().unwrap_or_default()
+                )
+            }
             _ => String::new(),
         };
         let idle = {

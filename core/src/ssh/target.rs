@@ -23,6 +23,16 @@ pub enum HostKeyPolicy {
 pub struct Become {
     pub user: String,
     pub password: Option<String>,
+    /// `ansible_become_exe`: the sudo to run (`sudo` when unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exe: Option<String>,
+    /// `ansible_become_flags`: sudo's flags instead of `-H -S -n` (`-n` dropped when a
+    /// password is given, as ansible-core drops it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flags: Option<String>,
+    /// `ansible_sudo_chdir`: the directory to be in when sudo starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chdir: Option<String>,
 }
 
 /// Defaults from the command line, overridden by inventory and ssh_config.
@@ -163,6 +173,10 @@ impl Target {
         let become_ = var_bool(vars, "ansible_become").then(|| Become {
             user: var_str(vars, "ansible_become_user").unwrap_or_else(|| "root".into()),
             password: become_password.clone(),
+            exe: var_str(vars, "ansible_become_exe").or_else(|| var_str(vars, "ansible_sudo_exe")),
+            flags: var_str(vars, "ansible_become_flags")
+                .or_else(|| var_str(vars, "ansible_sudo_flags")),
+            chdir: var_str(vars, "ansible_sudo_chdir"),
         });
         let timeout = var_str(vars, "ansible_ssh_timeout")
             .or_else(|| var_str(vars, "ansible_timeout"))

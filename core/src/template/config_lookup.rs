@@ -186,6 +186,66 @@ fn typed(text: &str, kind: Kind) -> Value {
     }
 }
 
+/// Settings of ansible-core's plugins hoist knows: (type, plugin, name, environment
+/// variables, default).
+const PLUGIN_SETTINGS: &[(&str, &str, &str, &[&str], &str)] = &[
+    (
+        "become",
+        "sudo",
+        "become_flags",
+        &["ANSIBLE_SUDO_FLAGS", "ANSIBLE_BECOME_FLAGS"],
+        "-H -S -n",
+    ),
+    (
+        "become",
+        "sudo",
+        "become_exe",
+        &["ANSIBLE_SUDO_EXE", "ANSIBLE_BECOME_EXE"],
+        "sudo",
+    ),
+    (
+        "become",
+        "sudo",
+        "become_user",
+        &["ANSIBLE_SUDO_USER", "ANSIBLE_BECOME_USER"],
+        "root",
+    ),
+    (
+        "become",
+        "su",
+        "become_flags",
+        &["ANSIBLE_SU_FLAGS", "ANSIBLE_BECOME_FLAGS"],
+        "",
+    ),
+    (
+        "become",
+        "su",
+        "become_exe",
+        &["ANSIBLE_SU_EXE", "ANSIBLE_BECOME_EXE"],
+        "su",
+    ),
+    (
+        "become",
+        "su",
+        "become_user",
+        &["ANSIBLE_SU_USER", "ANSIBLE_BECOME_USER"],
+        "root",
+    ),
+];
+
+/// A plugin's setting, `None` when hoist does not know it.
+pub fn plugin_setting(kind: &str, plugin: &str, name: &str) -> Option<Value> {
+    let plugin = plugin.strip_prefix("ansible.builtin.").unwrap_or(plugin);
+    let (.., envs, default) = PLUGIN_SETTINGS
+        .iter()
+        .find(|(k, p, n, ..)| *k == kind && *p == plugin && *n == name)?;
+    let value = envs
+        .iter()
+        .find_map(|e| std::env::var(e).ok())
+        .unwrap_or_else(|| default.to_string());
+    Some(Value::from(value))
+}
+
 /// The value of one setting, `None` when ansible-core has no such setting.
 pub fn setting(name: &str) -> Option<Value> {
     let (_, env, default, kind) = SETTINGS.iter().find(|(n, ..)| *n == name)?;
@@ -203,11 +263,16 @@ pub fn run(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     let ptype: Option<String> = kwargs.get("plugin_type")?;
     let pname: Option<String> = kwargs.get("plugin_name")?;
     let fail = |m: String| Error::new(ErrorKind::InvalidOperation, m);
-    if ptype.is_some() || pname.is_some() {
-        return Err(fail(
-            "lookup('config'): plugin settings (plugin_type/plugin_name) are ansible-core's plugins' own; hoist reads the core settings only".into(),
-        ));
-    }
+    let plugin = match (ptype, pname) {
+        (Some(t), Some(n)) => Some((t, n)),
+        (None, None) => None,
+        _ => {
+            return Err(fail(
+                "Both plugin_type and plugin_name are required, cannot use one without the other."
+                    .into(),
+            ));
+        }
+    };
     let mut out = Vec::new();
     for t in terms {
         let Some(name) = t.as_str() else {
@@ -216,11 +281,20 @@ pub fn run(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
                 super::lookups::python_type(t)
             )));
         };
-        match (setting(name), missing.as_deref().unwrap_or("error")) {
+        let found = match &plugin {
+            Some((t, n)) => plugin_setting(t, n, name),
+            None => setting(name),
+        };
+        match (found, missing.as_deref().unwrap_or("error")) {
             (Some(v), _) => out.push(v),
             (None, "skip" | "warn") => {}
             (None, "error") => {
-                return Err(fail(format!("No config definition exists for '{name}'.")));
+                return Err(fail(match &plugin {
+                    Some((t, n)) => {
+                        format!("No config definition exists for '{name}' for {t} plugin '{n}'.")
+                    }
+                    None => format!("No config definition exists for '{name}'."),
+                }));
             }
             (None, other) => {
                 return Err(fail(format!(

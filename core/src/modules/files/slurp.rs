@@ -19,21 +19,23 @@ impl Module for Slurp {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let src = self.src.0;
         let p = quote_path(&src);
+        // Read as Python's open() would, and told apart by the error it meets.
         let out = ctx
             .remote()?
-            .exec(
-                &format!(
-                    "if [ ! -e {p} ]; then exit 3; elif [ -d {p} ]; then exit 4; elif [ ! -r {p} ]; then exit 5; fi; cat -- {p}"
-                ),
-                None,
-            )
+            .exec(&format!("LC_ALL=C cat -- {p}"), None)
             .await?;
-        match out.status {
-            Some(0) => {}
-            Some(3) => return fail(format!("File not found: {src}")),
-            Some(4) => return fail(format!("Source is a directory and must be a file: {src}")),
-            Some(5) => return fail(format!("File is not readable: {src}")),
-            _ => return fail("Unable to slurp file: {source}"),
+        if !out.success() {
+            let err = out.stderr_str();
+            return fail(if err.contains("No such file or directory") {
+                format!("File not found: {src}")
+            } else if err.contains("Permission denied") {
+                format!("File is not readable: {src}")
+            } else if err.contains("Is a directory") {
+                format!("Source is a directory and must be a file: {src}")
+            } else {
+                // ansible-core's own message, placeholder included.
+                "Unable to slurp file: {source}".to_string()
+            });
         }
         Ok(Outcome::ok()
             .with(
