@@ -231,6 +231,9 @@ impl Facts {
             }
         }
         put("local", serde_json::Value::Object(self.extra.local.clone()));
+        if let Some(s) = &self.extra.systemd {
+            put("systemd", s.clone());
+        }
         put("user_id", json!(self.user));
         put("user_uid", json!(self.uid));
         let pkg = match self.pkg_mgr.as_str() {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value as Json, json};
 /// The script sections for these facts (appended to the main script).
 pub const SCRIPT: &str = r#"echo @@env; env
 echo @@virt; systemd-detect-virt 2>/dev/null || echo none
+echo @@systemd; if command -v systemctl >/dev/null 2>&1 && { [ -e /run/systemd/system/ ] || [ -e /dev/.run/systemd/ ] || [ -e /dev/.systemd/ ]; }; then systemctl --version 2>/dev/null | head -n 2; fi
 echo @@python; for p in /usr/bin/python3 python3 /usr/libexec/platform-python python; do if command -v $p >/dev/null 2>&1; then $p -c 'import sys,json;print(json.dumps({"executable":sys.executable,"version_info":list(sys.version_info),"type":sys.implementation.name}))' 2>/dev/null && break; fi; done
 echo @@local; for f in /etc/ansible/facts.d/*.fact; do { [ -e "$f" ] || [ -L "$f" ]; } || continue; printf '%%hoist-fact %s\n' "$f"; if [ ! -e "$f" ]; then echo '%hoist-fact-error Could not stat fact'; elif [ -x "$f" ]; then "$f" 2>/dev/null || echo '%hoist-fact-error Failure executing fact script'; elif [ -r "$f" ]; then cat "$f"; else echo '%hoist-fact-error error loading facts as JSON or ini - please check content'; fi; echo; done
 "#;
@@ -20,6 +21,14 @@ pub struct Extra {
     pub virtualization: String,
     pub python: Option<Json>,
     pub local: Map<String, Json>,
+    /// `ansible_systemd` (`version`, `features`) when systemd runs the host.
+    pub systemd: Option<Json>,
+}
+
+/// `systemctl --version`'s first two lines as ansible-core's systemd facts.
+pub fn systemd(lines: &[&str]) -> Option<Json> {
+    let version: i64 = lines.first()?.split(' ').nth(1)?.parse().ok()?;
+    Some(json!({"version": version, "features": lines.get(1).copied().unwrap_or_default()}))
 }
 
 /// configparser's reading of a fact file: `None` where it would refuse it (a line before any

@@ -209,6 +209,7 @@ pub fn parse(output: &str) -> Result<Facts, String> {
         .unwrap_or_default();
     f.uid = user.get(1).and_then(|s| s.trim().parse().ok()).unwrap_or(0);
     f.extra = extra::parse(&sec("env"), &sec("virt"), &sec("python"), &sec("local"));
+    f.extra.systemd = extra::systemd(&sec("systemd"));
     f.pkg_mgr = first("pkg");
     f.init = first("init");
     // "default via 10.77.0.1 dev eth0 ..."

@@ -56,11 +56,17 @@ pub struct UnitState {
     pub load: String,
     pub active: String,
     pub file: String,
+    /// `systemctl is-enabled UNIT -l`: its status and output, when asked.
+    pub is_enabled: Option<(i64, String)>,
 }
 
 pub fn parse_show(out: &str) -> UnitState {
     let mut s = UnitState::default();
-    for line in out.lines() {
+    let (show, probe) = out.split_once("@@is-enabled\n").unwrap_or((out, ""));
+    if let Some((text, rc)) = probe.rsplit_once("@@rc=") {
+        s.is_enabled = Some((rc.trim().parse().unwrap_or(1), text.to_string()));
+    }
+    for line in show.lines() {
         match line.split_once('=') {
             Some(("LoadState", v)) => s.load = v.to_string(),
             Some(("ActiveState", v)) => s.active = v.to_string(),
@@ -92,12 +98,18 @@ pub fn plan(
         ));
     }
     if let Some(e) = enabled.filter(|_| masked != Some(true)) {
-        // As ansible-core: `indirect` and `alias` units count as not enabled.
-        let is = matches!(
-            now.file.as_str(),
-            "enabled" | "enabled-runtime" | "linked" | "linked-runtime"
-        );
-        if e != is && !(now.file == "static" && e) {
+        // As ansible-core: what `is-enabled -l` says, exactly `indirect`, `alias` or
+        // `enabled-runtime` counting as not enabled (an indirect unit whose `Also=` units are
+        // enabled lists them, and counts as enabled).
+        let is = match &now.is_enabled {
+            Some((0, out)) => !["enabled-runtime", "indirect", "alias"].contains(&out.trim_end()),
+            Some(_) => false,
+            None => matches!(
+                now.file.as_str(),
+                "enabled" | "linked" | "linked-runtime" | "static"
+            ),
+        };
+        if e != is {
             cmds.push(format!(
                 "systemctl {} {u}",
                 if e { "enable" } else { "disable" }
@@ -152,8 +164,16 @@ impl Systemd {
         let show = remote
             .check(
                 &format!(
-                    "systemctl {user}show {} -p LoadState -p ActiveState -p UnitFileState",
-                    quote(unit)
+                    "systemctl {user}show {u} -p LoadState -p ActiveState -p UnitFileState{}",
+                    if self.enabled.is_some() {
+                        format!(
+                            "; echo '@@is-enabled'; systemctl {user}is-enabled {} -l 2>/dev/null; echo \"@@rc=$?\"",
+                            quote(unit)
+                        )
+                    } else {
+                        String::new()
+                    },
+                    u = quote(unit)
                 ),
                 None,
             )
@@ -313,11 +333,13 @@ mod tests {
     #[test]
     fn plans() {
         let stopped = UnitState {
+            is_enabled: None,
             load: "loaded".into(),
             active: "inactive".into(),
             file: "disabled".into(),
         };
         let running = UnitState {
+            is_enabled: None,
             load: "loaded".into(),
             active: "active".into(),
             file: "enabled".into(),
