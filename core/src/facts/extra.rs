@@ -135,6 +135,15 @@ pub fn parse(env: &[&str], virt: &[&str], python: &[&str], local: &[&str]) -> Ex
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn systemd_version_and_features() {
+        assert_eq!(
+            super::systemd(&["systemd 252 (252.19-1~deb12u1)", "+PAM +AUDIT -APPARMOR"]),
+            Some(json!({"version": 252, "features": "+PAM +AUDIT -APPARMOR"}))
+        );
+        assert_eq!(super::systemd(&[]), None);
+    }
     use super::*;
 
     #[test]
