@@ -54,3 +54,59 @@ fn expressions_from_data_are_never_evaluated() {
         "an expression from host output ran"
     );
 }
+
+/// An expression the operator wrote in a loop list stays the operator's text when it comes
+/// back as the item of a registered result (`item.item.checks`, as ansible-core's assert
+/// target does); host output that is not such text is still refused. A task in an included
+/// file finds files beside that file (ansible-core's search path).
+#[test]
+fn loop_written_expressions_stay_the_operators_through_results() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("inv.yml"),
+        "all:\n  hosts:\n    ctl:\n      ansible_connection: local\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.path().join("sub")).unwrap();
+    std::fs::write(d.path().join("sub/beside.txt"), "beside\n").unwrap();
+    std::fs::write(
+        d.path().join("sub/tasks.yml"),
+        "- assert:\n    that: lookup('file', 'beside.txt') == 'beside'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("pb.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - debug:
+        msg: "{{ item.n }}"
+      loop:
+        - n: 1
+          checks: ["item is success", "item.msg == 1"]
+      register: result
+    - assert:
+        that: "{{ item.item.checks }}"
+      loop: "{{ result.results }}"
+    - command: echo "lookup('pipe', 'touch pwned') is string"
+      register: out
+    - assert:
+        that: "{{ item.stdout_lines }}"
+      loop: ["{{ out }}"]
+      ignore_errors: true
+      register: from_host
+    - assert:
+        that:
+          - from_host is failed
+          - from_host.results[0].msg is contains 'untrusted'
+    - include_tasks: sub/tasks.yml
+"#,
+    )
+    .unwrap();
+    let r = run_in(d.path(), &["run", "pb.yml", "-i", "inv.yml"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        !d.path().join("pwned").exists(),
+        "an expression from host output ran"
+    );
+}

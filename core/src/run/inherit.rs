@@ -47,6 +47,9 @@ pub struct Inherit {
     /// Inside the `block:` of a block that has a `rescue:`: a failure here is rescued, so it
     /// does not break the play (`any_errors_fatal`, `max_fail_percentage`) as in Ansible.
     pub rescuable: bool,
+    /// The directory of the file the running task was written in (ansible-core searches it
+    /// for relative files after the roles').
+    pub task_dir: Option<std::path::PathBuf>,
 }
 
 impl Inherit {

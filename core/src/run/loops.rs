@@ -45,10 +45,10 @@ pub fn items(
                 Json::Array(items) if lookup == "first_found" => {
                     let mut kept = Vec::new();
                     for item in items {
-                        match templar.render_value(item, &ctx) {
-                            Ok(v) => kept.push(v),
-                            Err(e) if e.undefined => {}
-                            Err(e) => return Err(rendering(".")(e)),
+                        if let Some(v) =
+                            lazily(templar, scope, &ctx, item, 0).map_err(rendering("."))?
+                        {
+                            kept.push(v);
                         }
                     }
                     Json::Array(kept)
@@ -87,6 +87,66 @@ pub fn items(
             }
         }
     }
+}
+
+/// A `with_first_found` term templated as ansible-core's lazy templating sees it: `None` when
+/// the term is undefined. A list (written in the term, or a variable the term names alone, as
+/// `files: "{{ files }}"`) keeps the entries that are defined and leaves out the others; any
+/// other undefined value makes the whole term undefined. Other errors stay errors.
+fn lazily(
+    templar: &Templar,
+    scope: &Arc<Scope>,
+    ctx: &minijinja::Value,
+    v: &Json,
+    depth: usize,
+) -> Result<Option<Json>, TemplateError> {
+    let e = match templar.render_value(v, ctx) {
+        Ok(v) => return Ok(Some(v)),
+        Err(e) if e.undefined => e,
+        Err(e) => return Err(e),
+    };
+    // Lists nested in variables naming variables: bounded, so a cycle ends.
+    if depth > 8 {
+        return Err(e);
+    }
+    match v {
+        Json::Array(items) => {
+            let mut kept = Vec::new();
+            for item in items {
+                if let Some(v) = lazily(templar, scope, ctx, item, depth + 1)? {
+                    kept.push(v);
+                }
+            }
+            Ok(Some(Json::Array(kept)))
+        }
+        Json::Object(m) => {
+            let mut out = serde_json::Map::new();
+            for (k, val) in m {
+                match lazily(templar, scope, ctx, val, depth + 1)? {
+                    Some(v) => {
+                        out.insert(k.clone(), v);
+                    }
+                    None => return Ok(None),
+                }
+            }
+            Ok(Some(Json::Object(out)))
+        }
+        Json::String(s) => match sole_variable(s).and_then(|n| scope.operator_raw(n)) {
+            Some(list @ Json::Array(_)) => lazily(templar, scope, ctx, list, depth + 1),
+            _ => Ok(None),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// The variable a string names when it is exactly one `{{ name }}` and nothing else.
+fn sole_variable(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?.trim();
+    let mut chars = inner.chars();
+    let first = chars.next()?;
+    ((first.is_ascii_alphabetic() || first == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(inner)
 }
 
 /// `ansible_loop` for item `i` of `all` (loop_control.extended).
@@ -192,5 +252,41 @@ mod tests {
             extended(&[json!(1), json!(2)], 1, true)["last"],
             json!(true)
         );
+    }
+
+    #[test]
+    fn first_found_terms_keep_their_defined_entries() {
+        let t = Arc::new(Templar::new());
+        let vars: Vars = json!({
+            "files": ["{{ missing_var }}foo1", "bar1"],
+            "name": "x",
+            "loop_a": "{{ loop_b }}",
+            "loop_b": "{{ loop_a }}"
+        })
+        .as_object()
+        .cloned()
+        .unwrap();
+        let scope = Scope::new(
+            vec![crate::template::Layer::templates(Arc::new(vars))],
+            t.clone(),
+            None,
+        );
+        let ctx = scope.context();
+        let lazy = |v: Json| lazily(&t, &scope, &ctx, &v, 0).map_err(|e| e.message);
+        // A variable holding a list: its undefined entry is left out.
+        assert_eq!(
+            lazy(json!({"files": "{{ files }}"})).unwrap(),
+            Some(json!({"files": ["bar1"]}))
+        );
+        // A list written in the term, the same.
+        assert_eq!(
+            lazy(json!({"files": ["{{ nope }}.yml", "{{ name }}.yml"], "paths": ["/p"]})).unwrap(),
+            Some(json!({"files": ["x.yml"], "paths": ["/p"]}))
+        );
+        // Any other undefined value: the whole term is undefined.
+        assert_eq!(lazy(json!({"files": "{{ nope }}"})).unwrap(), None);
+        assert_eq!(lazy(json!("{{ nope }}/a")).unwrap(), None);
+        // Other errors stay errors.
+        assert!(lazy(json!(["{{ 1 / 0 }}"])).is_err());
     }
 }

@@ -160,6 +160,7 @@ impl Runner {
                 batch_only: AtomicBool::new(false),
                 broken: AtomicBool::new(false),
                 throttles: Default::default(),
+                loop_texts: Default::default(),
                 play_roles: std::sync::RwLock::new(Arc::new(play_roles(&play.roles))),
             });
             self.load_vars_files(&pc)?;

@@ -130,9 +130,18 @@ pub struct PlayCtx {
     /// One `throttle` gate per task (and limit), shared by every host that runs the task, so
     /// the limit holds under the free strategy too, where hosts reach the task one by one.
     pub throttles: Mutex<HashMap<(usize, usize), Arc<tokio::sync::Semaphore>>>,
+    /// The strings written in the play's loop lists (see `loop_texts`), found once.
+    pub loop_texts: std::sync::OnceLock<Arc<std::collections::HashSet<String>>>,
 }
 
 impl PlayCtx {
+    /// The strings written in the play's loop lists (operator text wherever it travels).
+    pub fn loop_texts(&self) -> Arc<std::collections::HashSet<String>> {
+        self.loop_texts
+            .get_or_init(|| Arc::new(super::loop_texts::of(&self.play)))
+            .clone()
+    }
+
     /// The play's roles whose vars and defaults every task sees, last first.
     pub fn roles(&self) -> Arc<Vec<Arc<crate::playbook::RoleCtx>>> {
         self.play_roles
@@ -361,14 +370,10 @@ impl Runner {
             .lock()
             .map(|p| p.clone())
             .unwrap_or_default();
-        // ansible-core's search path: the role, its tasks (where included task files live),
-        // then the play's directory.
-        let mut search = Vec::new();
-        if let Some(r) = &inh.role {
-            search.push(json!(r.path.display().to_string()));
-            search.push(json!(r.path.join("tasks").display().to_string()));
-        }
-        search.push(json!(pc.play.base_dir.display().to_string()));
+        let search: Vec<Json> = super::search_path::of(pc, inh, true)
+            .iter()
+            .map(|p| json!(p.display().to_string()))
+            .collect();
         let mut m = Vars::new();
         m.insert("ansible_search_path".into(), Json::Array(search.clone()));
         m.insert("inventory_hostname".into(), json!(host));

@@ -26,6 +26,7 @@ fn untrusted_expression(
     given: &Json,
     args: &Json,
     operator_raw: impl Fn(&str) -> Option<Json>,
+    play_loop_texts: &std::collections::HashSet<String>,
 ) -> Option<String> {
     let action = task.action.as_str();
     // `{{ name }}` alone, naming a variable the operator wrote, gives the operator's own text
@@ -62,30 +63,26 @@ fn untrusted_expression(
         };
         rendered.is_some_and(|r| as_written(&raw, r))
     };
-    // An expression written out in the playbook's own loop list is the operator's text; one
-    // that came out of templating (or of a templated loop) is data.
-    fn strings<'a>(v: &'a Json, out: &mut Vec<&'a str>) {
-        match v {
-            Json::String(s) => out.push(s),
-            Json::Array(a) => a.iter().for_each(|x| strings(x, out)),
-            Json::Object(m) => m.values().for_each(|x| strings(x, out)),
-            _ => {}
-        }
-    }
-    let mut written_in_loop = Vec::new();
+    // An expression written out in a loop list of the play (this task's, or another's whose
+    // item came back in a registered result) is the operator's text; one that came out of
+    // templating (or of a templated loop) is data.
+    let mut own_loop = std::collections::HashSet::new();
     match &task.loop_ {
         Some(crate::playbook::LoopSpec::Loop(v)) if !v.is_string() => {
-            strings(v, &mut written_in_loop)
+            super::loop_texts::strings_into(v, &mut own_loop)
         }
         Some(crate::playbook::LoopSpec::With { terms, .. }) if !terms.is_string() => {
-            strings(terms, &mut written_in_loop)
+            super::loop_texts::strings_into(terms, &mut own_loop)
         }
         _ => {}
     }
     let in_loop_text = |v: &Json| {
-        let mut exprs = Vec::new();
-        strings(v, &mut exprs);
-        !exprs.is_empty() && exprs.iter().all(|e| written_in_loop.contains(e))
+        let mut exprs = std::collections::HashSet::new();
+        super::loop_texts::strings_into(v, &mut exprs);
+        !exprs.is_empty()
+            && exprs
+                .iter()
+                .all(|e| own_loop.contains(e) || play_loop_texts.contains(e))
     };
     let key = match action {
         "assert" => "that",
@@ -138,6 +135,35 @@ fn untrusted_expression(
     })
 }
 
+/// An expression with templates inside it that is not wholly one template.
+fn embedded(v: &Json) -> bool {
+    v.as_str().is_some_and(|s| {
+        crate::template::Templar::is_template(s) && !crate::template::Templar::is_all_template(s)
+    })
+}
+
+/// The task's arguments with `assert`'s embedded expressions blanked, for rendering the rest
+/// (keep_embedded_expressions puts them back as written).
+fn mask_embedded_expressions<'a>(action: &str, given: &'a Json) -> std::borrow::Cow<'a, Json> {
+    let that = given.get("that");
+    let any =
+        that.is_some_and(|t| embedded(t) || t.as_array().is_some_and(|a| a.iter().any(embedded)));
+    if action != "assert" || !any {
+        return std::borrow::Cow::Borrowed(given);
+    }
+    let mut masked = given.clone();
+    if let Some(t) = masked.get_mut("that") {
+        match t {
+            Json::Array(a) => a
+                .iter_mut()
+                .filter(|x| embedded(x))
+                .for_each(|x| *x = Json::String(String::new())),
+            t => *t = Json::String(String::new()),
+        }
+    }
+    std::borrow::Cow::Owned(masked)
+}
+
 /// An `assert` expression with templates embedded in it (`'{{ dir }}/x' in paths`) is
 /// evaluated as written: the conditional renders the templates inside its string literals
 /// as values, so their text never becomes code (pre-rendering would paste it in).
@@ -145,12 +171,6 @@ fn keep_embedded_expressions(action: &str, given: &Json, args: &mut Json) {
     if action != "assert" {
         return;
     }
-    let embedded = |v: &Json| {
-        v.as_str().is_some_and(|s| {
-            crate::template::Templar::is_template(s)
-                && !crate::template::Templar::is_all_template(s)
-        })
-    };
     let (Some(written), Some(rendered)) = (given.get("that"), args.get_mut("that")) else {
         return;
     };
@@ -419,12 +439,7 @@ impl Runner {
     }
 
     fn search_paths(&self, pc: &PlayCtx, inh: &Inherit) -> Vec<PathBuf> {
-        let mut v = Vec::new();
-        if let Some(r) = &inh.role {
-            v.push(r.path.clone());
-        }
-        v.push(pc.play.base_dir.clone());
-        v
+        super::search_path::of(pc, inh, false)
     }
 
     /// Runs `task` on `host` (all its loop items), without touching the host's state.
@@ -436,6 +451,17 @@ impl Runner {
         inh: &Inherit,
     ) -> TaskRun {
         let started = Instant::now();
+        let placed;
+        let inh = match task.origin.doc.path.parent() {
+            Some(d) if inh.task_dir.as_deref() != Some(d) => {
+                placed = Inherit {
+                    task_dir: Some(d.to_path_buf()),
+                    ..inh.clone()
+                };
+                &placed
+            }
+            _ => inh,
+        };
         let scope = self.scope(pc, host, inh, Vec::new());
         let decided;
         let inh = if inh.templated.is_empty() {
@@ -745,7 +771,11 @@ impl Runner {
             Ok(t) => t.filter(|t| *t > 0).map(|t| t as u64),
             Err(e) => return TaskRun::failed(host, format!("{loc}: `timeout`: {e}")),
         };
-        let mut args = match self.templar.render_value(&given, &ctx) {
+        // An `assert` expression with templates inside it is evaluated as written (see
+        // keep_embedded_expressions), never rendered first: its templates may be a lookup's
+        // arguments that only the lookup reads.
+        let unrendered = mask_embedded_expressions(&task.action, &given);
+        let mut args = match self.templar.render_value(unrendered.as_ref(), &ctx) {
             Ok(a) => splat(info.as_ref().is_some_and(|i| i.free_form), strip_omit(a)),
             Err(e) => return TaskRun::failed(host, self.arg_error(task, &given, &ctx, e)),
         };
@@ -785,9 +815,13 @@ impl Runner {
             return TaskRun::failed(host, "parameters are mutually exclusive: msg|var".into());
         }
         let deprecations = conditional_deprecations(task, &given, &args);
-        if let Some(e) =
-            untrusted_expression(task, &given, &args, |n| scope.operator_raw(n).cloned())
-        {
+        if let Some(e) = untrusted_expression(
+            task,
+            &given,
+            &args,
+            |n| scope.operator_raw(n).cloned(),
+            &pc.loop_texts(),
+        ) {
             return TaskRun::failed(host, format!("{loc}: {e}"));
         }
         let delegate = match &inh.delegate_to {

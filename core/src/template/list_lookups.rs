@@ -205,7 +205,12 @@ pub fn run(name: &str, terms: &[Json]) -> Result<Vec<Json>, String> {
                 .collect()
         }
         "subelements" => subelements(terms)?,
-        other => return Err(format!("unknown lookup `{other}`")),
+        other => {
+            return Err(format!(
+                "The lookup plugin {} was not found.",
+                super::pyformat::py_repr(&minijinja::Value::from(other))
+            ));
+        }
     })
 }
 

@@ -272,13 +272,10 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             out
         }
         "first_found" => {
-            let skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
             // `with_first_found` looks in the subdirectory the task's action names.
             let subdir = kwargs
                 .get::<Option<String>>("_hoist_subdir")?
                 .unwrap_or_else(|| "files".into());
-            let mut files = Vec::new();
-            let mut paths: Vec<String> = Vec::new();
             // As ansible-core: `files` split on `,` and `;`, `paths` also on `:`.
             let split = |v: Vec<String>, seps: &[char]| -> Vec<String> {
                 v.iter()
@@ -286,28 +283,53 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
                     .filter(|p| !p.is_empty() && p != "undefined")
                     .collect()
             };
-            // As ansible-core: strings, mappings and lists (or tuples) of them, nested as deep
-            // as they come; a mapping's `files`/`paths` left undefined (or none) add nothing.
-            let mut stack: Vec<Value> = terms.iter().rev().cloned().collect();
+            let option = |v: Option<Value>| v.filter(|v| !v.is_undefined() && !v.is_none());
+            // The options as ansible-core sets them: from the keyword arguments first, then
+            // from each mapping term, which replaces them all (a mapping without `paths`
+            // searches no paths; the last mapping's `skip` decides).
+            let mut paths: Vec<String> = option(kwargs.get::<Option<Value>>("paths")?)
+                .map(|p| split(strings(&[p]), &[',', ';', ':']))
+                .unwrap_or_default();
+            let mut skip: bool = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+            let mut terms: Vec<Value> = terms.to_vec();
+            if terms.is_empty() {
+                terms.extend(option(kwargs.get::<Option<Value>>("files")?));
+            }
+            // The candidates in ansible-core's order: each term's files, under each of its
+            // paths in turn when it has any; strings, mappings and lists of them, nested as
+            // deep as they come.
+            let mut search: Vec<String> = Vec::new();
+            let mut add = |files: Vec<String>, paths: &[String]| {
+                if paths.is_empty() {
+                    search.extend(files);
+                } else {
+                    for p in paths {
+                        search.extend(
+                            files
+                                .iter()
+                                .map(|f| Path::new(p).join(f).display().to_string()),
+                        );
+                    }
+                }
+            };
+            let mut stack: Vec<Value> = terms.into_iter().rev().collect();
             while let Some(t) = stack.pop() {
                 match t.kind() {
-                    ValueKind::String => files.push(t.to_string()),
+                    ValueKind::String => add(vec![t.to_string()], &paths),
                     ValueKind::Seq => {
                         let items: Vec<Value> = t.try_iter()?.collect();
                         stack.extend(items.into_iter().rev());
                     }
                     ValueKind::Map => {
-                        let given = |key: &str| {
-                            t.get_attr(key)
-                                .ok()
-                                .filter(|v| !v.is_undefined() && !v.is_none())
-                        };
-                        if let Some(f) = given("files") {
-                            files.extend(split(strings(&[f]), &[',', ';']));
-                        }
-                        if let Some(p) = given("paths") {
-                            paths.extend(split(strings(&[p]), &[',', ';', ':']));
-                        }
+                        let given = |key: &str| option(t.get_attr(key).ok());
+                        paths = given("paths")
+                            .map(|p| split(strings(&[p]), &[',', ';', ':']))
+                            .unwrap_or_default();
+                        skip = given("skip").is_some_and(|v| v.is_true());
+                        let files = given("files")
+                            .map(|f| split(strings(&[f]), &[',', ';']))
+                            .unwrap_or_default();
+                        add(files, &paths);
                     }
                     _ => {
                         return Err(err(format!(
@@ -319,27 +341,12 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             }
             // Each candidate is looked for where a relative file name is: absolute as is, else
             // in the role's and the playbook's directories (and their `files/`).
-            let find = |name: &Path| {
-                if name.is_absolute() {
-                    name.exists().then(|| name.to_path_buf())
-                } else {
-                    find_file(state, &name.display().to_string(), &subdir)
-                }
-            };
-            let found = files.iter().find_map(|f| {
-                if paths.is_empty() {
-                    find(Path::new(f))
-                } else {
-                    paths.iter().find_map(|p| find(&Path::new(p).join(f)))
-                }
-            });
+            let found = search.iter().find_map(|f| find_file(state, f, &subdir));
             match found {
                 Some(p) => vec![Value::from(p.display().to_string())],
                 None if skip => Vec::new(),
                 None => {
-                    return Err(err(format!(
-                        "lookup('first_found'): none of {files:?} was found"
-                    )));
+                    return Err(err("No file was found when using first_found."));
                 }
             }
         }
@@ -501,7 +508,12 @@ fn run(state: &State, name: &str, terms: &[Value], kwargs: &Kwargs) -> Result<Ve
             }
             out
         }
-        other => return Err(err(format!("unknown lookup `{other}`"))),
+        other => {
+            return Err(err(format!(
+                "The lookup plugin {} was not found.",
+                super::pyformat::py_repr(&Value::from(other))
+            )));
+        }
     };
     let _ = kwargs.get::<Option<bool>>("wantlist");
     let _ = kwargs.get::<Option<Value>>("errors");

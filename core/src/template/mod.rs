@@ -207,6 +207,9 @@ impl Templar {
         math::register(&mut env);
         // `undef(hint)`: a value that is undefined on purpose (an error only where it is used).
         env.add_function("undef", |_hint: Option<String>| minijinja::Value::UNDEFINED);
+        // Jinja's own globals that minijinja leaves to its contrib crate.
+        env.add_function("joiner", minijinja_contrib::globals::joiner);
+        env.add_function("cycler", minijinja_contrib::globals::cycler);
         secret_fn::register(&mut env);
         external::install(&mut env);
         env.add_global("omit", OMIT);
@@ -428,7 +431,9 @@ impl Templar {
     pub fn undeclared(&self, s: &str, expression: bool) -> std::collections::HashSet<String> {
         if expression {
             let trimmed = s.trim();
-            let inner = single_expression(trimmed).unwrap_or(trimmed);
+            let inner = single_expression(trimmed)
+                .or_else(|| template_around_literals(trimmed))
+                .unwrap_or(trimmed);
             return self
                 .env
                 .compile_expression(inner)
@@ -457,19 +462,44 @@ impl Templar {
     /// A conditional expression with its string literals' templates rendered (each result
     /// quoted back as a literal, so it stays a value); a template outside a literal would make
     /// code of its text and is refused, as ansible-core refuses it.
+    ///
+    /// Inside a conditional written wholly as one template (`lookup_args_only`), ansible-core
+    /// renders only the literals given to `lookup`/`query`; others stay text.
     fn literal_templates<'a>(
         &self,
         expr: &'a str,
         ctx: &Value,
+        lookup_args_only: bool,
     ) -> Result<Cow<'a, str>, TemplateError> {
         if !Self::is_template(expr) {
             return Ok(Cow::Borrowed(expr));
         }
         let c: Vec<char> = expr.chars().collect();
         let mut out = String::with_capacity(expr.len());
+        // For each open parenthesis: whether it opens a call of `lookup`/`query`/`q`.
+        let mut calls: Vec<bool> = Vec::new();
         let mut i = 0;
         while i < c.len() {
             match c[i] {
+                '(' => {
+                    let before = out.trim_end();
+                    let name: String = before
+                        .chars()
+                        .rev()
+                        .take_while(|ch| ch.is_ascii_alphanumeric() || *ch == '_')
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect();
+                    calls.push(matches!(name.as_str(), "lookup" | "query" | "q"));
+                    out.push('(');
+                    i += 1;
+                }
+                ')' => {
+                    calls.pop();
+                    out.push(')');
+                    i += 1;
+                }
                 q @ ('\'' | '"') => {
                     let mut j = i + 1;
                     let mut text = String::new();
@@ -488,7 +518,8 @@ impl Templar {
                         }
                     }
                     let literal: String = c[i..(j + 1).min(c.len())].iter().collect();
-                    if Self::is_template(&text) {
+                    let rendered = !lookup_args_only || calls.last() == Some(&true);
+                    if rendered && Self::is_template(&text) {
                         let value = self.render_str(&text, ctx)?;
                         out.push('\'');
                         for ch in value.chars() {
@@ -526,7 +557,9 @@ impl Templar {
             return Ok(());
         }
         let trimmed = expr.trim();
-        let inner = single_expression(trimmed).unwrap_or(trimmed);
+        let inner = single_expression(trimmed)
+            .or_else(|| template_around_literals(trimmed))
+            .unwrap_or(trimmed);
         self.env
             .compile_expression(inner)
             .map(|_| ())
@@ -545,7 +578,10 @@ impl Templar {
         let trimmed = expr.trim();
         let inner = match single_expression(trimmed) {
             Some(inner) => Cow::Borrowed(inner),
-            None => self.literal_templates(trimmed, ctx)?,
+            None => match template_around_literals(trimmed) {
+                Some(inner) => self.literal_templates(inner, ctx, true)?,
+                None => self.literal_templates(trimmed, ctx, false)?,
+            },
         };
         let v = self.eval_raw(&inner, ctx)?;
         match v.kind() {
@@ -652,6 +688,34 @@ fn single_expression(s: &str) -> Option<&str> {
         return None;
     }
     Some(inner)
+}
+
+/// `"{{ ... }}"` whose braces inside are all within string literals (`{{ x == "{{ y }}" }}`)
+/// → the inside: one expression, as ansible-core's conditional templates.
+fn template_around_literals(s: &str) -> Option<&str> {
+    let s = s.strip_suffix('\n').unwrap_or(s);
+    let inner = braced_expression(s)?;
+    let mut outside = String::with_capacity(inner.len());
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for ch in inner.chars() {
+        match quote {
+            Some(_) if escaped => escaped = false,
+            Some(_) if ch == '\\' => escaped = true,
+            Some(q) if ch == q => quote = None,
+            Some(_) => {}
+            None if ch == '\'' || ch == '"' => {
+                quote = Some(ch);
+                outside.push(' ');
+            }
+            None => outside.push(ch),
+        }
+    }
+    let one = quote.is_none()
+        && !outside.contains("{{")
+        && !outside.contains("}}")
+        && !outside.contains("{%");
+    one.then_some(inner)
 }
 
 /// `"{{ ... }}"` → the inside, whatever it holds (the caller checks it is one expression).

@@ -150,6 +150,39 @@ fn conditions_must_be_booleans() {
 }
 
 #[test]
+fn conditional_templates_render_only_lookup_arguments_in_literals() {
+    let s = scope(json!({"name": "web"}));
+    let t = Templar::new();
+    let c = s.context();
+    // A conditional wholly one template: its literals stay text...
+    assert!(
+        t.condition(r#"{{ "du{" + "{'de'}}" == "du{{'de'}}" }}"#, &c)
+            .unwrap()
+    );
+    assert!(
+        t.condition(
+            r#"{{ dict({"k": "{{ name }}"})["k"] == "{" + "{ name }}" }}"#,
+            &c
+        )
+        .unwrap()
+    );
+    // ...except a lookup's arguments, rendered as values.
+    assert!(
+        t.condition(r#"{{ lookup('vars', '{{ "na" }}me') == "web" }}"#, &c)
+            .unwrap()
+    );
+    // In an expression, every literal's templates are rendered (as values).
+    assert!(
+        t.condition(r#"dict({"k": "{{ name }}"})["k"] == "web""#, &c)
+            .unwrap()
+    );
+    // A template outside a literal is still refused.
+    let e = t.condition("{{ 'a' }} == {{ 'a' }}", &c).unwrap_err();
+    assert!(e.message.contains("untrusted template"), "{e}");
+    assert!(t.check_condition(r#"{{ x == "{{ y }}" }}"#).is_ok());
+}
+
+#[test]
 fn ansible_filters() {
     let v = json!({
         "d": {"a": 1, "b": {"x": 1}},
