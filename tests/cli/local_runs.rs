@@ -337,3 +337,57 @@ fn set_stats_are_added_up_and_shown_after_the_recap() {
         r.stdout
     );
 }
+
+/// `-vvv` shows each command a task starts on a host, become included (`<host> EXEC sudo
+/// -H -S -n ...`, ansible-core's default sudo flags), with the script summed up and never
+/// shown; become to the login user itself runs sudo only under BECOME_ALLOW_SAME_USER.
+#[test]
+fn vvv_shows_the_commands_hosts_run_without_their_scripts() {
+    let d = tempfile::tempdir().unwrap();
+    let me = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    std::fs::write(
+        d.path().join("inv.yml"),
+        format!(
+            "all:\n  hosts:\n    ctl: {{ansible_connection: local, ansible_become_user: {me}}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("pb.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: echo KEEP-OUT-OF-LOGS\n      become: true\n      ignore_errors: true\n",
+    )
+    .unwrap();
+    let plain = run_in(d.path(), &["run", "pb.yml", "-i", "inv.yml"]);
+    assert_eq!(plain.code, 0, "{}{}", plain.stdout, plain.stderr);
+    assert!(!plain.stdout.contains("EXEC"), "{}", plain.stdout);
+    let vvv = run_in(d.path(), &["run", "pb.yml", "-i", "inv.yml", "-vvv"]);
+    assert_eq!(vvv.code, 0, "{}{}", vvv.stdout, vvv.stderr);
+    let exec: Vec<&str> = vvv
+        .stdout
+        .lines()
+        .filter(|l| l.contains(" EXEC "))
+        .collect();
+    assert!(!exec.is_empty(), "{}", vvv.stdout);
+    assert!(
+        exec.iter()
+            .all(|l| l.starts_with("<ctl> EXEC /bin/sh -c <script of ")),
+        "{exec:?}"
+    );
+    assert!(
+        !exec.iter().any(|l| l.contains("KEEP-OUT-OF-LOGS")),
+        "{exec:?}"
+    );
+    let same = run_in_env(
+        d.path(),
+        &["run", "pb.yml", "-i", "inv.yml", "-vvv"],
+        &[("ANSIBLE_BECOME_ALLOW_SAME_USER", "true")],
+    );
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    assert!(
+        same.stdout
+            .lines()
+            .any(|l| l.starts_with("<ctl> EXEC sudo -H -S -n -u ")),
+        "{}",
+        same.stdout
+    );
+}

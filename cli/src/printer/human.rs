@@ -24,6 +24,7 @@ const YELLOW: &str = "33";
 const RED: &str = "31";
 const CYAN: &str = "36";
 const MAGENTA: &str = "35";
+const BLUE: &str = "34";
 
 impl Human {
     pub fn new(verbose: u8, diff: bool) -> Self {
@@ -263,6 +264,16 @@ impl Human {
                     host.as_ref().map(|h| format!("[{h}] ")).unwrap_or_default()
                 ),
             ),
+            Event::Verbose {
+                host,
+                message,
+                level,
+            } => {
+                if self.verbose < *level {
+                    return None;
+                }
+                self.paint(BLUE, &format!("<{host}> {message}"))
+            }
             Event::PlayAborted { reason } => {
                 self.paint(RED, &format!("\nNO MORE HOSTS LEFT: {reason}"))
             }

@@ -36,7 +36,7 @@ use system::{
 
 pub use outcome::{FileDiff, Meta, ModResult, ModuleError, Outcome, fail};
 pub use registry::{ArgIssue, has_templates};
-pub use remote::{Mock, Relay, RelaySpec, Remote, Stat, Transport};
+pub use remote::{Mock, Relay, RelaySpec, Remote, Stat, Tracer, Transport};
 
 use crate::template::Templar;
 use serde::de::DeserializeOwned;

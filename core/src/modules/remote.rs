@@ -91,6 +91,9 @@ impl Mock {
     }
 }
 
+/// Receives a run's connection-level lines (host, line): what `-vvv` shows.
+pub type Tracer = Arc<dyn Fn(&str, String) + Send + Sync>;
+
 /// A host, ready for one task.
 #[derive(Clone)]
 pub struct Remote {
@@ -99,6 +102,8 @@ pub struct Remote {
     pub become_: Option<Become>,
     /// `environment:` of the task.
     pub env: Vec<(String, String)>,
+    /// Set when the run shows the commands it runs on hosts.
+    pub trace: Option<Tracer>,
 }
 
 /// What `stat` found at a path.
@@ -131,6 +136,25 @@ impl Remote {
         format!("{} {script}", exports.join(" "))
     }
 
+    /// The user commands log in as.
+    fn login_user(&self) -> String {
+        match &self.transport {
+            Transport::Ssh(conn) => conn.target.user.clone(),
+            Transport::Relay(_, target) => target.user.clone(),
+            Transport::Local => local_user(),
+            Transport::Mock(_) => String::new(),
+        }
+    }
+
+    /// The `EXEC` line `-vvv` shows for a script: the command line as it starts on the host
+    /// (become included), with the script itself summed up, never shown (it may carry
+    /// arguments the task keeps out of its logs).
+    fn exec_line(&self, script: &str) -> String {
+        let summary = format!("/bin/sh -c <script of {} bytes>", script.len());
+        let wrapped = become_wrap(self.become_.as_ref(), &self.login_user(), &summary);
+        format!("EXEC {}", wrapped.command)
+    }
+
     /// Runs `script` with `/bin/sh`, feeding `stdin`.
     pub async fn exec(
         &self,
@@ -138,6 +162,9 @@ impl Remote {
         stdin: Option<&[u8]>,
     ) -> Result<ExecOutput, ModuleError> {
         let script = self.script(script);
+        if let Some(trace) = &self.trace {
+            trace(&self.host, self.exec_line(&script));
+        }
         match &self.transport {
             Transport::Ssh(conn) => Ok(conn.exec_as(&script, stdin, self.become_.as_ref()).await?),
             Transport::Local => local_exec(&script, stdin, self.become_.as_ref()).await,
@@ -287,20 +314,24 @@ pub enum Written {
     ChangedSinceRead,
 }
 
+/// The user hoist runs as on the controller.
+fn local_user() -> String {
+    std::env::var("USER").unwrap_or_else(|_| {
+        if crate::sys::effective_uid().ok() == Some(0) {
+            "root".into()
+        } else {
+            String::new()
+        }
+    })
+}
+
 async fn local_exec(
     script: &str,
     stdin: Option<&[u8]>,
     become_: Option<&Become>,
 ) -> Result<ExecOutput, ModuleError> {
     use tokio::io::AsyncWriteExt;
-    let me = std::env::var("USER").unwrap_or_else(|_| {
-        if crate::sys::effective_uid().ok() == Some(0) {
-            "root".into()
-        } else {
-            String::new()
-        }
-    });
-    let wrapped = become_wrap(become_, &me, script);
+    let wrapped = become_wrap(become_, &local_user(), script);
     let mut child = tokio::process::Command::new("/bin/sh")
         .arg("-c")
         .arg(&wrapped.command)

@@ -74,6 +74,13 @@ pub enum Event {
         host: Option<String>,
         message: String,
     },
+    /// A connection-level line shown from verbosity `level` on (`-vvv`: the commands run on
+    /// hosts, as `<host> EXEC ...`).
+    Verbose {
+        host: String,
+        message: String,
+        level: u8,
+    },
     /// A play was cut short (`max_fail_percentage`, `any_errors_fatal`, all hosts failed).
     PlayAborted {
         reason: String,
@@ -125,7 +132,7 @@ impl Event {
             Event::TaskStart { name, .. } => mask(name),
             Event::Included { file, .. } => mask(file),
             Event::ItemResult(h) | Event::HostResult(h) => h.redact(),
-            Event::Warning { message, .. } => mask(message),
+            Event::Warning { message, .. } | Event::Verbose { message, .. } => mask(message),
             Event::PlayAborted { reason } => mask(reason),
         }
     }

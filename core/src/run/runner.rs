@@ -733,11 +733,23 @@ impl Runner {
                 .render_str(&b.user, vars)
                 .map_err(|e| ModuleError::Failed(format!("become_user: {}", e.message)))?;
         }
+        // -vvv: the commands run on hosts, as ansible-playbook shows them.
+        let trace = (self.opts.verbosity >= 3).then(|| {
+            let me = self.clone();
+            Arc::new(move |host: &str, line: String| {
+                me.emit(Event::Verbose {
+                    host: host.to_string(),
+                    message: line,
+                    level: 3,
+                })
+            }) as crate::modules::Tracer
+        });
         Ok(Remote {
             host: on.to_string(),
             transport,
             become_,
             env,
+            trace,
         })
     }
 }

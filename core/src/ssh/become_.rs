@@ -63,11 +63,19 @@ fn nonce() -> String {
         .collect()
 }
 
-/// Wraps `command` for `become_`. No wrapping when become is off or the login user already is
-/// the become user.
+/// Whether becoming `b` needs sudo: another user than the login user, or the same one when
+/// ansible-core's BECOME_ALLOW_SAME_USER says so.
+pub fn needed(b: &Become, login_user: &str) -> bool {
+    b.user != login_user
+        || crate::template::config_lookup::setting("BECOME_ALLOW_SAME_USER")
+            .is_some_and(|v| v.is_true())
+}
+
+/// Wraps `command` for `become_`. No wrapping when become is off or not needed (see
+/// [`needed`]).
 pub fn wrap(become_: Option<&Become>, login_user: &str, command: &str) -> Wrapped {
     match become_ {
-        Some(b) if b.user != login_user => {
+        Some(b) if needed(b, login_user) => {
             let key = nonce();
             let ready = format!("__HOIST_BECOME_OK_{key}__");
             let prompt = format!("[sudo via hoist, key={key}] password:");
@@ -85,7 +93,8 @@ pub fn wrap(become_: Option<&Become>, login_user: &str, command: &str) -> Wrappe
                 (Some(_), None) => {
                     format!("{exe} -H -S -p {} {user}-- {inner}", quote(&prompt))
                 }
-                (None, None) => format!("{exe} -H -n {user}-- {inner}"),
+                // ansible-core's default flags, `-H -S -n`.
+                (None, None) => format!("{exe} -H -S -n {user}-- {inner}"),
                 (Some(_), Some(f)) => format!(
                     "{exe} {} -p {} {user}{inner}",
                     without_non_interactive(f),
@@ -225,7 +234,7 @@ mod tests {
         assert_eq!(
             w.command,
             format!(
-                "sudo -H -n -u root -- /bin/sh -c 'printf '\\''%s\\n'\\'' {}; id -u'",
+                "sudo -H -S -n -u root -- /bin/sh -c 'printf '\\''%s\\n'\\'' {}; id -u'",
                 hs.ready
             )
         );

@@ -345,7 +345,7 @@ impl Connection {
         // A shell is reused only for the same user started the same way: another password,
         // sudo or flags start (and check) sudo anew, as ansible-core runs sudo every time.
         let key = match become_ {
-            Some(b) if b.user != self.target.user => {
+            Some(b) if super::become_::needed(b, &self.target.user) => {
                 let pw = b
                     .password
                     .as_deref()

@@ -19,6 +19,12 @@ enum Kind {
 /// (name, environment variable, default as written in ansible-core's base.yml, kind)
 const SETTINGS: &[(&str, &str, Option<&str>, Kind)] = &[
     (
+        "BECOME_ALLOW_SAME_USER",
+        "ANSIBLE_BECOME_ALLOW_SAME_USER",
+        Some("false"),
+        Kind::Bool,
+    ),
+    (
         "ALLOW_BROKEN_CONDITIONALS",
         "ANSIBLE_ALLOW_BROKEN_CONDITIONALS",
         Some("false"),

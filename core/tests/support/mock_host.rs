@@ -32,6 +32,7 @@ pub fn call(module: &str, args: &Json, replies: &[(u32, &str)], check: bool, dif
         transport: Transport::Mock(mock.clone()),
         become_: None,
         env: vec![],
+        trace: None,
     };
     let templar = Arc::new(Templar::new());
     let vars: Vars = json!({"inventory_hostname": "web1", "port": 8080})

@@ -59,6 +59,7 @@ fn main() {
         transport: Transport::Mock(mock.clone()),
         become_: None,
         env: Vec::new(),
+        trace: None,
     };
     let ctx = Ctx {
         host: "bench",
