@@ -5,6 +5,7 @@
 mod auth;
 mod compat;
 mod connect;
+mod differential;
 mod hostkeys;
 mod lab;
 mod mux;

@@ -46,6 +46,16 @@ pub struct RunArgs {
     /// Connection for hosts that do not set `ansible_connection`: `ssh` (default) or `local`
     #[arg(short = 'c', long)]
     pub connection: Option<String>,
+    /// Run this module as Ansible's own module even where hoist has a native one (to compare
+    /// them, or to step around a difference); repeatable; `all` for every module that can.
+    /// Modules ansible-core runs with a controller-side action plugin cannot
+    #[arg(
+        long = "ansible-module",
+        value_name = "NAME",
+        env = "HOIST_ANSIBLE_MODULES",
+        value_delimiter = ','
+    )]
+    pub ansible_modules: Vec<String>,
     /// Run notified handlers even on hosts where a task failed
     #[arg(long)]
     pub force_handlers: bool,
@@ -157,6 +167,7 @@ pub async fn run(
     hoist_core::vault::set_secrets(secrets);
     let extra = extra_vars(&args.extra_vars)?;
     playbook::set_static_vars(extra.clone());
+    hoist_core::modules::ansible::force(&args.ansible_modules);
     let books = args
         .playbooks
         .iter()

@@ -119,6 +119,8 @@ pub struct Stat {
     pub gid: u32,
     pub size: u64,
     pub mtime: i64,
+    /// How many names the file has (more than one: ansible-core calls it `hard`).
+    pub nlink: u64,
     pub link_target: Option<String>,
     pub checksum: Option<String>,
 }
@@ -466,7 +468,7 @@ pub fn stat_script(path: &str, follow: bool, checksum: bool) -> String {
         "echo".to_string()
     };
     format!(
-        "if [ -e {p} ] || [ -L {p} ]; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y' -- {p}; if [ -L {p} ]; then readlink -- {p}; else echo; fi; {sum}; else echo absent; fi"
+        "if [ -e {p} ] || [ -L {p} ]; then stat {l}-c '%F|%a|%U|%G|%u|%g|%s|%Y|%h' -- {p}; if [ -L {p} ]; then readlink -- {p}; else echo; fi; {sum}; else echo absent; fi"
     )
 }
 
@@ -506,6 +508,7 @@ pub fn parse_stat(out: &str) -> Option<Stat> {
         gid: f[5].parse().unwrap_or(0),
         size: f[6].parse().unwrap_or(0),
         mtime: f[7].parse().unwrap_or(0),
+        nlink: f.get(8).and_then(|n| n.parse().ok()).unwrap_or(1),
         link_target: if kind == "link" { link } else { None },
         checksum,
     })

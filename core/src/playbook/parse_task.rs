@@ -742,6 +742,10 @@ fn action_form(v: &Node, ctx: &LoadCtx) -> Result<(Resolved, Json), SourceError>
 
 /// The help under "not a known module": a close native name, else why the fallback found none.
 fn not_found_help(name: &str, why: &str) -> String {
+    // A native module asked to run as Ansible's own (--ansible-module): the reason says it.
+    if modules::info(module_name(name)).is_some() {
+        return why.to_string();
+    }
     let all = modules::names();
     match keywords::closest(module_name(name), all.iter().map(String::as_str)) {
         Some(s) => format!("did you mean `{s}`?"),

@@ -80,6 +80,27 @@ pub fn resolve(written: &str, ctx: &LoadCtx) -> Result<Resolved, String> {
     }
     let short = module_name(written);
     if modules::info(short).is_some() {
+        // The operator may ask for Ansible's own module instead (--ansible-module).
+        match ansible::forced(short) {
+            Some(ansible::Forced::Named) => {
+                if let Some(why) = ansible::forced_refusal(short) {
+                    return Err(why);
+                }
+                return ansible::locate(written, &dirs)
+                    .map(Resolved::Ansible)
+                    .map_err(|e| {
+                        format!(
+                            "asked to run as Ansible's own module (--ansible-module), which was not found: {e}"
+                        )
+                    });
+            }
+            Some(ansible::Forced::All) => {
+                if let Ok(found) = ansible::locate(written, &dirs) {
+                    return Ok(Resolved::Ansible(found));
+                }
+            }
+            None => {}
+        }
         return Ok(Resolved::Native(short.to_string()));
     }
     if let Some(action) =

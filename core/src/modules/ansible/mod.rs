@@ -4,11 +4,13 @@
 //! through a helper process on the controller); they run under the host's Python or as
 //! programs, and what they print back is data. Native modules always win over this room.
 
+mod forced;
 mod helper;
 mod locate;
 mod result;
 mod run;
 
+pub use forced::{Forced, force, forced, refusal as forced_refusal};
 pub use helper::{HelperError, list as ansible_modules, python as controller_python};
 pub use locate::{Located, Style, in_library, library_dirs, locate, style_of};
 pub use result::outcome as module_outcome;

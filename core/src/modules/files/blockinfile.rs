@@ -192,6 +192,7 @@ impl Module for BlockInFile {
             );
         }
         let edit = Edit {
+            report_attrs: true,
             path: &self.path.0,
             created_msg: Some("File created"),
             missing_word: "Path",

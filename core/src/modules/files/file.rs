@@ -351,9 +351,13 @@ impl Module for File {
         }
         let p = quote_path(&path);
         let current = remote.stat(&path, false, false).await?;
+        // ansible-core's get_state: a file with more than one name is `hard`.
         let now = current
             .as_ref()
-            .map(|s| s.kind.clone())
+            .map(|s| match s.kind.as_str() {
+                "file" if s.nlink > 1 => "hard".to_string(),
+                k => k.to_string(),
+            })
             .unwrap_or_else(|| "absent".into());
         // ansible-core's default: the state the path has, else a directory under `recurse`,
         // else a file.
@@ -410,6 +414,14 @@ impl Module for File {
             "directory" => match now.as_str() {
                 "directory" => None,
                 "absent" => {
+                    // ansible-core makes the directory (0755 under the usual umask), then sets
+                    // the mode asked for, and its diff says so.
+                    if let Some(d) = &mut diff
+                        && let Some(want) = self.attrs().wanted_mode(Some(0o755), true)?
+                        && want != 0o755
+                    {
+                        d.set("mode", "0755", format!("{want:04o}"));
+                    }
                     let script = self.mkdir_script(&path)?;
                     act(&mut out, script)
                 }

@@ -70,7 +70,7 @@ fn sorted(v: &Json) -> Json {
 }
 
 /// A dict as ansible-core's callback prints one side of a dict diff.
-fn shown(v: &Json) -> String {
+pub(crate) fn shown(v: &Json) -> String {
     use serde::Serialize;
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");

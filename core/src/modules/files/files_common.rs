@@ -59,6 +59,11 @@ pub fn apply_symbolic(mode: u32, spec: &str, is_dir: bool) -> Result<u32, String
 }
 
 impl Attrs {
+    /// Whether any of owner, group or mode is asked for.
+    pub fn given(&self) -> bool {
+        self.owner.is_some() || self.group.is_some() || self.mode.is_some()
+    }
+
     /// The mode the file should end with, given its current one (or the default for a new one).
     pub fn wanted_mode(
         &self,
@@ -98,16 +103,27 @@ impl Attrs {
         {
             c.group = Some(g.0.clone());
         }
-        c.before = format!(
-            "mode: {}\nowner: {}\ngroup: {}\n",
-            stat.mode, stat.owner, stat.group
-        );
-        c.after = format!(
-            "mode: {}\nowner: {}\ngroup: {}\n",
-            c.mode.as_deref().unwrap_or(&stat.mode),
-            c.owner.as_deref().unwrap_or(&stat.owner),
-            c.group.as_deref().unwrap_or(&stat.group)
-        );
+        // ansible-core's attribute diff: a dict of what changes, modes as `0644`, owner and
+        // group as ids before and as given after.
+        let id_or_name = |given: &str| match given.parse::<u64>() {
+            Ok(n) => serde_json::json!(n),
+            Err(_) => serde_json::json!(given),
+        };
+        let (mut before, mut after) = (serde_json::Map::new(), serde_json::Map::new());
+        if let Some(m) = &c.mode {
+            before.insert("mode".into(), serde_json::json!(stat.mode));
+            after.insert("mode".into(), serde_json::json!(m));
+        }
+        if let Some(o) = &c.owner {
+            before.insert("owner".into(), serde_json::json!(stat.uid));
+            after.insert("owner".into(), id_or_name(o));
+        }
+        if let Some(g) = &c.group {
+            before.insert("group".into(), serde_json::json!(stat.gid));
+            after.insert("group".into(), id_or_name(g));
+        }
+        c.before = super::file_diff::shown(&serde_json::Value::Object(before));
+        c.after = super::file_diff::shown(&serde_json::Value::Object(after));
         Ok(c)
     }
 
@@ -164,8 +180,8 @@ impl Changes {
 
     pub fn diff(&self, path: &str) -> FileDiff {
         FileDiff {
-            before_header: format!("{path} (attributes)"),
-            after_header: format!("{path} (attributes)"),
+            before_header: format!("{path} (file attributes)"),
+            after_header: format!("{path} (file attributes)"),
             before: self.before.clone(),
             after: self.after.clone(),
         }
@@ -290,6 +306,7 @@ pub fn path_info(s: &Stat) -> serde_json::Map<String, serde_json::Value> {
     let state = match s.kind.as_str() {
         "directory" => "directory",
         "link" => "link",
+        _ if s.nlink > 1 => "hard",
         _ => "file",
     };
     serde_json::Map::from_iter([
@@ -341,6 +358,9 @@ pub struct Edit<'a> {
     /// How the module names a missing file in its message: `Destination` (lineinfile) or
     /// `Path` (blockinfile, replace), as ansible-core's modules say it.
     pub missing_word: &'static str,
+    /// Whether the result reports attribute changes made with a content change (ansible-core's
+    /// check_file_attrs: lineinfile, blockinfile, replace).
+    pub report_attrs: bool,
 }
 
 /// How many times an edit is read and made again when the file changed in between.
@@ -431,6 +451,9 @@ impl Edit<'_> {
                         .check(&format!("mkdir -p -- {}", quote_path(dir)), None)
                         .await?;
                 }
+                // The attributes are written with the content (a new file never exists with
+                // other permissions, even for a moment); the result reports them as
+                // ansible-core's check_file_attrs does after its write.
                 let mut opts = self.attrs.write_opts(current.as_ref())?;
                 opts.backup = self.backup;
                 opts.validate = self.validate.clone();
@@ -445,6 +468,18 @@ impl Edit<'_> {
                     crate::modules::remote::Written::Done(None) => {}
                     crate::modules::remote::Written::ChangedSinceRead => return Ok(None),
                 }
+                let before_attrs = match &current {
+                    Some(_) => current.clone(),
+                    None if self.attrs.given() && self.report_attrs => {
+                        Some(new_file_stat(remote).await?)
+                    }
+                    None => None,
+                };
+                if let Some(stat) = before_attrs.filter(|_| self.report_attrs) {
+                    attributes_changed(&mut out, &self.attrs.changes(&stat)?, self.path, ctx.diff);
+                }
+            } else if let Some(stat) = current.as_ref().filter(|_| self.report_attrs) {
+                attributes_changed(&mut out, &self.attrs.changes(stat)?, self.path, ctx.diff);
             }
         } else if let Some(stat) = &current {
             let changes = self.attrs.changes(stat)?;
@@ -462,6 +497,41 @@ impl Edit<'_> {
             }
         }
         Ok(Some(out))
+    }
+}
+
+/// What a file created by the connecting (or become) user would have been: mode 0644 under the
+/// usual umask, owned by that user and their group.
+async fn new_file_stat(remote: &crate::modules::Remote) -> Result<Stat, ModuleError> {
+    let out = remote.check("id -u; id -un; id -g; id -gn", None).await?;
+    let text = out.stdout_str();
+    let l: Vec<&str> = text.lines().collect();
+    let at = |i: usize| l.get(i).copied().unwrap_or_default().trim().to_string();
+    Ok(Stat {
+        kind: "file".into(),
+        mode: "0644".into(),
+        uid: at(0).parse().unwrap_or(0),
+        owner: at(1),
+        gid: at(2).parse().unwrap_or(0),
+        group: at(3),
+        ..Stat::default()
+    })
+}
+
+/// ansible-core's check_file_attrs after a content change: the message says the attributes
+/// changed too, and their diff follows the content's.
+fn attributes_changed(out: &mut Outcome, changes: &Changes, path: &str, diff: bool) {
+    if !changes.any() {
+        return;
+    }
+    let msg = out.msg.take().unwrap_or_default();
+    out.msg = Some(if msg.is_empty() {
+        "ownership, perms or SE linux context changed".to_string()
+    } else {
+        format!("{msg} and ownership, perms or SE linux context changed")
+    });
+    if diff {
+        out.diffs.push(changes.diff(path));
     }
 }
 

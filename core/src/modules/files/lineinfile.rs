@@ -177,6 +177,7 @@ impl Module for LineInFile {
             firstmatch: self.firstmatch.0,
         };
         let edit = Edit {
+            report_attrs: true,
             path: &self.path.0,
             created_msg: None,
             missing_word: "Destination",
@@ -197,7 +198,12 @@ impl Module for LineInFile {
                 return Ok(crate::modules::Outcome::ok().msg("file not present"));
             }
         }
-        edit.run(ctx, |text| apply(&spec, text)).await
+        // ansible-core names the backup in every result, empty when none was made.
+        let mut out = edit.run(ctx, |text| apply(&spec, text)).await?;
+        if !out.failed {
+            out.data.entry("backup").or_insert_with(|| "".into());
+        }
+        Ok(out)
     }
 }
 

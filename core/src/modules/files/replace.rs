@@ -128,6 +128,7 @@ impl Module for Replace {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
         let _ = (&self.encoding, &self.unsafe_writes);
         let edit = Edit {
+            report_attrs: true,
             path: &self.path.0,
             created_msg: None,
             missing_word: "Path",

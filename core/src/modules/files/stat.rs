@@ -46,10 +46,16 @@ fn probe(path: &str, follow: bool, sum: Option<&str>, mime: bool, attrs: bool) -
     } else {
         format!("{{ [ -e {p} ] || [ -L {p} ]; }}")
     };
+    // A checksum of regular files only: a link is one only when followed (as ansible-core).
+    let not_link = if follow {
+        String::new()
+    } else {
+        format!("[ ! -L {p} ] && ")
+    };
     let sum = match sum {
-        Some(a) => {
-            format!("if [ -f {p} ] && [ -r {p} ]; then {a}sum < {p} | cut -d' ' -f1; else echo; fi")
-        }
+        Some(a) => format!(
+            "if {not_link}[ -f {p} ] && [ -r {p} ]; then {a}sum < {p} | cut -d' ' -f1; else echo; fi"
+        ),
         None => "echo".into(),
     };
     let mime = if mime {

@@ -254,7 +254,11 @@ impl Module for KnownHosts {
             remote
                 .check(&format!("ssh-keygen -R {} -f {p}", quote(&host)), None)
                 .await?;
+            // ssh-keygen removed every line of the host: nothing more to write (writing the
+            // text read before would put them back).
             o.changed = true;
+            show(&mut o);
+            return Ok(o);
         }
         if replace || found != present {
             // A new file is private, as ansible-core's temporary file is.

@@ -151,6 +151,7 @@ impl Module for AuthorizedKey {
                 .with("key_file", path));
         }
         let edit = Edit {
+            report_attrs: false,
             path: &path,
             created_msg: None,
             missing_word: "Path",

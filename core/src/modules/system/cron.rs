@@ -48,7 +48,8 @@ impl Cron {
             .clone()
             .ok_or("`job` is required with state=present")?;
         if self.env.0 {
-            return Ok(format!("{}={job}", self.name.0));
+            // ansible-core's declaration: the value quoted.
+            return Ok(format!("{}=\"{job}\"", self.name.0));
         }
         let when = match &self.special_time {
             Some(s) => {
@@ -100,10 +101,55 @@ pub fn apply(text: &str, name: &str, line: Option<&str>) -> String {
     s
 }
 
+/// Whether `line` declares the variable `name` (ansible-core's `^name=`).
+fn declares(line: &str, name: &str) -> bool {
+    line.strip_prefix(name).is_some_and(|r| r.starts_with('='))
+}
+
+/// Sets (`decl`) or removes (`None`) the variable `name` in crontab text, as ansible-core's
+/// cron does: a declaration replaced where it is, a new one put at the top, or after/before the
+/// variable `insertafter`/`insertbefore` names.
+pub fn apply_env(
+    text: &str,
+    name: &str,
+    decl: Option<&str>,
+    insertafter: Option<&str>,
+    insertbefore: Option<&str>,
+) -> Result<String, String> {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let found = lines.iter().any(|l| declares(l, name));
+    match decl {
+        Some(d) if found => {
+            for l in lines.iter_mut().filter(|l| declares(l, name)) {
+                *l = d.to_string();
+            }
+        }
+        Some(d) => match insertafter.or(insertbefore) {
+            None => lines.insert(0, d.to_string()),
+            Some(other) => {
+                let at = lines
+                    .iter()
+                    .position(|l| declares(l, other))
+                    .ok_or_else(|| format!("Variable named '{other}' not found."))?;
+                let at = if insertafter.is_some() { at + 1 } else { at };
+                lines.insert(at, d.to_string());
+            }
+        },
+        None => lines.retain(|l| !declares(l, name)),
+    }
+    let mut s = lines.join("\n");
+    if !s.is_empty() {
+        s.push('\n');
+    }
+    Ok(s)
+}
+
 impl Module for Cron {
     async fn run(self, ctx: &Ctx<'_>) -> ModResult {
-        let _ = (&self.insertafter, &self.insertbefore);
         let remote = ctx.remote()?;
+        if self.env.0 && self.name.0.contains(' ') {
+            return fail("Invalid name for environment variable");
+        }
         let present = match self.state.as_deref() {
             None | Some("present") => true,
             Some("absent") => false,
@@ -141,7 +187,18 @@ impl Module for Cron {
         } else {
             None
         };
-        let after = apply(&before, &self.name.0, line.as_deref());
+        let after = if self.env.0 {
+            apply_env(
+                &before,
+                &self.name.0,
+                line.as_deref(),
+                self.insertafter.as_deref(),
+                self.insertbefore.as_deref(),
+            )
+            .map_err(crate::modules::ModuleError::Failed)?
+        } else {
+            apply(&before, &self.name.0, line.as_deref())
+        };
         let mut out = Outcome::changed(after != before);
         if out.changed {
             if ctx.diff {
@@ -181,14 +238,24 @@ impl Module for Cron {
                 }
             }
         }
-        Ok(out.with("name", self.name.0).with(
-            "jobs",
-            after
-                .lines()
-                .filter_map(|l| l.strip_prefix("#Ansible: "))
-                .map(str::to_string)
-                .collect::<Vec<_>>(),
-        ))
+        // ansible-core's get_envnames: every `NAME=` line without blanks before the `=`.
+        let envs: Vec<String> = after
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .filter(|(n, _)| !n.is_empty() && !n.contains(char::is_whitespace))
+            .map(|(n, _)| n.to_string())
+            .collect();
+        Ok(out
+            .with("name", self.name.0)
+            .with(
+                "jobs",
+                after
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("#Ansible: "))
+                    .map(str::to_string)
+                    .collect::<Vec<_>>(),
+            )
+            .with("envs", envs))
     }
 }
 
@@ -211,6 +278,29 @@ mod tests {
         assert_eq!(
             apply(&format!("MAILTO=root\n{t}"), "backup", None),
             "MAILTO=root\n"
+        );
+    }
+
+    #[test]
+    fn variables_as_ansible_core_places_them() {
+        use super::apply_env;
+        let t = "#Ansible: j\n* * * * * x\n";
+        let added = apply_env(t, "PATH", Some("PATH=\"/bin\""), None, None).unwrap();
+        assert_eq!(added, "PATH=\"/bin\"\n#Ansible: j\n* * * * * x\n");
+        let after = apply_env(&added, "MAILTO", Some("MAILTO=\"a\""), Some("PATH"), None).unwrap();
+        assert_eq!(
+            after,
+            "PATH=\"/bin\"\nMAILTO=\"a\"\n#Ansible: j\n* * * * * x\n"
+        );
+        let updated = apply_env(&after, "PATH", Some("PATH=\"/usr/bin\""), None, None).unwrap();
+        assert!(updated.starts_with("PATH=\"/usr/bin\"\nMAILTO"));
+        assert_eq!(
+            apply_env(&updated, "PATH", None, None, None).unwrap(),
+            "MAILTO=\"a\"\n#Ansible: j\n* * * * * x\n"
+        );
+        assert_eq!(
+            apply_env(t, "X", Some("X=\"1\""), None, Some("NOPE")).unwrap_err(),
+            "Variable named 'NOPE' not found."
         );
     }
 }

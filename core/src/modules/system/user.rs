@@ -269,14 +269,28 @@ impl Module for Group {
                 .map(|want| format!("groupmod -g {} {n}", want.0)),
             (other, _) => return fail(format!("unknown state `{other}` (use present or absent)")),
         };
-        if let Some(c) = &cmd
-            && !ctx.check
-        {
-            remote.check(c, None).await?;
-        }
-        Ok(Outcome::changed(cmd.is_some())
+        // ansible-core adds the group's gid (and the `system` asked for) when the group
+        // exists once the task is done.
+        let gid_after = match &cmd {
+            Some(c) if !ctx.check => {
+                remote.check(c, None).await?;
+                remote
+                    .check(&format!("getent group {n} || true"), None)
+                    .await?
+                    .stdout_str()
+                    .split(':')
+                    .nth(2)
+                    .map(|s| s.trim().to_string())
+            }
+            _ => gid_now,
+        };
+        let mut out = Outcome::changed(cmd.is_some())
             .with("name", self.name.0)
-            .with("state", state))
+            .with("state", state);
+        if let Some(g) = gid_after.and_then(|g| g.parse::<u64>().ok()) {
+            out = out.with("gid", g).with("system", self.system.0);
+        }
+        Ok(out)
     }
 }
 
