@@ -61,7 +61,7 @@ INV=target/lab-test.yml
 $HOIST lab down 2>/dev/null || true                    # leftovers from an interrupted run
 trap '$HOIST lab down' EXIT
 step "lab up"
-$HOIST lab up --hosts "${HOIST_TEST_HOSTS:-4}" --packages tree,hello,curl,cron,python3-apt,haproxy,socat --inventory "$INV"
+$HOIST lab up --hosts "${HOIST_TEST_HOSTS:-4}" --packages tree,hello,curl,cron,python3-apt,haproxy,socat,whois --inventory "$INV"
 export HOIST_LAB_INVENTORY=$PWD/$INV
 status=0
 step "tests"

@@ -54,6 +54,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// The diffs to show: the module's own, else those its registered `diff` describes.
+    pub fn shown(&self) -> Vec<FileDiff> {
+        match (&self.diffs, &self.diff_value) {
+            (d, Some(v)) if d.is_empty() => shown_diffs(v),
+            (d, _) => d.clone(),
+        }
+    }
+
     pub fn ok() -> Self {
         Outcome::default()
     }
@@ -159,4 +167,36 @@ pub type ModResult = Result<Outcome, ModuleError>;
 /// `Failed` with a formatted message.
 pub fn fail<T>(msg: impl Into<String>) -> Result<T, ModuleError> {
     Err(ModuleError::Failed(msg.into()))
+}
+
+/// A module's `diff` (one `{before, after}` or a list of them) as the diffs hoist shows, the
+/// way ansible-core's callback reads it: a mapping side shown as sorted JSON indented by four,
+/// a missing side as empty, a pair without change left out.
+pub fn shown_diffs(d: &Json) -> Vec<FileDiff> {
+    let list = match d {
+        Json::Array(a) => a.iter().collect(),
+        other => vec![other],
+    };
+    let side = |v: &Json| match v {
+        Json::Object(_) => crate::modules::files::file_diff::shown(v),
+        Json::String(s) => s.clone(),
+        Json::Null => String::new(),
+        other => other.to_string(),
+    };
+    let header = |d: &Json, key: &str, plain: &str| match d.get(key).and_then(Json::as_str) {
+        Some(h) => format!("{plain}: {h}"),
+        None => plain.to_string(),
+    };
+    list.into_iter()
+        .filter_map(|d| {
+            let (b, a) = (d.get("before")?, d.get("after")?);
+            let (before, after) = (side(b), side(a));
+            (before != after).then(|| FileDiff {
+                before_header: header(d, "before_header", "before"),
+                after_header: header(d, "after_header", "after"),
+                before,
+                after,
+            })
+        })
+        .collect()
 }

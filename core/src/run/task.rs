@@ -1220,7 +1220,7 @@ impl Runner {
             host: host.to_string(),
             status,
             result,
-            diffs: o.diffs,
+            diffs: o.shown(),
             facts: o.facts,
             set_vars: o.set_vars,
             cacheable: o.cacheable,

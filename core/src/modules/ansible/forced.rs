@@ -6,13 +6,14 @@
 
 use std::sync::RwLock;
 
-/// ansible-core's modules with an action plugin doing controller-side work (the module alone
-/// is not the task): `command`'s and `uri`'s plugins only pass the task on, so those two can.
+/// ansible-core's modules that run with an action plugin (the module alone is not the task;
+/// the fallback runs none of them).
 const ACTION_PLUGINS: &[&str] = &[
     "add_host",
     "assemble",
     "assert",
     "async_status",
+    "command",
     "copy",
     "debug",
     "dnf",
@@ -32,6 +33,7 @@ const ACTION_PLUGINS: &[&str] = &[
     "shell",
     "template",
     "unarchive",
+    "uri",
     "validate_argument_spec",
     "wait_for_connection",
 ];

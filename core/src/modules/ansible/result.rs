@@ -118,42 +118,10 @@ pub fn outcome(module: &str, out: &ExecOutput) -> ModResult {
         o.msg = Some(format!("{module} failed"));
     }
     if let Some(d) = m.get("diff") {
-        o.diffs = diffs(d);
+        o.diffs = crate::modules::outcome::shown_diffs(d);
     }
     o.data = m;
     Ok(o)
-}
-
-/// A module's `diff` (one `{before, after}` or a list of them) as the diffs hoist shows, the
-/// way ansible-core's callback reads it: a mapping side shown as sorted JSON indented by four,
-/// a missing side as empty, a pair without change left out.
-fn diffs(d: &Json) -> Vec<crate::modules::FileDiff> {
-    let list = match d {
-        Json::Array(a) => a.iter().collect(),
-        other => vec![other],
-    };
-    let side = |v: &Json| match v {
-        Json::Object(_) => crate::modules::files::file_diff::shown(v),
-        Json::String(s) => s.clone(),
-        Json::Null => String::new(),
-        other => other.to_string(),
-    };
-    let header = |d: &Json, key: &str, plain: &str| match d.get(key).and_then(Json::as_str) {
-        Some(h) => format!("{plain}: {h}"),
-        None => plain.to_string(),
-    };
-    list.into_iter()
-        .filter_map(|d| {
-            let (b, a) = (d.get("before")?, d.get("after")?);
-            let (before, after) = (side(b), side(a));
-            (before != after).then(|| crate::modules::FileDiff {
-                before_header: header(d, "before_header", "before"),
-                after_header: header(d, "after_header", "after"),
-                before,
-                after,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

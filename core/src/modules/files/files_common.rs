@@ -320,6 +320,22 @@ pub fn path_info(s: &Stat) -> serde_json::Map<String, serde_json::Value> {
     ])
 }
 
+/// What ansible-core's `exit_json` adds to any result that names a `path`: the path's owner,
+/// group, mode, size and state (`absent` when nothing is there; a link is not followed).
+pub async fn add_path_info(
+    remote: &crate::modules::Remote,
+    path: &str,
+    out: &mut Outcome,
+) -> Result<(), ModuleError> {
+    match remote.stat(path, false, false).await? {
+        Some(s) => out.data.extend(path_info(&s)),
+        None => {
+            out.data.insert("state".into(), "absent".into());
+        }
+    }
+    Ok(())
+}
+
 /// `fn attrs(&self) -> Attrs` for module types with `owner`, `group` and `mode` fields.
 macro_rules! impl_attrs {
     ($($t:ty),*) => {

@@ -4,7 +4,7 @@
 
 use crate::modules::files_common::{PutContent, impl_attrs};
 use crate::modules::types::{Bool, Int, Mode, Text};
-use crate::modules::{Ctx, ModResult, Module, ModuleError, Outcome, fail};
+use crate::modules::{Ctx, ModResult, Module, ModuleError, Outcome};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,7 +54,28 @@ pub async fn download(
     timeout: Duration,
     verify: bool,
 ) -> Result<Vec<u8>, ModuleError> {
-    let (url, headers) = (url.to_string(), headers.clone());
+    download_since(url, headers, auth, timeout, verify, None)
+        .await?
+        .ok_or_else(|| ModuleError::Failed(format!("Request failed: {url}: HTTP 304")))
+}
+
+/// Like [`download`], asking only for something newer than `since` (Unix seconds:
+/// `If-Modified-Since`, as ansible-core asks when the file is there); `None` when the server
+/// answers 304 Not Modified.
+pub async fn download_since(
+    url: &str,
+    headers: &BTreeMap<String, String>,
+    auth: Option<(String, String)>,
+    timeout: Duration,
+    verify: bool,
+    since: Option<i64>,
+) -> Result<Option<Vec<u8>>, ModuleError> {
+    let (url, mut headers) = (url.to_string(), headers.clone());
+    if let Some(t) = since.and_then(|t| chrono::DateTime::from_timestamp(t, 0)) {
+        headers
+            .entry("If-Modified-Since".into())
+            .or_insert_with(|| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+    }
     tokio::task::spawn_blocking(move || {
         let tls = ureq::tls::TlsConfig::builder()
             .disable_verification(!verify)
@@ -83,6 +104,9 @@ pub async fn download(
             .call()
             .map_err(|e| ModuleError::Failed(format!("Request failed: {url}: {e}")))?;
         let status = resp.status().as_u16();
+        if status == 304 {
+            return Ok(None);
+        }
         if !(200..300).contains(&status) {
             return Err(ModuleError::Failed(format!(
                 "Request failed: {url}: HTTP {status}"
@@ -92,6 +116,7 @@ pub async fn download(
             .with_config()
             .limit(4 << 30)
             .read_to_vec()
+            .map(Some)
             .map_err(|e| ModuleError::Failed(format!("Request failed: {url}: {e}")))
     })
     .await
@@ -118,35 +143,42 @@ impl Module for GetUrl {
             dest = format!("{}/{name}", dest.trim_end_matches('/'));
             current = remote.stat(&dest, true, want.is_none()).await?;
         }
-        if let Some(existing) = current {
-            let keep = match &want {
-                Some((algo, hex)) => {
-                    let out = remote
-                        .check(
-                            &format!(
-                                "{algo}sum < {} | cut -d' ' -f1",
-                                crate::ssh::shell::quote(&dest)
-                            ),
-                            None,
-                        )
-                        .await?;
-                    out.stdout_str().trim() == hex
-                }
-                None => !self.force.0,
-            };
-            if keep {
-                let changes = self.attrs().changes(&existing)?;
+        // As ansible-core: an existing file is kept without a request only when a checksum is
+        // given, it matches and the download is not forced; otherwise the request asks for
+        // something newer than the file (a 304 keeps it), and what comes is compared.
+        let mut force = self.force.0;
+        if let (Some(existing), Some((algo, hex)), false) = (&current, &want, force) {
+            let out = remote
+                .check(
+                    &format!(
+                        "{algo}sum < {} | cut -d' ' -f1",
+                        crate::ssh::shell::quote(&dest)
+                    ),
+                    None,
+                )
+                .await?;
+            if out.stdout_str().trim() == hex {
+                let changes = self.attrs().changes(existing)?;
                 if changes.any() && !ctx.check {
                     remote
                         .check(&changes.script(&dest, false, false), None)
                         .await?;
                 }
-                return Ok(Outcome::changed(changes.any())
-                    .with("dest", dest)
+                let msg = if changes.any() {
+                    "file already exists but file attributes changed"
+                } else {
+                    "file already exists"
+                };
+                let mut o = Outcome::changed(changes.any())
+                    .with("dest", dest.clone())
                     .with("url", self.url.clone())
-                    .msg("file already exists"));
+                    .msg(msg);
+                crate::modules::files_common::add_path_info(remote, &dest, &mut o).await?;
+                return Ok(o);
             }
+            force = true;
         }
+        let since = current.as_ref().filter(|_| !force).map(|s| s.mtime);
         let timeout = Duration::from_secs(
             self.timeout
                 .map(|t| t.0.clamp(1, 3600) as u64)
@@ -156,20 +188,55 @@ impl Module for GetUrl {
             .url_username
             .clone()
             .map(|u| (u, self.url_password.clone().unwrap_or_default()));
-        let data = download(
-            &self.url,
-            &self.headers,
-            auth,
-            timeout,
-            self.validate_certs.0,
-        )
-        .await?;
+        // A `file://` URL names a file on the host itself (the module runs there in
+        // ansible-core); others are fetched on the controller.
+        let local = self.url.strip_prefix("file://");
+        let data = match local {
+            Some(path) => remote.read(path).await?.ok_or_else(|| {
+                ModuleError::Failed(format!(
+                    "Request failed: <urlopen error [Errno 2] No such file or directory: '{path}'>"
+                ))
+            })?,
+            None => {
+                let got = download_since(
+                    &self.url,
+                    &self.headers,
+                    auth,
+                    timeout,
+                    self.validate_certs.0,
+                    since,
+                )
+                .await?;
+                let Some(got) = got else {
+                    let mut o = Outcome::ok()
+                        .with("dest", dest.clone())
+                        .with("url", self.url.clone())
+                        .with("status_code", 304)
+                        .msg("HTTP Error 304: Not Modified");
+                    crate::modules::files_common::add_path_info(remote, &dest, &mut o).await?;
+                    return Ok(o);
+                };
+                got
+            }
+        };
+        let checksum_dest = current_sha1(remote, &dest).await?;
         if let Some((algo, hex)) = &want {
             let got = crate::digest::hex(algo, &data);
             if got != *hex {
-                return fail(format!(
+                // ansible-core names its temporary download; hoist downloads into memory.
+                let mut o = Outcome {
+                    failed: true,
+                    ..Outcome::default()
+                }
+                .with("dest", dest.clone())
+                .with("url", self.url.clone())
+                .with("checksum_src", crate::digest::hex("sha1", &data))
+                .with("checksum_dest", checksum_dest)
+                .msg(format!(
                     "The checksum for {dest} did not match {hex}; it was {got}."
                 ));
+                crate::modules::files_common::add_path_info(remote, &dest, &mut o).await?;
+                return Ok(o);
             }
         }
         let o = PutContent {
@@ -183,6 +250,30 @@ impl Module for GetUrl {
         }
         .run(ctx)
         .await?;
-        Ok(o.with("url", self.url.clone()).with("status_code", 200))
+        let o = o
+            .with("url", self.url.clone())
+            .with("checksum_src", crate::digest::hex("sha1", &data))
+            .with("checksum_dest", checksum_dest)
+            .msg(format!("OK ({} bytes)", data.len()));
+        Ok(match local {
+            Some(_) => o,
+            None => o.with("status_code", 200),
+        })
     }
+}
+
+/// The SHA-1 of the file at `dest` before it is replaced (ansible-core's `checksum_dest`).
+async fn current_sha1(
+    remote: &crate::modules::Remote,
+    dest: &str,
+) -> Result<Option<String>, ModuleError> {
+    let q = crate::ssh::shell::quote(dest);
+    let out = remote
+        .check(
+            &format!("if [ -f {q} ]; then sha1sum < {q} | cut -d' ' -f1; fi"),
+            None,
+        )
+        .await?;
+    let sum = out.stdout_str().trim().to_string();
+    Ok((!sum.is_empty()).then_some(sum))
 }

@@ -135,20 +135,22 @@ impl Module for WaitFor {
                             (n.to_string(), v)
                         })
                         .collect();
-                    return Ok(Outcome::ok()
+                    let mut out = Outcome::ok()
                         .with("elapsed", started.elapsed().as_secs())
                         .with("state", state)
                         .with("path", f.0.clone())
                         .with("port", serde_json::Value::Null)
                         .with("search_regex", r.clone())
                         .with("match_groups", groups)
-                        .with("match_groupdict", named));
+                        .with("match_groupdict", named);
+                    crate::modules::files_common::add_path_info(remote, &f.0, &mut out).await?;
+                    return Ok(out);
                 }
                 if std::time::Instant::now() >= deadline {
                     return Ok(timed_out(
-                        self.msg
-                            .clone()
-                            .unwrap_or_else(|| format!("Timeout when waiting for {}", f.0)),
+                        self.msg.clone().unwrap_or_else(|| {
+                            format!("Timeout when waiting for search string {r} in {}", f.0)
+                        }),
                         timeout,
                     ));
                 }
@@ -159,26 +161,43 @@ impl Module for WaitFor {
             "start=$(date +%s); sleep {delay}; end=$(($(date +%s) + {t})); while :; do if {cond}; then echo $(( $(date +%s) - start )); exit 0; fi; [ $(date +%s) -ge $end ] && exit 3; sleep {sleep}; done",
             t = timeout.ceil() as u64
         );
-        let out = ctx.remote()?.exec(&script, None).await?;
+        let remote = ctx.remote()?;
+        let out = remote.exec(&script, None).await?;
         match out.status {
-            Some(0) => Ok(Outcome::ok()
-                .with(
-                    "elapsed",
-                    out.stdout_str().trim().parse::<u64>().unwrap_or(0),
-                )
-                .with("state", state)
-                .with("port", self.port.map(|p| p.0))
-                .with("path", self.path.map(|p| p.0))
-                .with("search_regex", self.search_regex.clone())
-                .with("match_groups", serde_json::json!([]))
-                .with("match_groupdict", serde_json::json!({}))),
+            Some(0) => {
+                let mut done = Outcome::ok()
+                    .with(
+                        "elapsed",
+                        out.stdout_str().trim().parse::<u64>().unwrap_or(0),
+                    )
+                    .with("state", state)
+                    .with("port", self.port.map(|p| p.0))
+                    .with("path", self.path.as_ref().map(|p| p.0.clone()))
+                    .with("search_regex", self.search_regex.clone())
+                    .with("match_groups", serde_json::json!([]))
+                    .with("match_groupdict", serde_json::json!({}));
+                if let Some(p) = &self.path {
+                    crate::modules::files_common::add_path_info(remote, &p.0, &mut done).await?;
+                }
+                Ok(done)
+            }
             Some(3) => Ok(timed_out(
                 self.msg.unwrap_or_else(|| {
                     format!(
                         "Timeout when waiting for {}",
                         match (&self.port, &self.path) {
-                            (Some(p), _) => format!("{host}:{}", p.0),
-                            (_, Some(p)) => p.0.clone(),
+                            (Some(p), _) if state == "stopped" || state == "absent" => {
+                                format!("{host}:{} to stop.", p.0)
+                            }
+                            (Some(p), _) if state == "drained" => {
+                                format!("{host}:{} to drain", p.0)
+                            }
+                            (Some(p), _) => match &self.search_regex {
+                                Some(r) => format!("search string {r} in {host}:{}", p.0),
+                                None => format!("{host}:{}", p.0),
+                            },
+                            (_, Some(p)) if state == "absent" => format!("{} to be absent.", p.0),
+                            (_, Some(p)) => format!("file {}", p.0),
                             _ => String::new(),
                         }
                     )

@@ -103,7 +103,7 @@ impl Module for Debconf {
         let prev = selections(&shown.stdout_str());
         let (Some(question), Some(vtype), Some(value)) = (self.question, self.vtype, self.value)
         else {
-            return Ok(Outcome::ok().with("current", Json::Object(prev)));
+            return Ok(Outcome::ok().msg("").with("current", Json::Object(prev)));
         };
         let (question, vtype) = (question.0, vtype.0);
         // What is compared and what is written.
@@ -149,7 +149,7 @@ impl Module for Debconf {
             }
         };
         if !changed {
-            return Ok(Outcome::ok().with("current", Json::Object(prev)));
+            return Ok(Outcome::ok().msg("").with("current", Json::Object(prev)));
         }
         let mut msg = String::new();
         if !ctx.check {

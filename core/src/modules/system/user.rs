@@ -229,17 +229,44 @@ impl Module for User {
                 remote.check(c, None).await?;
             }
         }
+        let existed = now.is_some();
         let after = if cmd.is_some() && !ctx.check {
             parse_account(&remote.check(&probe(&name), None).await?.stdout_str())
         } else {
             now
         };
-        if let Some(a) = after {
+        // The keys ansible-core's user module adds for what it did.
+        match (state.as_str(), existed) {
+            ("absent", true) if !ctx.check => {
+                out = out
+                    .with("force", self.force.0)
+                    .with("remove", self.remove.0);
+            }
+            ("present", false) if !ctx.check => {
+                out = out
+                    .with("system", self.system.0)
+                    .with("create_home", self.create_home.is_none_or(|c| c.0));
+            }
+            ("present", true) => {
+                out = out
+                    .with("append", self.append.0)
+                    .with("move_home", self.move_home.0);
+            }
+            _ => {}
+        }
+        if state == "present" && self.password.is_some() {
+            out = out.with("password", "NOT_LOGGING_PASSWORD");
+        }
+        if let Some(a) = after.filter(|_| state == "present") {
             out = out
                 .with("uid", a.uid.parse::<u64>().unwrap_or(0))
                 .with("group", a.gid.parse::<u64>().unwrap_or(0))
+                .with("comment", a.comment)
                 .with("home", a.home)
                 .with("shell", a.shell);
+            if let Some(g) = &self.groups {
+                out = out.with("groups", g.0.join(","));
+            }
         }
         Ok(out.with("name", name).with("state", state))
     }
