@@ -391,3 +391,91 @@ fn vvv_shows_the_commands_hosts_run_without_their_scripts() {
         same.stdout
     );
 }
+
+/// The `collections:` keyword, as ansible-core reads it: a play's short module and role names
+/// are looked for in its collections (found beside the playbook, in `collections/`), then in
+/// ansible-core's own; a role in a collection searches its own collection and its meta's list,
+/// not the play's; a name that is not a collection is refused where it is written.
+#[test]
+fn collections_keyword_resolves_short_names() {
+    let d = tempfile::tempdir().unwrap();
+    let ap = std::env::var("HOIST_ANSIBLE_PLAYBOOK")
+        .expect("needs ansible-core: run through tests/run.sh (it sets HOIST_ANSIBLE_PLAYBOOK)");
+    let python = std::path::Path::new(&ap).with_file_name("python");
+    let python = python.display().to_string();
+    let coll = d.path().join("collections/ansible_collections/acme/tools");
+    for dir in [
+        "plugins/modules",
+        "roles/greeter/tasks",
+        "roles/greeter/meta",
+    ] {
+        std::fs::create_dir_all(coll.join(dir)).unwrap();
+    }
+    std::fs::write(
+        coll.join("galaxy.yml"),
+        "namespace: acme\nname: tools\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        coll.join("plugins/modules/greet.py"),
+        "#!/usr/bin/python\nfrom ansible.module_utils.basic import AnsibleModule\n\n\ndef main():\n    m = AnsibleModule(argument_spec=dict(name=dict(type='str', required=True)))\n    m.exit_json(changed=False, greeting='hello ' + m.params['name'])\n\n\nif __name__ == '__main__':\n    main()\n",
+    )
+    .unwrap();
+    // Inside the collection's own role, the short name finds the collection's module.
+    std::fs::write(
+        coll.join("roles/greeter/tasks/main.yml"),
+        "- greet: {name: role}\n  register: from_role\n- assert: {that: [\"from_role.greeting == 'hello role'\"]}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        coll.join("roles/greeter/meta/main.yml"),
+        "dependencies: []\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("inv.yml"),
+        "all:\n  hosts:\n    ctl: {ansible_connection: local, ansible_python_interpreter: python3}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("pb.yml"),
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - greet: {name: play}
+      register: out
+    - assert: {that: ["out.greeting == 'hello play'"]}
+    - ping:
+    - include_role: {name: greeter}
+  collections:
+    - acme.tools
+  roles:
+    - greeter
+"#,
+    )
+    .unwrap();
+    let env = [("HOIST_ANSIBLE_PYTHON", python.as_str())];
+    let r = run_in_env(d.path(), &["run", "pb.yml", "-i", "inv.yml"], &env);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Without the keyword the short name means nothing.
+    std::fs::write(
+        d.path().join("bare.yml"),
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - greet: {name: play}\n",
+    )
+    .unwrap();
+    let r = run_in_env(d.path(), &["run", "bare.yml", "-i", "inv.yml"], &env);
+    assert_ne!(r.code, 0, "{}", r.stdout);
+    assert!(r.stderr.contains("`greet`"), "{}", r.stderr);
+    std::fs::write(
+        d.path().join("bad.yml"),
+        "- hosts: all\n  collections: [acme]\n  tasks: []\n",
+    )
+    .unwrap();
+    let r = run_in_env(d.path(), &["run", "bad.yml", "-i", "inv.yml"], &env);
+    assert_ne!(r.code, 0);
+    assert!(
+        r.stderr.contains("bad.yml:2:17") && r.stderr.contains("expected namespace.collection"),
+        "{}",
+        r.stderr
+    );
+}

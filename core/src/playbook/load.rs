@@ -33,6 +33,8 @@ pub struct LoadCtx {
     /// Roles loaded in this play, by name, files and parameters.
     pub seen_roles: Rc<RefCell<std::collections::HashMap<String, Arc<RoleCtx>>>>,
     pub depth: usize,
+    /// `collections:` in force: the play's, or the role's (see [`RoleCtx::collections`]).
+    pub collections: Vec<String>,
 }
 
 /// Loads `path` and everything it imports.
@@ -151,7 +153,61 @@ pub fn collection_roots(playbook_dir: &Path) -> Vec<PathBuf> {
     roots
 }
 
+/// A role's collections: its own (a role at `.../ansible_collections/NS/COLL/roles/NAME`),
+/// then those its `meta/main.yml` lists.
+fn role_collections(path: &Path, meta: Option<&Node>) -> Result<Vec<String>, SourceError> {
+    let mut out = Vec::new();
+    let parts: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if let Some(i) = parts.iter().rposition(|p| p == "ansible_collections")
+        && parts.len() == i + 5
+        && parts[i + 3] == "roles"
+    {
+        out.push(format!("{}.{}", parts[i + 1], parts[i + 2]));
+    }
+    if let Some(v) = meta.and_then(|m| m.get("collections")) {
+        for c in collections_of(v)? {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A `collections:` list: collection names (`namespace.collection`), in search order.
+fn collections_of(v: &Node) -> Result<Vec<String>, SourceError> {
+    let mut out = Vec::new();
+    for c in v.expect_seq("`collections`")? {
+        let name = c.expect_scalar_string("a collection name")?;
+        let parts: Vec<&str> = name.split('.').collect();
+        let valid = parts.len() == 2
+            && parts.iter().all(|p| {
+                !p.is_empty() && p.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_')
+            });
+        if !valid {
+            return Err(c.error(format!(
+                "`{name}` is not a collection name: expected namespace.collection (like community.general)"
+            )));
+        }
+        out.push(name);
+    }
+    Ok(out)
+}
+
 fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, SourceError> {
+    // Read first: the play's tasks and roles, wherever they are written, resolve through it.
+    let collections = match node.as_map().and_then(|m| {
+        m.iter()
+            .find(|(k, _, _)| k == "collections")
+            .map(|(_, _, v)| v)
+    }) {
+        Some(v) => collections_of(v)?,
+        None => Vec::new(),
+    };
+    crate::modules::ansible::add_collection_root(&base_dir.join("collections"));
     let ctx = LoadCtx {
         base_dir: base_dir.to_path_buf(),
         playbook_dir: base_dir.to_path_buf(),
@@ -160,6 +216,7 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
         handlers: Rc::new(RefCell::new(Vec::new())),
         seen_roles: Default::default(),
         depth: 0,
+        collections: collections.clone(),
     };
     let mut hosts = None;
     let mut gather_facts = true;
@@ -294,6 +351,7 @@ fn parse_play(node: &Node, base_dir: &Path, outer: &Common) -> Result<Play, Sour
         post_tasks: post,
         handlers,
         base_dir: base_dir.to_path_buf(),
+        collections,
     })
 }
 
@@ -490,11 +548,17 @@ impl LoadCtx {
                 })
                 .find(|p| p.is_dir());
         }
-        // Any directory of that name is the role, as in ansible-core (a role may hold only vars).
+        // Any directory of that name is the role, as in ansible-core (a role may hold only vars);
+        // then the collections in force, in their order.
         self.roles_paths
             .iter()
             .map(|p| p.join(name))
             .find(|p| p.is_dir())
+            .or_else(|| {
+                self.collections
+                    .iter()
+                    .find_map(|c| self.find_role(&format!("{c}.{name}")))
+            })
     }
 
     /// Expands a role (its dependencies first) into blocks; its handlers join the play's.
@@ -567,6 +631,7 @@ impl LoadCtx {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| name.to_string());
         let role = Arc::new(RoleCtx {
+            collections: role_collections(&path, meta.as_ref())?,
             name: role_name,
             path: path.clone(),
             defaults: Arc::new(load_vars_file(role_file(
@@ -590,6 +655,7 @@ impl LoadCtx {
             base_dir: path.join("tasks"),
             role: Some(role.clone()),
             depth: self.depth + 1,
+            collections: role.collections.clone(),
             ..self.clone()
         };
         let mut items = Vec::new();
@@ -698,11 +764,17 @@ impl LoadCtx {
 }
 
 /// Loads a dynamic include's task file at run time.
+/// `play_collections`: the play's `collections:` (a role's own apply inside the role).
 pub fn load_tasks_file(
     path: &Path,
     role: Option<Arc<RoleCtx>>,
     playbook_dir: &Path,
+    play_collections: &[String],
 ) -> Result<Vec<Item>, SourceError> {
+    let collections = match &role {
+        Some(r) => r.collections.clone(),
+        None => play_collections.to_vec(),
+    };
     let ctx = LoadCtx {
         base_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         playbook_dir: playbook_dir.to_path_buf(),
@@ -711,6 +783,7 @@ pub fn load_tasks_file(
         handlers: Rc::new(RefCell::new(Vec::new())),
         seen_roles: Default::default(),
         depth: 1,
+        collections,
     };
     parse_items(&yaml::load_file(path)?, &ctx)
 }
@@ -721,6 +794,7 @@ pub fn load_role_dynamic(
     from: &RoleFiles,
     playbook_dir: &Path,
     at: &Origin,
+    collections: &[String],
 ) -> Result<(Vec<Item>, Vec<Item>), SourceError> {
     let ctx = LoadCtx {
         base_dir: playbook_dir.to_path_buf(),
@@ -730,6 +804,7 @@ pub fn load_role_dynamic(
         handlers: Rc::new(RefCell::new(Vec::new())),
         seen_roles: Default::default(),
         depth: 1,
+        collections: collections.to_vec(),
     };
     let node = Node {
         pos: at.pos,

@@ -114,6 +114,8 @@ pub struct Play {
     pub handlers: Vec<Item>,
     /// The playbook's directory (for relative paths and search paths).
     pub base_dir: PathBuf,
+    /// The play's `collections:`: where short module and role names are looked for.
+    pub collections: Vec<String>,
 }
 
 /// One `vars_files` entry: a file, or a list of candidates of which the first that exists
@@ -192,6 +194,10 @@ pub struct RoleCtx {
     pub parents: Vec<Arc<RoleCtx>>,
     /// Its direct `meta/main.yml` dependencies (set once they are loaded).
     pub deps: std::sync::OnceLock<Vec<Arc<RoleCtx>>>,
+    /// Where its short module and role names are looked for: its own collection (when it
+    /// lives in one), then its `meta/main.yml` `collections:` (the play's do not apply, as in
+    /// ansible-core).
+    pub collections: Vec<String>,
 }
 
 impl RoleCtx {

@@ -109,5 +109,19 @@ pub fn resolve(written: &str, ctx: &LoadCtx) -> Result<Resolved, String> {
     {
         return Ok(Resolved::Alias(action, written.to_string()));
     }
-    ansible::locate(written, &dirs).map(Resolved::Ansible)
+    ansible::locate_in(written, &dirs, &search_list(&ctx.collections)).map(Resolved::Ansible)
+}
+
+/// The collections a short name is searched in: those in force, then ansible-core's own
+/// (`ansible.legacy`, added as ansible-core adds it when a list does not name it).
+fn search_list(collections: &[String]) -> Vec<String> {
+    let mut list = collections.to_vec();
+    if !list.is_empty()
+        && !list
+            .iter()
+            .any(|c| c == "ansible.builtin" || c == "ansible.legacy")
+    {
+        list.push("ansible.legacy".into());
+    }
+    list
 }

@@ -132,13 +132,25 @@ impl Names {
                 dirs.iter()
                     .map(|d| d.join(&inc.target))
                     .find(|p| p.is_file())
-                    .and_then(|p| super::load_tasks_file(&p, inc.role.clone(), &play.base_dir).ok())
+                    .and_then(|p| {
+                        super::load_tasks_file(
+                            &p,
+                            inc.role.clone(),
+                            &play.base_dir,
+                            &play.collections,
+                        )
+                        .ok()
+                    })
             }
-            IncludeKind::Role { from, .. } => {
-                super::load_role_dynamic(&inc.target, from, &play.base_dir, &inc.origin)
-                    .ok()
-                    .map(|(items, handlers)| items.into_iter().chain(handlers).collect())
-            }
+            IncludeKind::Role { from, .. } => super::load_role_dynamic(
+                &inc.target,
+                from,
+                &play.base_dir,
+                &inc.origin,
+                &play.collections,
+            )
+            .ok()
+            .map(|(items, handlers)| items.into_iter().chain(handlers).collect()),
         };
         match loaded {
             Some(items) => {

@@ -475,15 +475,19 @@ impl Runner {
                 hosts: group_hosts.clone(),
             });
             let loaded = match &inc.kind {
-                IncludeKind::Tasks => {
-                    crate::playbook::load_tasks_file(&path, inc.role.clone(), &pbdir)
-                        .map(|i| (i, Vec::new()))
-                }
+                IncludeKind::Tasks => crate::playbook::load_tasks_file(
+                    &path,
+                    inc.role.clone(),
+                    &pbdir,
+                    &pc.play.collections,
+                )
+                .map(|i| (i, Vec::new())),
                 IncludeKind::Role { .. } => crate::playbook::load_role_dynamic(
                     &path.display().to_string(),
                     &from,
                     &pc.play.base_dir,
                     &inc.origin,
+                    &pc.play.collections,
                 ),
             };
             let (items, handlers) = match loaded {

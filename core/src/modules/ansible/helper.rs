@@ -44,6 +44,55 @@ enum State {
 
 static HELPER: Mutex<State> = Mutex::new(State::NotStarted);
 
+/// Collection directories beside the playbooks of this run (`collections/`), searched before
+/// the configured ones, as ansible-playbook adds its playbook's.
+static EXTRA_ROOTS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Adds a playbook's `collections/` directory (when it exists) to where the helper finds
+/// collections; a helper already running is started again with it.
+pub fn add_collection_root(dir: &Path) {
+    if !dir.is_dir() {
+        return;
+    }
+    let mut roots = EXTRA_ROOTS.lock().unwrap_or_else(|p| p.into_inner());
+    if roots.iter().any(|r| r == dir) {
+        return;
+    }
+    roots.push(dir.to_path_buf());
+    let mut state = HELPER.lock().unwrap_or_else(|p| p.into_inner());
+    if matches!(*state, State::Running(_)) {
+        *state = State::NotStarted;
+    }
+}
+
+/// `ANSIBLE_COLLECTIONS_PATH` for the helper: the playbooks' directories, then what the
+/// environment says, else ansible-core's defaults.
+fn collections_path() -> Option<String> {
+    let roots = EXTRA_ROOTS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if roots.is_empty() {
+        return None;
+    }
+    let mut parts: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+    match std::env::var("ANSIBLE_COLLECTIONS_PATH")
+        .or_else(|_| std::env::var("ANSIBLE_COLLECTIONS_PATHS"))
+    {
+        Ok(v) if !v.is_empty() => parts.push(v),
+        _ => {
+            if let Some(home) = std::env::var_os("HOME") {
+                parts.push(format!(
+                    "{}/.ansible/collections",
+                    PathBuf::from(home).display()
+                ));
+            }
+            parts.push("/usr/share/ansible/collections".into());
+        }
+    }
+    Some(parts.join(":"))
+}
+
 /// The Python to run the helper with: `HOIST_ANSIBLE_PYTHON`, else the interpreter of an
 /// `ansible-playbook` on PATH, else `python3`. It is also the implicit localhost's
 /// `ansible_python_interpreter`, as ansible-core's own interpreter is.
@@ -78,7 +127,11 @@ fn shebang_python(script: &Path) -> Option<PathBuf> {
 
 fn start() -> Result<Process, String> {
     let py = python();
-    let mut child = Command::new(&py)
+    let mut cmd = Command::new(&py);
+    if let Some(path) = collections_path() {
+        cmd.env("ANSIBLE_COLLECTIONS_PATH", path);
+    }
+    let mut child = cmd
         .arg("-c")
         .arg(SCRIPT)
         .stdin(Stdio::piped())
@@ -155,9 +208,10 @@ pub fn ask(request: &Json) -> Result<Json, HelperError> {
     ))
 }
 
-/// Asks where ansible-core finds module `name` (library directories `dirs` first).
-pub fn find(name: &str, dirs: &[PathBuf]) -> Result<Json, HelperError> {
-    ask(&json!({"op": "find", "name": name, "dirs": dirs}))
+/// Asks where ansible-core finds module `name` (library directories `dirs` first, a short name
+/// in `collections` in their order).
+pub fn find(name: &str, dirs: &[PathBuf], collections: &[String]) -> Result<Json, HelperError> {
+    ask(&json!({"op": "find", "name": name, "dirs": dirs, "collections": collections}))
 }
 
 /// Every module ansible-core finds on the controller (its own and the installed

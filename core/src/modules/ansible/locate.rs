@@ -165,11 +165,11 @@ pub fn in_library(name: &str, dirs: &[PathBuf]) -> Option<Result<Arc<Located>, S
     Some(located(name, format!("ansible.legacy.{short}"), p, None).map(Arc::new))
 }
 
-fn lookup(name: &str, dirs: &[PathBuf]) -> Result<Located, String> {
+fn lookup(name: &str, dirs: &[PathBuf], collections: &[String]) -> Result<Located, String> {
     if let Some(found) = in_library(name, dirs) {
         return found.map(|l| (*l).clone());
     }
-    let answer = helper::find(name, dirs).map_err(|e| e.to_string())?;
+    let answer = helper::find(name, dirs, collections).map_err(|e| e.to_string())?;
     if answer.get("found").and_then(Json::as_bool) != Some(true) {
         return Err("ansible-core does not have it either".into());
     }
@@ -186,13 +186,23 @@ fn lookup(name: &str, dirs: &[PathBuf]) -> Result<Located, String> {
     located(name, fqcn, PathBuf::from(path), refusal)
 }
 
-type Cache = HashMap<(String, Vec<PathBuf>), Result<Arc<Located>, String>>;
+type Cache = HashMap<(String, Vec<PathBuf>, Vec<String>), Result<Arc<Located>, String>>;
 static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
 
 /// Finds module `name` for a task whose library directories are `dirs`. Blocking (it may
 /// start the helper); answers are cached for the process.
 pub fn locate(name: &str, dirs: &[PathBuf]) -> Result<Arc<Located>, String> {
-    let key = (name.to_string(), dirs.to_vec());
+    locate_in(name, dirs, &[])
+}
+
+/// Like [`locate`], a short name searched in `collections` first (the `collections:` keyword
+/// in force), as ansible-core searches it.
+pub fn locate_in(
+    name: &str,
+    dirs: &[PathBuf],
+    collections: &[String],
+) -> Result<Arc<Located>, String> {
+    let key = (name.to_string(), dirs.to_vec(), collections.to_vec());
     if let Some(hit) = CACHE
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -201,7 +211,7 @@ pub fn locate(name: &str, dirs: &[PathBuf]) -> Result<Arc<Located>, String> {
     {
         return hit.clone();
     }
-    let found = lookup(name, dirs).map(Arc::new);
+    let found = lookup(name, dirs, collections).map(Arc::new);
     CACHE
         .lock()
         .unwrap_or_else(|p| p.into_inner())

@@ -11,7 +11,9 @@ mod result;
 mod run;
 
 pub use forced::{Forced, force, forced, refusal as forced_refusal};
-pub use helper::{HelperError, list as ansible_modules, python as controller_python};
-pub use locate::{Located, Style, in_library, library_dirs, locate, style_of};
+pub use helper::{
+    HelperError, add_collection_root, list as ansible_modules, python as controller_python,
+};
+pub use locate::{Located, Style, in_library, library_dirs, locate, locate_in, style_of};
 pub use result::outcome as module_outcome;
 pub use run::{ANSIBLE_VERSION, run};
